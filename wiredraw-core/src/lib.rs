@@ -1,0 +1,13 @@
+//! wiredraw-core: Zeek log parsing, log-type plugins, graphs, diffs and layout.
+//!
+//! No GPU and no network: everything here is plain data and algorithms.
+
+pub mod contribution;
+pub mod graph;
+pub mod record;
+pub mod value;
+
+pub use contribution::{Connection, Contribution, Detail, HostAnnotation};
+pub use graph::{Edge, Graph, Node};
+pub use record::{Record, Schema};
+pub use value::{FieldType, Value};

@@ -1,0 +1,1 @@
+//! wiredraw-net: server, collector, client and stores.

@@ -1,0 +1,1 @@
+//! wiredraw-render: wgpu renderer and egui panels.
