@@ -1,1 +1,3 @@
 //! wiredraw-net: server, collector, client and stores.
+
+pub mod http_client;
