@@ -2,4 +2,6 @@
 
 pub mod collector;
 
+pub mod api;
 pub mod http_client;
+pub mod server;

@@ -1,0 +1,145 @@
+//! Graphviz DOT export of a window's graph.
+//!
+//! Nodes are labelled with their address and, when known, their best name; edges carry their
+//! byte count, with a pen width growing with the log of the bytes so heavy talkers stand out
+//! without drowning the rest.
+
+use crate::api::GraphResponse;
+use std::fmt::Write;
+
+/// Thickest pen, for the edge with the most bytes.
+const MAX_PEN_WIDTH: f64 = 8.0;
+
+/// The graph as a DOT digraph. Node `name`s are used as the best name, `color`s as fill.
+pub fn render(graph: &GraphResponse) -> String {
+    let mut out = String::with_capacity(128 + graph.nodes.len() * 64 + graph.edges.len() * 80);
+    out.push_str("digraph wiredraw {\n");
+    out.push_str("  graph [rankdir=LR, overlap=false, fontname=\"Helvetica\"");
+    if let (Some(from), Some(to)) = (graph.from, graph.to) {
+        let _ = write!(out, ", label={}", quote(&format!("window {from} to {to}")));
+    }
+    out.push_str("];\n");
+    out.push_str("  node [shape=box, style=\"rounded,filled\", fillcolor=\"#eeeeee\", fontname=\"Helvetica\"];\n");
+    out.push_str("  edge [fontname=\"Helvetica\", fontsize=10];\n");
+    for node in &graph.nodes {
+        let label = match &node.name {
+            Some(name) => format!("{}\n{name}", node.id),
+            None => node.id.clone(),
+        };
+        let _ = write!(out, "  {} [label={}", quote(&node.id), quote(&label));
+        if let Some(group) = &node.group {
+            let _ = write!(out, ", tooltip={}", quote(group));
+        }
+        if let Some(color) = &node.color {
+            let _ = write!(out, ", fillcolor={}", quote(color));
+        }
+        out.push_str("];\n");
+    }
+    let max_bytes = graph.edges.iter().map(|e| e.bytes).max().unwrap_or(0);
+    for edge in &graph.edges {
+        let width = pen_width(edge.bytes, max_bytes);
+        let services: Vec<&str> = edge.services.iter().map(String::as_str).collect();
+        let mut label = human_bytes(edge.bytes);
+        if !services.is_empty() {
+            let _ = write!(label, "\n{}", services.join(","));
+        }
+        let _ = writeln!(
+            out,
+            "  {} -> {} [label={}, penwidth={width:.2}, weight={}];",
+            quote(&edge.src),
+            quote(&edge.dst),
+            quote(&label),
+            edge.conns.max(1)
+        );
+    }
+    out.push_str("}\n");
+    out
+}
+
+/// A DOT quoted string. Inside quotes only `"` needs escaping, but a backslash starts label
+/// escapes (`\n`, `\N`, …), so backslashes are doubled; control characters become spaces and
+/// newlines become DOT's own `\n`.
+pub fn quote(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn pen_width(bytes: u64, max_bytes: u64) -> f64 {
+    if max_bytes == 0 {
+        return 1.0;
+    }
+    let share = ((bytes as f64) + 1.0).ln() / ((max_bytes as f64) + 1.0).ln();
+    1.0 + (MAX_PEN_WIDTH - 1.0) * share
+}
+
+fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < UNITS.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::GraphNode;
+    use wiredraw_core::Edge;
+
+    #[test]
+    fn quoting_escapes_what_dot_would_misread() {
+        assert_eq!(quote("plain"), "\"plain\"");
+        assert_eq!(quote("a\"b"), "\"a\\\"b\"");
+        assert_eq!(quote("c:\\N"), "\"c:\\\\N\"");
+        assert_eq!(quote("x\ny\u{7}"), "\"x\\ny \"");
+    }
+
+    #[test]
+    fn nodes_and_edges_are_written_with_names_and_widths() {
+        let node = |id: &str, name: Option<&str>| GraphNode {
+            id: id.into(),
+            conns: 1,
+            bytes: 1,
+            name: name.map(Into::into),
+            group: None,
+            color: Some("#ff0000".into()),
+        };
+        let edge = |src: &str, dst: &str, bytes| Edge {
+            src: src.into(),
+            dst: dst.into(),
+            conns: 2,
+            bytes,
+            protos: ["tcp".to_string()].into(),
+            services: ["http".to_string()].into(),
+        };
+        let graph = GraphResponse {
+            from: Some(0.0),
+            to: Some(10.0),
+            nodes: vec![node("10.0.0.1", Some("evil \"host\"")), node("10.0.0.2", None), node("::1", None)],
+            edges: vec![edge("10.0.0.1", "10.0.0.2", 1_500_000), edge("10.0.0.2", "::1", 0)],
+        };
+        let dot = render(&graph);
+        assert!(dot.starts_with("digraph wiredraw {\n") && dot.ends_with("}\n"));
+        assert!(dot.contains("\"10.0.0.1\" [label=\"10.0.0.1\\nevil \\\"host\\\"\", fillcolor=\"#ff0000\"];"), "{dot}");
+        assert!(dot.contains("\"10.0.0.1\" -> \"10.0.0.2\" [label=\"1.5 MB\\nhttp\", penwidth=8.00"), "{dot}");
+        assert!(dot.contains("\"10.0.0.2\" -> \"::1\" [label=\"0 B\\nhttp\", penwidth=1.00"), "{dot}");
+    }
+}
