@@ -5,3 +5,5 @@ pub mod collector;
 pub mod api;
 pub mod http_client;
 pub mod server;
+pub mod store;
+pub mod testkit;

@@ -1,0 +1,295 @@
+//! The embedded in-memory store: nothing to install, used by the demo and by default.
+
+use super::{
+    BucketSpan, ConnectionInfo, DetailKey, GraphBuilder, HistogramBin, HostInfo, IngestReport, LEVELS, Placement,
+    RetainReport, Store, StoreError, StoreFuture, TimeRange, Window, add_to_bins, check_batch, counted_here,
+    floor_key, histogram_bins, host_info, host_names, level_keys, record_json, record_ts, sort_connections,
+};
+use compact_str::CompactString;
+use parking_lot::RwLock;
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+use wiredraw_core::{Connection, Contribution, Graph, Record};
+
+/// A [`Store`] held in this process's memory behind one reader-writer lock.
+///
+/// Connections are shared (`Arc`) between the uid map and the interval-index buckets they meet,
+/// so a graph query walks contiguous bucket vectors without looking anything up by uid.
+pub struct MemoryStore {
+    bucket_secs: u64,
+    inner: RwLock<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    /// Everything known per uid: the connection once its conn record came, and its details.
+    entries: FxHashMap<CompactString, Entry>,
+    /// Per level: bucket key → connections placed there.
+    levels: [BTreeMap<i64, Vec<Arc<Connection>>>; LEVELS],
+    /// Start bucket key → (connections, bytes) of the connections starting there.
+    histogram: BTreeMap<i64, (u64, u64)>,
+    /// Bucket of a detail's `ts` → uids given details then, to find orphans at retention.
+    pending: BTreeMap<i64, Vec<CompactString>>,
+    /// Address → distinct sightings (name, ts bits).
+    names: FxHashMap<IpAddr, FxHashSet<(CompactString, u64)>>,
+    range: Option<TimeRange>,
+}
+
+#[derive(Default)]
+struct Entry {
+    conn: Option<Arc<Connection>>,
+    /// Sorted by (log type, key) and free of duplicates.
+    details: Vec<StoredDetail>,
+}
+
+struct StoredDetail {
+    log_type: CompactString,
+    key: DetailKey,
+    record: Record,
+}
+
+impl MemoryStore {
+    /// An empty store with buckets of `bucket_secs` seconds.
+    pub fn new(bucket_secs: u64) -> Result<MemoryStore, StoreError> {
+        if bucket_secs == 0 {
+            return Err(StoreError::Config("bucket_secs must be at least 1".into()));
+        }
+        Ok(MemoryStore { bucket_secs, inner: RwLock::new(Inner::default()) })
+    }
+
+    fn ingest_now(&self, batch: &Contribution) -> IngestReport {
+        let checked = check_batch(batch);
+        let mut scratch = Vec::new();
+        let keyed: Vec<_> = checked.details.iter().map(|d| (DetailKey::of(d, &mut scratch), *d)).collect();
+        let b = self.bucket_secs;
+        let mut inner = self.inner.write();
+        for conn in checked.connections {
+            let entry = inner.entries.entry(conn.uid.clone()).or_default();
+            if entry.conn.is_some() {
+                continue;
+            }
+            let conn = Arc::new(conn.clone());
+            entry.conn = Some(conn.clone());
+            let end = conn.end();
+            let placement = Placement::of(b, conn.ts, end);
+            for key in placement.keys(b) {
+                inner.levels[placement.level].entry(key).or_default().push(conn.clone());
+            }
+            let cell = inner.histogram.entry(floor_key(conn.ts, b as i64)).or_default();
+            cell.0 += 1;
+            cell.1 = cell.1.saturating_add(conn.total_bytes());
+            inner.range = Some(match inner.range {
+                None => TimeRange { first: conn.ts, last: end },
+                Some(r) => TimeRange { first: r.first.min(conn.ts), last: r.last.max(end) },
+            });
+        }
+        for (key, detail) in keyed {
+            let entry = inner.entries.entry(detail.uid.clone()).or_default();
+            let position =
+                entry.details.binary_search_by(|d| (d.log_type.as_str(), d.key).cmp(&(detail.log_type.as_str(), key)));
+            if let Err(at) = position {
+                let stored = StoredDetail { log_type: detail.log_type.clone(), key, record: detail.record.clone() };
+                entry.details.insert(at, stored);
+                if let Some(ts) = record_ts(&detail.record) {
+                    inner.pending.entry(floor_key(ts, b as i64)).or_default().push(detail.uid.clone());
+                }
+            }
+        }
+        for ann in checked.annotations {
+            inner.names.entry(ann.addr).or_default().insert((ann.name.clone(), ann.ts.to_bits()));
+        }
+        checked.report
+    }
+
+    fn retain_now(&self, cutoff: f64) -> Result<RetainReport, StoreError> {
+        if !(cutoff.is_finite()) {
+            return Err(StoreError::BadRequest(format!("cutoff must be finite, got {cutoff}")));
+        }
+        let b = self.bucket_secs as i64;
+        let limit = floor_key(cutoff, b);
+        let mut report = RetainReport::default();
+        let mut inner = self.inner.write();
+        let inner = &mut *inner;
+        let mut dropped: Vec<Arc<Connection>> = Vec::new();
+        for level in &mut inner.levels {
+            let old: Vec<i64> = level.range(..limit).map(|(k, _)| *k).collect();
+            for key in old {
+                let Some(conns) = level.get_mut(&key) else { continue };
+                conns.retain(|conn| {
+                    let keep = conn.end() >= limit as f64;
+                    if !keep {
+                        dropped.push(conn.clone());
+                    }
+                    keep
+                });
+                if conns.is_empty() {
+                    level.remove(&key);
+                }
+            }
+        }
+        for conn in dropped {
+            if inner.entries.remove(&conn.uid).is_none() {
+                continue;
+            }
+            report.connections += 1;
+            let start = floor_key(conn.ts, b);
+            if let Some(cell) = inner.histogram.get_mut(&start) {
+                cell.0 -= 1;
+                cell.1 = cell.1.saturating_sub(conn.total_bytes());
+                if cell.0 == 0 {
+                    inner.histogram.remove(&start);
+                }
+            }
+        }
+        let old_pending: Vec<i64> = inner.pending.range(..limit).map(|(k, _)| *k).collect();
+        for key in old_pending {
+            for uid in inner.pending.remove(&key).unwrap_or_default() {
+                if inner.entries.get(&uid).is_some_and(|e| e.conn.is_none()) {
+                    inner.entries.remove(&uid);
+                    report.orphans += 1;
+                }
+            }
+        }
+        inner.names.retain(|_, sightings| {
+            let before = sightings.len();
+            sightings.retain(|(_, ts)| f64::from_bits(*ts) >= limit as f64);
+            report.annotations += (before - sightings.len()) as u64;
+            !sightings.is_empty()
+        });
+        if report.connections > 0 {
+            inner.range = inner.levels.iter().flat_map(|l| l.values().flatten()).fold(None, |r, c| {
+                Some(match r {
+                    None => TimeRange { first: c.ts, last: c.end() },
+                    Some(r) => TimeRange { first: r.first.min(c.ts), last: r.last.max(c.end()) },
+                })
+            });
+        }
+        Ok(report)
+    }
+}
+
+impl Inner {
+    /// Calls `visit` once for every connection active in the span.
+    fn for_each_active<'a>(&'a self, bucket_secs: u64, span: BucketSpan, mut visit: impl FnMut(&'a Arc<Connection>)) {
+        for (level, buckets) in self.levels.iter().enumerate() {
+            for (&key, conns) in buckets.range(level_keys(bucket_secs, level, span)) {
+                for conn in conns {
+                    if span.contains(conn.ts, conn.end()) && counted_here(bucket_secs, level, key, conn.ts, span) {
+                        visit(conn);
+                    }
+                }
+            }
+        }
+    }
+
+    fn info(&self, conn: &Connection) -> ConnectionInfo {
+        let mut details: BTreeMap<String, Vec<serde_json::Value>> = BTreeMap::new();
+        if let Some(entry) = self.entries.get(&conn.uid) {
+            for detail in &entry.details {
+                details.entry(detail.log_type.to_string()).or_default().push(record_json(&detail.record));
+            }
+        }
+        ConnectionInfo { connection: conn.clone(), details }
+    }
+}
+
+impl Store for MemoryStore {
+    fn bucket_secs(&self) -> u64 {
+        self.bucket_secs
+    }
+
+    fn ingest<'a>(&'a self, batch: &'a Contribution) -> StoreFuture<'a, IngestReport> {
+        Box::pin(async move { Ok(self.ingest_now(batch)) })
+    }
+
+    fn range(&self) -> StoreFuture<'_, Option<TimeRange>> {
+        Box::pin(async move { Ok(self.inner.read().range) })
+    }
+
+    fn connections(&self, window: Window) -> StoreFuture<'_, Vec<Connection>> {
+        Box::pin(async move {
+            let span = window.span(self.bucket_secs)?;
+            let inner = self.inner.read();
+            let mut found: Vec<&Arc<Connection>> = Vec::new();
+            inner.for_each_active(self.bucket_secs, span, |c| found.push(c));
+            sort_connections(&mut found, |c| c);
+            Ok(found.into_iter().map(|c| Connection::clone(c)).collect())
+        })
+    }
+
+    fn graph(&self, window: Window) -> StoreFuture<'_, Graph> {
+        Box::pin(async move {
+            let span = window.span(self.bucket_secs)?;
+            let inner = self.inner.read();
+            let mut builder = GraphBuilder::new();
+            inner.for_each_active(self.bucket_secs, span, |c| builder.add(c));
+            Ok(builder.finish(span))
+        })
+    }
+
+    fn connection<'a>(&'a self, uid: &'a str) -> StoreFuture<'a, Option<ConnectionInfo>> {
+        Box::pin(async move {
+            let inner = self.inner.read();
+            let conn = inner.entries.get(uid).and_then(|e| e.conn.as_ref());
+            Ok(conn.map(|c| inner.info(c)))
+        })
+    }
+
+    fn edge(&self, src: IpAddr, dst: IpAddr, window: Window) -> StoreFuture<'_, Vec<ConnectionInfo>> {
+        Box::pin(async move {
+            let span = window.span(self.bucket_secs)?;
+            let inner = self.inner.read();
+            let mut found: Vec<&Arc<Connection>> = Vec::new();
+            inner.for_each_active(self.bucket_secs, span, |c| {
+                if c.orig_h == src && c.resp_h == dst {
+                    found.push(c)
+                }
+            });
+            sort_connections(&mut found, |c| c);
+            Ok(found.into_iter().map(|c| inner.info(c)).collect())
+        })
+    }
+
+    fn host(&self, addr: IpAddr, window: Window) -> StoreFuture<'_, HostInfo> {
+        Box::pin(async move {
+            let span = window.span(self.bucket_secs)?;
+            let inner = self.inner.read();
+            let mut found: Vec<&Connection> = Vec::new();
+            inner.for_each_active(self.bucket_secs, span, |c| {
+                if c.orig_h == addr || c.resp_h == addr {
+                    found.push(c)
+                }
+            });
+            let mut info = host_info(addr, found);
+            if let Some(sightings) = inner.names.get(&addr) {
+                info.names = host_names(sightings.iter().map(|(name, ts)| (name.as_str(), f64::from_bits(*ts))));
+            }
+            Ok(info)
+        })
+    }
+
+    fn histogram(&self, from: f64, to: f64, bins: usize) -> StoreFuture<'_, Vec<HistogramBin>> {
+        Box::pin(async move {
+            let mut out = histogram_bins(from, to, bins)?;
+            let inner = self.inner.read();
+            let first = from.ceil() as i64;
+            for (&key, &(conns, bytes)) in inner.histogram.range(first..) {
+                if key as f64 >= to {
+                    break;
+                }
+                add_to_bins(&mut out, from, to, key, conns, bytes);
+            }
+            Ok(out)
+        })
+    }
+
+    fn retain(&self, cutoff: f64) -> StoreFuture<'_, RetainReport> {
+        Box::pin(async move { self.retain_now(cutoff) })
+    }
+
+    fn health(&self) -> StoreFuture<'_, ()> {
+        Box::pin(async { Ok(()) })
+    }
+}

@@ -1,0 +1,737 @@
+//! The time-bucketed connection store: one contract, two backends.
+//!
+//! Time is cut into buckets of `bucket_secs`; a bucket's key is its start epoch,
+//! `floor(ts / b) * b`. A connection is active over `[ts, ts + duration]` (unset duration = 0)
+//! and belongs to every bucket whose span `[k, k + b)` meets that interval. Only conn records
+//! make a connection visible; details and host annotations are stored the moment they arrive and
+//! show once their connection is there, so arrival order never changes an answer. Ingest is
+//! idempotent: connections by uid, details by a content hash, annotations by
+//! `(addr, name, ts)`.
+//!
+//! Long connections are not written once per bucket: every connection is placed in the lowest
+//! level of a small interval index (level `l` buckets are `b * 64^l` seconds wide) where it
+//! meets at most [`MAX_FANOUT`] buckets, and every answer reads all levels.
+//!
+//! Backends: [`MemoryStore`] (embedded, the default) and [`RedisStore`]. Both pass the same
+//! conformance suite (`wiredraw-net/tests/store_conformance.rs`).
+//!
+//! ```
+//! use wiredraw_core::{Connection, Contribution};
+//! use wiredraw_net::store::{MemoryStore, Store, Window};
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let store = MemoryStore::new(10).unwrap();
+//! let conn = Connection {
+//!     uid: "CabC1".into(),
+//!     ts: 1_700_000_003.5,
+//!     duration: Some(2.0),
+//!     orig_h: "10.0.0.1".parse().unwrap(),
+//!     orig_p: Some(51000),
+//!     resp_h: "10.0.0.2".parse().unwrap(),
+//!     resp_p: Some(443),
+//!     proto: "tcp".into(),
+//!     service: Some("ssl".into()),
+//!     orig_bytes: Some(100),
+//!     resp_bytes: Some(2000),
+//!     conn_state: Some("SF".into()),
+//!     history: Some("ShADadFf".into()),
+//! };
+//! let batch = Contribution { connections: vec![conn], ..Default::default() };
+//! store.ingest(&batch).await.unwrap();
+//! let graph = store.graph(Window::At(1_700_000_005.0)).await.unwrap();
+//! assert_eq!(graph.edges[0].bytes, 2100);
+//! # });
+//! ```
+
+mod memory;
+mod redis;
+
+pub use self::memory::MemoryStore;
+pub use self::redis::{RedisConfig, RedisStore};
+
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::hash::Hash;
+use std::net::IpAddr;
+use std::pin::Pin;
+use wiredraw_core::{Connection, Contribution, Detail, Edge, Graph, HostAnnotation, Node, Record, Value};
+
+/// Default bucket width in seconds.
+pub const DEFAULT_BUCKET_SECS: u64 = 10;
+/// Number of interval-index levels; level `l` buckets are `bucket_secs * 64^l` wide.
+pub const LEVELS: usize = 6;
+/// A connection goes in the lowest level where it meets at most this many buckets.
+pub const MAX_FANOUT: i64 = 4;
+/// Largest timestamp accepted (seconds since the epoch; about the year 5138).
+pub const MAX_TIME: f64 = 1e11;
+/// Largest window, in buckets, one query may cover.
+pub const MAX_WINDOW_BUCKETS: i64 = 1_000_000;
+/// Most bins one histogram query may ask for.
+pub const MAX_HISTOGRAM_BINS: usize = 100_000;
+/// How many peers a host answer lists.
+pub const TOP_PEERS: usize = 10;
+/// Longest uid accepted, in bytes.
+pub const MAX_UID_LEN: usize = 256;
+
+const LEVEL_SHIFT: u32 = 6;
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The backend cannot be reached or did not answer in time. Retry later (HTTP 503).
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// The request itself is wrong (HTTP 400).
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// The store configuration is unusable (bad URL, bad prefix, zero bucket width).
+    #[error("invalid store configuration: {0}")]
+    Config(String),
+    /// The backend answered something this code cannot read (HTTP 500).
+    #[error("store backend error: {0}")]
+    Backend(String),
+}
+
+impl StoreError {
+    /// True when retrying later may succeed (the server answers 503 and collectors retry).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
+    }
+}
+
+/// The future every [`Store`] method returns (boxed so the trait is object-safe).
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+/// A time-bucketed connection store. See the [module docs](self) for the model.
+///
+/// Object-safe: the server holds an `Arc<dyn Store>`.
+pub trait Store: Send + Sync {
+    /// Bucket width in seconds.
+    fn bucket_secs(&self) -> u64;
+
+    /// Stores connections, details and annotations. Idempotent; invalid items are rejected one by
+    /// one (listed in the report) and the rest are stored.
+    fn ingest<'a>(&'a self, batch: &'a Contribution) -> StoreFuture<'a, IngestReport>;
+
+    /// First and last active time over the stored connections; `None` when there are none.
+    fn range(&self) -> StoreFuture<'_, Option<TimeRange>>;
+
+    /// Connections active in the window, sorted by `(ts, uid)`.
+    fn connections(&self, window: Window) -> StoreFuture<'_, Vec<Connection>>;
+
+    /// The aggregated graph of the window.
+    fn graph(&self, window: Window) -> StoreFuture<'_, Graph>;
+
+    /// One connection with its details grouped by log type; `None` until its conn record is
+    /// stored.
+    fn connection<'a>(&'a self, uid: &'a str) -> StoreFuture<'a, Option<ConnectionInfo>>;
+
+    /// The connections from `src` to `dst` active in the window, with their details, sorted by
+    /// `(ts, uid)`.
+    fn edge(&self, src: IpAddr, dst: IpAddr, window: Window) -> StoreFuture<'_, Vec<ConnectionInfo>>;
+
+    /// What is known about one host: DNS names (all held data) and its connections in the window.
+    fn host(&self, addr: IpAddr, window: Window) -> StoreFuture<'_, HostInfo>;
+
+    /// Connections and bytes per bin over `[from, to)` cut into `bins` equal bins. A connection
+    /// counts once, in the bin holding the start of its first bucket.
+    fn histogram(&self, from: f64, to: f64, bins: usize) -> StoreFuture<'_, Vec<HistogramBin>>;
+
+    /// Drops what is older than `cutoff`: with `c = floor(cutoff / b) * b`, every connection
+    /// whose activity ends before `c` (with its details), details whose connection never came
+    /// and whose `ts` is before `c`, and annotations seen before `c`.
+    fn retain(&self, cutoff: f64) -> StoreFuture<'_, RetainReport>;
+
+    /// Checks that the backend answers.
+    fn health(&self) -> StoreFuture<'_, ()>;
+}
+
+/// What one [`Store::ingest`] call accepted and rejected.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct IngestReport {
+    /// Connections accepted (new or already stored).
+    pub connections: usize,
+    /// Details accepted (new or already stored).
+    pub details: usize,
+    /// Annotations accepted (new or already stored).
+    pub annotations: usize,
+    /// Items refused, with their position in the batch.
+    pub rejected: Vec<Rejected>,
+}
+
+/// One refused item of a batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rejected {
+    pub kind: ItemKind,
+    /// Index in the batch's vector of that kind.
+    pub index: usize,
+    pub reason: String,
+}
+
+/// Which vector of a [`Contribution`] a rejected item came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ItemKind {
+    Connection,
+    Detail,
+    Annotation,
+}
+
+/// What [`Store::retain`] dropped.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RetainReport {
+    /// Connections dropped (with their details).
+    pub connections: u64,
+    /// Uids whose details were dropped without a connection ever arriving.
+    pub orphans: u64,
+    /// Annotations dropped.
+    pub annotations: u64,
+}
+
+/// First and last active time held.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct TimeRange {
+    pub first: f64,
+    pub last: f64,
+}
+
+/// A connection and every record attached to it, grouped by log type.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConnectionInfo {
+    pub connection: Connection,
+    /// Log type → records (JSON objects), ordered by their `ts` then content.
+    pub details: BTreeMap<String, Vec<serde_json::Value>>,
+}
+
+/// What is known about one host.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HostInfo {
+    pub addr: IpAddr,
+    /// Names it resolved to per the DNS answers held, most seen first.
+    pub names: Vec<HostName>,
+    /// Connections in the window with this host as originator.
+    pub conns_as_orig: u64,
+    /// Connections in the window with this host as responder.
+    pub conns_as_resp: u64,
+    /// Bytes of the connections touching this host in the window.
+    pub bytes: u64,
+    /// The hosts it exchanged most bytes with in the window (at most [`TOP_PEERS`]).
+    pub peers: Vec<Peer>,
+}
+
+/// A DNS name seen for a host.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HostName {
+    pub name: String,
+    /// Distinct sightings `(name, ts)`.
+    pub count: u64,
+    pub first_seen: f64,
+    pub last_seen: f64,
+}
+
+/// Traffic between a host and one peer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Peer {
+    pub addr: String,
+    pub conns: u64,
+    pub bytes: u64,
+}
+
+/// One histogram bin.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct HistogramBin {
+    pub start: f64,
+    pub conns: u64,
+    pub bytes: u64,
+}
+
+/// A query window.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Window {
+    /// The bucket holding this moment.
+    At(f64),
+    /// Every bucket `k` with `floor(from / b) <= k / b < ceil(to / b)`.
+    Between { from: f64, to: f64 },
+}
+
+/// A window resolved to whole buckets: seconds `[start, end)`, both multiples of the bucket width.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BucketSpan {
+    pub start: i64,
+    pub end: i64,
+}
+
+impl Window {
+    /// Resolves the window against a bucket width, refusing non-finite, reversed, out-of-range
+    /// or oversized windows.
+    pub fn span(self, bucket_secs: u64) -> Result<BucketSpan, StoreError> {
+        let b = bucket_secs as f64;
+        let (first, end) = match self {
+            Window::At(t) => {
+                check_time(t, "t")?;
+                let k = (t / b).floor();
+                (k, k + 1.0)
+            }
+            Window::Between { from, to } => {
+                check_time(from, "from")?;
+                check_time(to, "to")?;
+                if from >= to {
+                    return Err(StoreError::BadRequest(format!(
+                        "window from ({from}) must be before to ({to})"
+                    )));
+                }
+                ((from / b).floor(), (to / b).ceil())
+            }
+        };
+        let (first, end) = (first as i64, end as i64);
+        if end - first > MAX_WINDOW_BUCKETS {
+            return Err(StoreError::BadRequest(format!(
+                "window covers {} buckets, more than the limit of {MAX_WINDOW_BUCKETS}",
+                end - first
+            )));
+        }
+        let b = bucket_secs as i64;
+        Ok(BucketSpan { start: first * b, end: end * b })
+    }
+}
+
+impl BucketSpan {
+    /// Whether a connection active over `[ts, end]` is active in this span.
+    pub fn contains(&self, ts: f64, end: f64) -> bool {
+        ts < self.end as f64 && end >= self.start as f64
+    }
+}
+
+fn check_time(t: f64, what: &str) -> Result<(), StoreError> {
+    if t.is_finite() && (0.0..=MAX_TIME).contains(&t) {
+        Ok(())
+    } else {
+        Err(StoreError::BadRequest(format!("{what} must be a time between 0 and {MAX_TIME}, got {t}")))
+    }
+}
+
+/// Width of one level-`level` bucket in seconds.
+pub(crate) fn level_width(bucket_secs: u64, level: usize) -> i64 {
+    (bucket_secs as i64) << (LEVEL_SHIFT * level as u32)
+}
+
+/// Where a connection lives in the interval index: a level and the start keys of the buckets it
+/// meets there, `first..=last` stepping by the level width.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Placement {
+    pub level: usize,
+    pub first: i64,
+    pub last: i64,
+}
+
+impl Placement {
+    pub fn of(bucket_secs: u64, ts: f64, end: f64) -> Placement {
+        for level in 0..LEVELS {
+            let w = level_width(bucket_secs, level);
+            let first = floor_key(ts, w);
+            let last = floor_key(end, w);
+            if (last - first) / w < MAX_FANOUT || level == LEVELS - 1 {
+                return Placement { level, first, last };
+            }
+        }
+        unreachable!("the top level always accepts")
+    }
+
+    pub fn keys(&self, bucket_secs: u64) -> impl Iterator<Item = i64> + use<> {
+        let w = level_width(bucket_secs, self.level);
+        (self.first..=self.last).step_by(w as usize)
+    }
+}
+
+/// The bucket key (start epoch) holding `t` at width `w`.
+pub(crate) fn floor_key(t: f64, w: i64) -> i64 {
+    (t / w as f64).floor() as i64 * w
+}
+
+/// The keys (start epochs) of the level-`level` buckets that meet a span, as a half-open range.
+pub(crate) fn level_keys(bucket_secs: u64, level: usize, span: BucketSpan) -> std::ops::Range<i64> {
+    let w = level_width(bucket_secs, level);
+    span.start.div_euclid(w) * w..(span.end + w - 1).div_euclid(w) * w
+}
+
+/// Whether a connection found in level bucket `key` is the one occurrence counted for the span:
+/// a connection meets several buckets, and is counted in the first of them inside the span.
+pub(crate) fn counted_here(bucket_secs: u64, level: usize, key: i64, ts: f64, span: BucketSpan) -> bool {
+    let w = level_width(bucket_secs, level);
+    key == floor_key(ts, w).max(span.start.div_euclid(w) * w)
+}
+
+/// Checks a connection before it is stored.
+pub(crate) fn check_connection(conn: &Connection) -> Result<(), String> {
+    check_uid(&conn.uid)?;
+    if !(conn.ts.is_finite() && (0.0..=MAX_TIME).contains(&conn.ts)) {
+        return Err(format!("ts must be a time between 0 and {MAX_TIME}, got {}", conn.ts));
+    }
+    if let Some(d) = conn.duration
+        && !(d.is_finite() && d <= MAX_TIME)
+    {
+        return Err(format!("duration must be finite and at most {MAX_TIME}, got {d}"));
+    }
+    if conn.proto.is_empty() {
+        return Err("proto is empty".into());
+    }
+    Ok(())
+}
+
+/// Uids name Redis keys inside a hash tag, so braces and control characters are refused.
+pub(crate) fn check_uid(uid: &str) -> Result<(), String> {
+    if uid.is_empty() {
+        return Err("uid is empty".into());
+    }
+    if uid.len() > MAX_UID_LEN {
+        return Err(format!("uid is longer than {MAX_UID_LEN} bytes"));
+    }
+    if uid.chars().any(|c| c == '{' || c == '}' || c.is_control() || c.is_whitespace()) {
+        return Err(format!("uid {uid:?} contains braces, spaces or control characters"));
+    }
+    Ok(())
+}
+
+pub(crate) fn check_detail(detail: &Detail) -> Result<(), String> {
+    check_uid(&detail.uid)?;
+    if detail.log_type.is_empty() || detail.log_type.chars().any(char::is_control) {
+        return Err(format!("log type {:?} is empty or has control characters", detail.log_type));
+    }
+    if detail.record.values.len() != detail.record.schema.names.len() {
+        return Err("record has a different number of values than its schema has fields".into());
+    }
+    Ok(())
+}
+
+pub(crate) fn check_annotation(ann: &HostAnnotation) -> Result<(), String> {
+    if !(ann.ts.is_finite() && (0.0..=MAX_TIME).contains(&ann.ts)) {
+        return Err(format!("ts must be a time between 0 and {MAX_TIME}, got {}", ann.ts));
+    }
+    if ann.name.is_empty() || ann.name.len() > 1024 || ann.name.chars().any(char::is_control) {
+        return Err("name is empty, longer than 1024 bytes or has control characters".into());
+    }
+    Ok(())
+}
+
+/// The items of a batch that passed their checks, and the report listing the rest.
+pub(crate) struct Checked<'a> {
+    pub connections: Vec<&'a Connection>,
+    pub details: Vec<&'a Detail>,
+    pub annotations: Vec<&'a HostAnnotation>,
+    pub report: IngestReport,
+}
+
+pub(crate) fn check_batch(batch: &Contribution) -> Checked<'_> {
+    let mut report = IngestReport::default();
+    let connections = keep_valid(&batch.connections, ItemKind::Connection, check_connection, &mut report);
+    let details = keep_valid(&batch.details, ItemKind::Detail, check_detail, &mut report);
+    let annotations = keep_valid(&batch.annotations, ItemKind::Annotation, check_annotation, &mut report);
+    report.connections = connections.len();
+    report.details = details.len();
+    report.annotations = annotations.len();
+    Checked { connections, details, annotations, report }
+}
+
+fn keep_valid<'a, T>(
+    items: &'a [T],
+    kind: ItemKind,
+    check: fn(&T) -> Result<(), String>,
+    report: &mut IngestReport,
+) -> Vec<&'a T> {
+    let mut kept = Vec::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
+        match check(item) {
+            Ok(()) => kept.push(item),
+            Err(reason) => report.rejected.push(Rejected { kind, index, reason }),
+        }
+    }
+    kept
+}
+
+/// Orders `f64` like their numeric value, as an unsigned integer (for sortable keys).
+pub(crate) fn ordered_bits(x: f64) -> u64 {
+    let bits = x.to_bits();
+    if bits >> 63 == 1 { !bits } else { bits | (1 << 63) }
+}
+
+/// Identity and order of one stored detail: its record's `ts` (missing sorts last) and a 128-bit
+/// content hash of log type, field names and values (the source line number is not content).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct DetailKey {
+    pub ts_order: u64,
+    pub hash: u128,
+}
+
+impl DetailKey {
+    pub fn of(detail: &Detail, scratch: &mut Vec<u8>) -> DetailKey {
+        scratch.clear();
+        scratch.extend_from_slice(detail.log_type.as_bytes());
+        for (name, value) in detail.record.schema.names.iter().zip(&detail.record.values) {
+            scratch.push(0xff);
+            scratch.extend_from_slice(name.as_bytes());
+            scratch.push(0xfe);
+            encode_value(value, scratch);
+        }
+        let ts_order = record_ts(&detail.record).map_or(u64::MAX, ordered_bits);
+        DetailKey { ts_order, hash: xxhash_rust::xxh3::xxh3_128(scratch) }
+    }
+
+    /// Fixed-width hex: sorting the text sorts the keys.
+    pub fn to_hex(self) -> String {
+        format!("{:016x}{:032x}", self.ts_order, self.hash)
+    }
+
+    pub fn from_hex(text: &str) -> Option<DetailKey> {
+        if text.len() != 48 || !text.is_ascii() {
+            return None;
+        }
+        Some(DetailKey {
+            ts_order: u64::from_str_radix(&text[..16], 16).ok()?,
+            hash: u128::from_str_radix(&text[16..], 16).ok()?,
+        })
+    }
+}
+
+/// A self-delimiting byte encoding of a value, for content hashing.
+fn encode_value(value: &Value, out: &mut Vec<u8>) {
+    fn text(tag: u8, s: &str, out: &mut Vec<u8>) {
+        out.push(tag);
+        out.extend_from_slice(&(s.len() as u64).to_le_bytes());
+        out.extend_from_slice(s.as_bytes());
+    }
+    match value {
+        Value::Unset => out.push(0),
+        Value::Bool(b) => out.extend_from_slice(&[1, u8::from(*b)]),
+        Value::Count(n) => {
+            out.push(2);
+            out.extend_from_slice(&n.to_le_bytes());
+        }
+        Value::Int(n) => {
+            out.push(3);
+            out.extend_from_slice(&n.to_le_bytes());
+        }
+        Value::Double(x) | Value::Time(x) | Value::Interval(x) => {
+            out.push(match value {
+                Value::Double(_) => 4,
+                Value::Time(_) => 5,
+                _ => 6,
+            });
+            out.extend_from_slice(&x.to_bits().to_le_bytes());
+        }
+        Value::Addr(a) => text(7, &a.to_string(), out),
+        Value::Subnet(a, len) => {
+            text(8, &a.to_string(), out);
+            out.push(*len);
+        }
+        Value::Port(p) => {
+            out.push(9);
+            out.extend_from_slice(&p.to_le_bytes());
+        }
+        Value::Enum(s) => text(10, s, out),
+        Value::String(s) => text(11, s, out),
+        Value::Pattern(s) => text(12, s, out),
+        Value::Set(items) | Value::Vector(items) => {
+            out.push(if matches!(value, Value::Set(_)) { 13 } else { 14 });
+            out.extend_from_slice(&(items.len() as u64).to_le_bytes());
+            for item in items {
+                encode_value(item, out);
+            }
+        }
+    }
+}
+
+/// The record's `ts` field, when it has a time there.
+pub(crate) fn record_ts(record: &Record) -> Option<f64> {
+    let i = record.schema.names.iter().position(|n| &**n == "ts")?;
+    match record.values.get(i)? {
+        Value::Time(t) | Value::Double(t) if t.is_finite() => Some(*t),
+        _ => None,
+    }
+}
+
+/// A record as a JSON object: field name → value, unset as `null`, times as epoch seconds.
+pub fn record_json(record: &Record) -> serde_json::Value {
+    let fields = record.schema.names.iter().zip(&record.values);
+    serde_json::Value::Object(fields.map(|(name, value)| (name.to_string(), value_json(value))).collect())
+}
+
+fn value_json(value: &Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match value {
+        Value::Unset => J::Null,
+        Value::Bool(b) => J::Bool(*b),
+        Value::Count(n) => J::from(*n),
+        Value::Int(n) => J::from(*n),
+        Value::Double(x) | Value::Time(x) | Value::Interval(x) => {
+            serde_json::Number::from_f64(*x).map_or(J::Null, J::Number)
+        }
+        Value::Addr(a) => J::String(a.to_string()),
+        Value::Subnet(a, len) => J::String(format!("{a}/{len}")),
+        Value::Port(p) => J::from(*p),
+        Value::Enum(s) | Value::String(s) | Value::Pattern(s) => J::String(s.to_string()),
+        Value::Set(items) | Value::Vector(items) => J::Array(items.iter().map(value_json).collect()),
+    }
+}
+
+/// The services of a connection: Zeek writes several as `ssl,http`.
+pub(crate) fn services(conn: &Connection) -> impl Iterator<Item = &str> {
+    conn.service.as_deref().unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// Sorts connections the way every answer lists them.
+pub(crate) fn sort_connections<T>(items: &mut [T], conn: impl Fn(&T) -> &Connection) {
+    items.sort_unstable_by(|a, b| {
+        let (a, b) = (conn(a), conn(b));
+        a.ts.total_cmp(&b.ts).then_with(|| a.uid.cmp(&b.uid))
+    });
+}
+
+/// Aggregates connections into a [`Graph`], rendering each address as text once.
+pub(crate) struct GraphBuilder<'c> {
+    nodes: FxHashMap<IpAddr, (u64, u64)>,
+    edges: FxHashMap<(IpAddr, IpAddr), EdgeTotals<'c>>,
+}
+
+struct EdgeTotals<'c> {
+    conns: u64,
+    bytes: u64,
+    protos: Vec<&'c str>,
+    services: Vec<&'c str>,
+}
+
+impl<'c> GraphBuilder<'c> {
+    pub fn new() -> Self {
+        GraphBuilder { nodes: FxHashMap::default(), edges: FxHashMap::default() }
+    }
+
+    pub fn add(&mut self, conn: &'c Connection) {
+        let bytes = conn.total_bytes();
+        let mut touch = |addr| {
+            let node = self.nodes.entry(addr).or_insert((0, 0));
+            node.0 += 1;
+            node.1 = node.1.saturating_add(bytes);
+        };
+        touch(conn.orig_h);
+        if conn.resp_h != conn.orig_h {
+            touch(conn.resp_h);
+        }
+        let edge = self.edges.entry((conn.orig_h, conn.resp_h)).or_insert_with(|| EdgeTotals {
+            conns: 0,
+            bytes: 0,
+            protos: Vec::new(),
+            services: Vec::new(),
+        });
+        edge.conns += 1;
+        edge.bytes = edge.bytes.saturating_add(bytes);
+        if !edge.protos.contains(&conn.proto.as_str()) {
+            edge.protos.push(&conn.proto);
+        }
+        for service in services(conn) {
+            if !edge.services.contains(&service) {
+                edge.services.push(service);
+            }
+        }
+    }
+
+    pub fn finish(self, span: BucketSpan) -> Graph {
+        let names: FxHashMap<IpAddr, String> =
+            self.nodes.keys().map(|addr| (*addr, addr.to_string())).collect();
+        let mut nodes: Vec<Node> = self
+            .nodes
+            .iter()
+            .map(|(addr, (conns, bytes))| Node { id: names[addr].clone(), conns: *conns, bytes: *bytes })
+            .collect();
+        nodes.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        let mut edges: Vec<Edge> = self
+            .edges
+            .into_iter()
+            .map(|((src, dst), totals)| Edge {
+                src: names[&src].clone(),
+                dst: names[&dst].clone(),
+                conns: totals.conns,
+                bytes: totals.bytes,
+                protos: totals.protos.into_iter().map(str::to_owned).collect(),
+                services: totals.services.into_iter().map(str::to_owned).collect(),
+            })
+            .collect();
+        edges.sort_unstable_by(|a, b| (&a.src, &a.dst).cmp(&(&b.src, &b.dst)));
+        Graph { from: Some(span.start as f64), to: Some(span.end as f64), nodes, edges }
+    }
+}
+
+/// Aggregates the window's connections of one host into a [`HostInfo`] (names filled by caller).
+pub(crate) fn host_info<'c>(addr: IpAddr, conns: impl IntoIterator<Item = &'c Connection>) -> HostInfo {
+    let mut info =
+        HostInfo { addr, names: Vec::new(), conns_as_orig: 0, conns_as_resp: 0, bytes: 0, peers: Vec::new() };
+    let mut peers: FxHashMap<IpAddr, (u64, u64)> = FxHashMap::default();
+    for conn in conns {
+        let is_orig = conn.orig_h == addr;
+        let is_resp = conn.resp_h == addr;
+        if !is_orig && !is_resp {
+            continue;
+        }
+        info.conns_as_orig += u64::from(is_orig);
+        info.conns_as_resp += u64::from(is_resp);
+        let bytes = conn.total_bytes();
+        info.bytes = info.bytes.saturating_add(bytes);
+        let peer = peers.entry(if is_orig { conn.resp_h } else { conn.orig_h }).or_insert((0, 0));
+        peer.0 += 1;
+        peer.1 = peer.1.saturating_add(bytes);
+    }
+    let mut peers: Vec<Peer> =
+        peers.into_iter().map(|(a, (conns, bytes))| Peer { addr: a.to_string(), conns, bytes }).collect();
+    peers.sort_unstable_by(|a, b| {
+        b.bytes.cmp(&a.bytes).then(b.conns.cmp(&a.conns)).then_with(|| a.addr.cmp(&b.addr))
+    });
+    peers.truncate(TOP_PEERS);
+    info.peers = peers;
+    info
+}
+
+/// Host names from sightings `(name, ts)` (each sighting distinct).
+pub(crate) fn host_names<'s>(sightings: impl IntoIterator<Item = (&'s str, f64)>) -> Vec<HostName> {
+    let mut by_name: BTreeMap<&str, HostName> = BTreeMap::new();
+    for (name, ts) in sightings {
+        let entry = by_name.entry(name).or_insert_with(|| HostName {
+            name: name.to_owned(),
+            count: 0,
+            first_seen: ts,
+            last_seen: ts,
+        });
+        entry.count += 1;
+        entry.first_seen = entry.first_seen.min(ts);
+        entry.last_seen = entry.last_seen.max(ts);
+    }
+    let mut names: Vec<HostName> = by_name.into_values().collect();
+    names.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.name.cmp(&b.name)));
+    names
+}
+
+/// Checked histogram arguments: bin width and count.
+pub(crate) fn histogram_bins(from: f64, to: f64, bins: usize) -> Result<Vec<HistogramBin>, StoreError> {
+    check_time(from, "from")?;
+    check_time(to, "to")?;
+    if from >= to {
+        return Err(StoreError::BadRequest(format!("histogram from ({from}) must be before to ({to})")));
+    }
+    if bins == 0 || bins > MAX_HISTOGRAM_BINS {
+        return Err(StoreError::BadRequest(format!("bins must be between 1 and {MAX_HISTOGRAM_BINS}, got {bins}")));
+    }
+    let width = (to - from) / bins as f64;
+    Ok((0..bins).map(|i| HistogramBin { start: from + i as f64 * width, conns: 0, bytes: 0 }).collect())
+}
+
+/// Adds one start bucket's totals to the bin holding the bucket's start (if any).
+pub(crate) fn add_to_bins(bins: &mut [HistogramBin], from: f64, to: f64, key: i64, conns: u64, bytes: u64) {
+    let k = key as f64;
+    if k < from || k >= to || bins.is_empty() {
+        return;
+    }
+    let width = (to - from) / bins.len() as f64;
+    let i = ((k - from) / width) as usize;
+    let bin = &mut bins[i.min(bins.len() - 1)];
+    bin.conns += conns;
+    bin.bytes = bin.bytes.saturating_add(bytes);
+}

@@ -1,0 +1,924 @@
+//! The Redis store, through a deadpool-redis connection pool.
+//!
+//! Key layout (prefix `P`, default `wd:`; `{…}` is a Redis Cluster hash tag):
+//!
+//! | key | type | holds |
+//! | --- | --- | --- |
+//! | `P c:{uid}` | hash | `s` → connection summary; `d.<logtype>` → `1` for each detail key |
+//! | `P d:{uid}.<logtype>` | hash | detail key (`ts` order + content hash, hex) → record as JSON |
+//! | `P i<level>:{<k>}` | hash | uid → summary of every connection placed in this index bucket |
+//! | `P ix<level>` | sorted set | the bucket keys `k` of that level holding data (score `k`) |
+//! | `P h:{<k>}` / `P hs:{<k>}` | hash | histogram totals `c`, `b` of connections starting in `k` / uid → bytes counted |
+//! | `P hx` | sorted set | histogram bucket keys |
+//! | `P p:{<k>}` / `P px` | set / sorted set | uids given details with `ts` in bucket `k`, to find orphans |
+//! | `P a:{<addr>}` / `P ax` | sorted set | `ts\tname` sightings (score `ts`) / addresses (score: oldest sighting) |
+//! | `P range` | hash | `first`, `last` |
+//!
+//! Level-0 index buckets are the model's time buckets: the set of active uids is the hash's
+//! field names. Summaries are immutable once written, so the index copies them and a graph query
+//! is one `HGETALL` per bucket instead of a lookup per connection.
+//!
+//! Every multi-key step stays in one hash slot: a uid's keys share `{uid}`, a bucket's histogram
+//! keys share `{k}`, and the Lua scripts touch one slot each. Each step is idempotent (hash and
+//! set writes of immutable values; histogram totals guarded per uid by `HSETNX` inside the
+//! script), so a retried batch changes nothing. On a single server each pipelined batch is also
+//! one `MULTI`/`EXEC` transaction, so a crash leaves every record of it whole or absent.
+
+use super::{
+    BucketSpan, ConnectionInfo, DetailKey, GraphBuilder, HistogramBin, HostInfo, IngestReport, LEVELS, Placement,
+    RetainReport, Store, StoreError, StoreFuture, TimeRange, Window, add_to_bins, check_batch, counted_here,
+    floor_key, histogram_bins, host_info, host_names, level_keys, record_json, record_ts, sort_connections,
+};
+use compact_str::CompactString;
+use deadpool_redis::{Manager, Pool, PoolError, Runtime};
+use futures_util::{StreamExt, TryStreamExt};
+use redis::{AsyncConnectionConfig, ErrorKind, Pipeline, RedisError, ServerErrorKind, Value as RedisValue};
+use rustc_hash::FxHashMap;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::net::IpAddr;
+use std::time::Duration;
+use wiredraw_core::{Connection, Contribution, Detail, Graph, HostAnnotation};
+
+const HISTOGRAM_SCRIPT: &str = include_str!("histogram.lua");
+const RANGE_SCRIPT: &str = include_str!("range.lua");
+
+/// How to reach Redis and lay data out there.
+#[derive(Debug, Clone)]
+pub struct RedisConfig {
+    /// `redis://[user:password@]host:port[/db]`.
+    pub url: String,
+    /// Put before every key; no braces. Default `wd:`.
+    pub prefix: String,
+    /// Bucket width in seconds; every process sharing a prefix must agree.
+    pub bucket_secs: u64,
+    /// Pooled connections, and so batches written in parallel.
+    pub pool_size: usize,
+    /// Longest one store operation may take before it fails as unavailable.
+    pub timeout: Duration,
+    /// Records written per pipelined round trip.
+    pub batch_records: usize,
+}
+
+impl RedisConfig {
+    /// Defaults for a URL: prefix `wd:`, 10 s buckets, 8 connections, 5 s timeout.
+    pub fn new(url: impl Into<String>) -> RedisConfig {
+        RedisConfig {
+            url: url.into(),
+            prefix: "wd:".into(),
+            bucket_secs: super::DEFAULT_BUCKET_SECS,
+            pool_size: 8,
+            timeout: Duration::from_secs(5),
+            batch_records: 1000,
+        }
+    }
+}
+
+/// A [`Store`] in Redis. See the [module docs](self) for the key layout.
+pub struct RedisStore {
+    bucket_secs: u64,
+    timeout: Duration,
+    batch_records: usize,
+    parallel: usize,
+    keys: Keys,
+    conns: Connections,
+    histogram_sha: String,
+    range_sha: String,
+}
+
+/// Where connections come from. Kept small so a cluster-aware pool can take its place; it also
+/// says whether one transaction may span hash slots.
+struct Connections {
+    pool: Pool,
+}
+
+impl Connections {
+    fn open(config: &RedisConfig) -> Result<Connections, StoreError> {
+        let mut settings = AsyncConnectionConfig::new();
+        settings = settings
+            .set_connection_timeout(Some(config.timeout.min(Duration::from_secs(2))))
+            .set_response_timeout(Some(config.timeout));
+        let manager = Manager::new_with_config(config.url.as_str(), settings)
+            .map_err(|e| StoreError::Config(format!("redis url {:?}: {e}", config.url)))?;
+        let pool = Pool::builder(manager)
+            .max_size(config.pool_size.max(1))
+            .wait_timeout(Some(config.timeout))
+            .create_timeout(Some(config.timeout.min(Duration::from_secs(2))))
+            .recycle_timeout(Some(config.timeout))
+            .runtime(Runtime::Tokio1)
+            .build()
+            .map_err(|e| StoreError::Config(format!("redis pool: {e}")))?;
+        Ok(Connections { pool })
+    }
+
+    /// Runs a pipeline on one pooled connection.
+    async fn run<T: redis::FromRedisValue>(&self, pipe: &Pipeline) -> Result<Result<T, RedisError>, StoreError> {
+        let mut conn = self.pool.get().await.map_err(pool_error)?;
+        Ok(pipe.query_async(&mut conn).await)
+    }
+
+    /// A single server runs a whole batch as one transaction; a cluster could not.
+    fn transactions_span_slots(&self) -> bool {
+        true
+    }
+}
+
+fn pool_error(e: PoolError) -> StoreError {
+    match e {
+        PoolError::Backend(e) => redis_error(e),
+        other => StoreError::Unavailable(format!("redis pool: {other}")),
+    }
+}
+
+fn redis_error(e: RedisError) -> StoreError {
+    let transient = matches!(
+        e.kind(),
+        ErrorKind::Io
+            | ErrorKind::ClusterConnectionNotFound
+            | ErrorKind::Server(
+                ServerErrorKind::BusyLoading
+                    | ServerErrorKind::TryAgain
+                    | ServerErrorKind::ClusterDown
+                    | ServerErrorKind::MasterDown
+                    | ServerErrorKind::ReadOnly
+            )
+    );
+    if transient || e.is_timeout() || e.is_connection_dropped() || e.is_connection_refusal() {
+        StoreError::Unavailable(format!("redis: {e}"))
+    } else {
+        StoreError::Backend(format!("redis: {e}"))
+    }
+}
+
+/// Key names, all under one prefix.
+struct Keys {
+    prefix: String,
+}
+
+impl Keys {
+    fn conn(&self, uid: &str) -> String {
+        format!("{}c:{{{uid}}}", self.prefix)
+    }
+    fn detail(&self, uid: &str, log_type: &str) -> String {
+        format!("{}d:{{{uid}}}.{log_type}", self.prefix)
+    }
+    fn index(&self, level: usize, key: i64) -> String {
+        format!("{}i{level}:{{{key}}}", self.prefix)
+    }
+    fn index_set(&self, level: usize) -> String {
+        format!("{}ix{level}", self.prefix)
+    }
+    fn histogram(&self, key: i64) -> String {
+        format!("{}h:{{{key}}}", self.prefix)
+    }
+    fn histogram_seen(&self, key: i64) -> String {
+        format!("{}hs:{{{key}}}", self.prefix)
+    }
+    fn histogram_set(&self) -> String {
+        format!("{}hx", self.prefix)
+    }
+    fn pending(&self, key: i64) -> String {
+        format!("{}p:{{{key}}}", self.prefix)
+    }
+    fn pending_set(&self) -> String {
+        format!("{}px", self.prefix)
+    }
+    fn names(&self, addr: IpAddr) -> String {
+        format!("{}a:{{{addr}}}", self.prefix)
+    }
+    fn names_set(&self) -> String {
+        format!("{}ax", self.prefix)
+    }
+    fn range(&self) -> String {
+        format!("{}range", self.prefix)
+    }
+}
+
+/// Field of `c:{uid}` naming a detail key.
+const DETAIL_FIELD: &str = "d.";
+
+impl RedisStore {
+    /// Builds the pool; connects lazily, so an unreachable Redis shows as
+    /// [`StoreError::Unavailable`] on the first operation (see [`Store::health`]).
+    pub fn open(config: RedisConfig) -> Result<RedisStore, StoreError> {
+        if config.bucket_secs == 0 {
+            return Err(StoreError::Config("bucket_secs must be at least 1".into()));
+        }
+        if config.prefix.contains(['{', '}']) {
+            return Err(StoreError::Config(format!("redis prefix {:?} must not contain braces", config.prefix)));
+        }
+        Ok(RedisStore {
+            bucket_secs: config.bucket_secs,
+            timeout: config.timeout,
+            batch_records: config.batch_records.max(1),
+            parallel: config.pool_size.max(1),
+            keys: Keys { prefix: config.prefix.clone() },
+            conns: Connections::open(&config)?,
+            histogram_sha: redis::Script::new(HISTOGRAM_SCRIPT).get_hash().to_owned(),
+            range_sha: redis::Script::new(RANGE_SCRIPT).get_hash().to_owned(),
+        })
+    }
+
+    /// Runs a read pipeline.
+    async fn query<T: redis::FromRedisValue>(&self, pipe: &Pipeline) -> Result<T, StoreError> {
+        self.conns.run(pipe).await?.map_err(redis_error)
+    }
+
+    /// Runs a write pipeline, loading the scripts once if the server lost them (a restart).
+    async fn write(&self, pipe: &Pipeline) -> Result<(), StoreError> {
+        match self.conns.run::<()>(pipe).await? {
+            Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
+                let mut load = redis::pipe();
+                for script in [HISTOGRAM_SCRIPT, RANGE_SCRIPT] {
+                    load.cmd("SCRIPT").arg("LOAD").arg(script).ignore();
+                }
+                self.query::<()>(&load).await?;
+                self.query::<()>(pipe).await
+            }
+            result => result.map_err(redis_error),
+        }
+    }
+
+    /// Bounds every operation by the configured timeout.
+    fn timed<'a, T: Send + 'a>(
+        &'a self,
+        op: impl Future<Output = Result<T, StoreError>> + Send + 'a,
+    ) -> StoreFuture<'a, T> {
+        Box::pin(async move {
+            tokio::time::timeout(self.timeout, op)
+                .await
+                .unwrap_or_else(|_| Err(StoreError::Unavailable(format!("redis did not answer within {:?}", self.timeout))))
+        })
+    }
+
+    fn new_pipeline(&self) -> Pipeline {
+        let mut pipe = redis::pipe();
+        if self.conns.transactions_span_slots() {
+            pipe.atomic();
+        }
+        pipe
+    }
+
+    fn connections_pipeline(&self, conns: &[&Connection]) -> Pipeline {
+        let b = self.bucket_secs;
+        let mut pipe = self.new_pipeline();
+        let mut index: BTreeMap<(usize, i64), Vec<(&str, &str)>> = BTreeMap::new();
+        let mut histogram: BTreeMap<i64, Vec<(&str, u64)>> = BTreeMap::new();
+        let summaries: Vec<String> = conns.iter().map(|c| encode_summary(c)).collect();
+        let (mut first, mut last) = (f64::INFINITY, f64::NEG_INFINITY);
+        for (conn, summary) in conns.iter().zip(&summaries) {
+            pipe.cmd("HSET").arg(self.keys.conn(&conn.uid)).arg("s").arg(summary).ignore();
+            let end = conn.end();
+            let placement = Placement::of(b, conn.ts, end);
+            for key in placement.keys(b) {
+                index.entry((placement.level, key)).or_default().push((&conn.uid, summary));
+            }
+            histogram.entry(floor_key(conn.ts, b as i64)).or_default().push((&conn.uid, conn.total_bytes()));
+            first = first.min(conn.ts);
+            last = last.max(end);
+        }
+        let mut new_keys: BTreeMap<usize, Vec<i64>> = BTreeMap::new();
+        for ((level, key), members) in &index {
+            let cmd = pipe.cmd("HSET").arg(self.keys.index(*level, *key));
+            for (uid, summary) in members {
+                cmd.arg(*uid).arg(*summary);
+            }
+            cmd.ignore();
+            new_keys.entry(*level).or_default().push(*key);
+        }
+        for (level, keys) in new_keys {
+            zadd_keys(&mut pipe, &self.keys.index_set(level), &keys);
+        }
+        for (key, members) in &histogram {
+            let cmd = pipe
+                .cmd("EVALSHA")
+                .arg(&self.histogram_sha)
+                .arg(2)
+                .arg(self.keys.histogram(*key))
+                .arg(self.keys.histogram_seen(*key))
+                .arg("+");
+            for (uid, bytes) in members {
+                cmd.arg(*uid).arg(*bytes);
+            }
+            cmd.ignore();
+        }
+        zadd_keys(&mut pipe, &self.keys.histogram_set(), &histogram.keys().copied().collect::<Vec<_>>());
+        if first <= last {
+            pipe.cmd("EVALSHA")
+                .arg(&self.range_sha)
+                .arg(1)
+                .arg(self.keys.range())
+                .arg(first.to_string())
+                .arg(last.to_string())
+                .ignore();
+        }
+        pipe
+    }
+
+    fn details_pipeline(&self, details: &[&Detail]) -> Pipeline {
+        let b = self.bucket_secs as i64;
+        let mut pipe = self.new_pipeline();
+        let mut scratch = Vec::new();
+        let mut pending: BTreeMap<i64, Vec<&str>> = BTreeMap::new();
+        for detail in details {
+            let key = DetailKey::of(detail, &mut scratch);
+            let json = record_json(&detail.record).to_string();
+            pipe.cmd("HSET").arg(self.keys.detail(&detail.uid, &detail.log_type)).arg(key.to_hex()).arg(json).ignore();
+            pipe.cmd("HSET")
+                .arg(self.keys.conn(&detail.uid))
+                .arg(format!("{DETAIL_FIELD}{}", detail.log_type))
+                .arg(1)
+                .ignore();
+            if let Some(ts) = record_ts(&detail.record) {
+                pending.entry(floor_key(ts, b)).or_default().push(&detail.uid);
+            }
+        }
+        for (key, uids) in &pending {
+            pipe.cmd("SADD").arg(self.keys.pending(*key)).arg(uids).ignore();
+        }
+        zadd_keys(&mut pipe, &self.keys.pending_set(), &pending.keys().copied().collect::<Vec<_>>());
+        pipe
+    }
+
+    fn annotations_pipeline(&self, annotations: &[&HostAnnotation]) -> Pipeline {
+        let mut pipe = self.new_pipeline();
+        let mut oldest: BTreeMap<IpAddr, f64> = BTreeMap::new();
+        for ann in annotations {
+            let ts = ann.ts.to_string();
+            pipe.cmd("ZADD").arg(self.keys.names(ann.addr)).arg(&ts).arg(format!("{ts}\t{}", ann.name)).ignore();
+            let seen = oldest.entry(ann.addr).or_insert(ann.ts);
+            *seen = seen.min(ann.ts);
+        }
+        if !oldest.is_empty() {
+            let cmd = pipe.cmd("ZADD").arg(self.keys.names_set()).arg("LT");
+            for (addr, ts) in &oldest {
+                cmd.arg(ts.to_string()).arg(addr.to_string());
+            }
+            cmd.ignore();
+        }
+        pipe
+    }
+
+    async fn ingest_now(&self, batch: &Contribution) -> Result<IngestReport, StoreError> {
+        let checked = check_batch(batch);
+        let n = self.batch_records;
+        let mut pipes = Vec::new();
+        for chunk in checked.connections.chunks(n) {
+            pipes.push(self.connections_pipeline(chunk));
+        }
+        for chunk in checked.details.chunks(n) {
+            pipes.push(self.details_pipeline(chunk));
+        }
+        for chunk in checked.annotations.chunks(n) {
+            pipes.push(self.annotations_pipeline(chunk));
+        }
+        let mut writes = Vec::with_capacity(pipes.len());
+        for pipe in &pipes {
+            writes.push(self.write(pipe));
+        }
+        futures_util::stream::iter(writes).buffer_unordered(self.parallel).try_collect::<()>().await?;
+        Ok(checked.report)
+    }
+
+    /// Every connection active in the span, each once.
+    async fn active(&self, span: BucketSpan) -> Result<Vec<Connection>, StoreError> {
+        let mut lookup = redis::pipe();
+        for level in 0..LEVELS {
+            let keys = level_keys(self.bucket_secs, level, span);
+            lookup.cmd("ZRANGEBYSCORE").arg(self.keys.index_set(level)).arg(keys.start).arg(format!("({}", keys.end));
+        }
+        let per_level: Vec<Vec<i64>> = self.query(&lookup).await?;
+        let mut buckets: Vec<(usize, i64)> = Vec::new();
+        for (level, keys) in per_level.iter().enumerate() {
+            buckets.extend(keys.iter().map(|key| (level, *key)));
+        }
+        let mut reads = Vec::new();
+        for chunk in buckets.chunks(64) {
+            reads.push(self.read_buckets(chunk, span));
+        }
+        let parts: Vec<Vec<Connection>> =
+            futures_util::stream::iter(reads).buffered(self.parallel).try_collect().await?;
+        Ok(parts.into_iter().flatten().collect())
+    }
+
+    /// The connections of some index buckets that are counted for the span.
+    async fn read_buckets(&self, buckets: &[(usize, i64)], span: BucketSpan) -> Result<Vec<Connection>, StoreError> {
+        let mut pipe = redis::pipe();
+        for (level, key) in buckets {
+            pipe.cmd("HGETALL").arg(self.keys.index(*level, *key));
+        }
+        let replies: Vec<RedisValue> = self.query(&pipe).await?;
+        let mut found = Vec::new();
+        for ((level, key), reply) in buckets.iter().zip(replies) {
+            for (uid, summary) in pairs(reply)? {
+                let conn = decode_summary(&uid, &summary)?;
+                if span.contains(conn.ts, conn.end()) && counted_here(self.bucket_secs, *level, *key, conn.ts, span) {
+                    found.push(conn);
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Attaches details to connections (two round trips: detail key names, then records).
+    async fn with_details(&self, conns: Vec<Connection>) -> Result<Vec<ConnectionInfo>, StoreError> {
+        let mut names = redis::pipe();
+        for conn in &conns {
+            names.cmd("HKEYS").arg(self.keys.conn(&conn.uid));
+        }
+        let fields: Vec<Vec<String>> = if conns.is_empty() { Vec::new() } else { self.query(&names).await? };
+        let mut reads = redis::pipe();
+        let mut wanted: Vec<(usize, String)> = Vec::new();
+        for (i, (conn, fields)) in conns.iter().zip(&fields).enumerate() {
+            for log_type in fields.iter().filter_map(|f| f.strip_prefix(DETAIL_FIELD)) {
+                reads.cmd("HGETALL").arg(self.keys.detail(&conn.uid, log_type));
+                wanted.push((i, log_type.to_owned()));
+            }
+        }
+        let records: Vec<RedisValue> = if wanted.is_empty() { Vec::new() } else { self.query(&reads).await? };
+        let mut infos: Vec<ConnectionInfo> =
+            conns.into_iter().map(|connection| ConnectionInfo { connection, details: BTreeMap::new() }).collect();
+        for ((i, log_type), reply) in wanted.into_iter().zip(records) {
+            let mut keyed = Vec::new();
+            for (key, json) in pairs(reply)? {
+                let key = DetailKey::from_hex(&key).ok_or_else(|| corrupt("detail key", &key))?;
+                let json: serde_json::Value = serde_json::from_str(&json).map_err(|_| corrupt("detail record", &json))?;
+                keyed.push((key, json));
+            }
+            keyed.sort_unstable_by_key(|(key, _)| *key);
+            if !keyed.is_empty() {
+                infos[i].details.insert(log_type, keyed.into_iter().map(|(_, json)| json).collect());
+            }
+        }
+        Ok(infos)
+    }
+
+    async fn connection_now(&self, uid: &str) -> Result<Option<ConnectionInfo>, StoreError> {
+        if super::check_uid(uid).is_err() {
+            return Ok(None);
+        }
+        let mut pipe = redis::pipe();
+        pipe.cmd("HGET").arg(self.keys.conn(uid)).arg("s");
+        let (summary,): (Option<String>,) = self.query(&pipe).await?;
+        let Some(summary) = summary else { return Ok(None) };
+        let conn = decode_summary(uid, &summary)?;
+        Ok(self.with_details(vec![conn]).await?.pop())
+    }
+
+    async fn host_now(&self, addr: IpAddr, window: Window) -> Result<HostInfo, StoreError> {
+        let span = window.span(self.bucket_secs)?;
+        let conns = self.active(span).await?;
+        let mut info = host_info(addr, &conns);
+        let mut pipe = redis::pipe();
+        pipe.cmd("ZRANGE").arg(self.keys.names(addr)).arg(0).arg(-1);
+        let (members,): (Vec<String>,) = self.query(&pipe).await?;
+        let mut sightings = Vec::with_capacity(members.len());
+        for member in &members {
+            let (ts, name) = member.split_once('\t').ok_or_else(|| corrupt("host name", member))?;
+            sightings.push((name, ts.parse::<f64>().map_err(|_| corrupt("host name time", member))?));
+        }
+        info.names = host_names(sightings);
+        Ok(info)
+    }
+
+    async fn histogram_now(&self, from: f64, to: f64, bins: usize) -> Result<Vec<HistogramBin>, StoreError> {
+        let mut out = histogram_bins(from, to, bins)?;
+        let keys = self.keys_between(&self.keys.histogram_set(), Some(from.ceil() as i64), Some(to)).await?;
+        if keys.is_empty() {
+            return Ok(out);
+        }
+        let mut pipe = redis::pipe();
+        for key in &keys {
+            pipe.cmd("HMGET").arg(self.keys.histogram(*key)).arg("c").arg("b");
+        }
+        let totals: Vec<(Option<u64>, Option<u64>)> = self.query(&pipe).await?;
+        for (key, (conns, bytes)) in keys.iter().zip(totals) {
+            add_to_bins(&mut out, from, to, *key, conns.unwrap_or(0), bytes.unwrap_or(0));
+        }
+        Ok(out)
+    }
+
+    /// Members of a sorted set of bucket keys with `from <= key < to`.
+    async fn keys_between(&self, set: &str, from: Option<i64>, to: Option<f64>) -> Result<Vec<i64>, StoreError> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("ZRANGEBYSCORE")
+            .arg(set)
+            .arg(from.map_or("-inf".to_owned(), |f| f.to_string()))
+            .arg(to.map_or("+inf".to_owned(), |t| format!("({t}")));
+        let (keys,): (Vec<i64>,) = self.query(&pipe).await?;
+        Ok(keys)
+    }
+
+    async fn retain_now(&self, cutoff: f64) -> Result<RetainReport, StoreError> {
+        if !cutoff.is_finite() {
+            return Err(StoreError::BadRequest(format!("cutoff must be finite, got {cutoff}")));
+        }
+        let b = self.bucket_secs;
+        let limit = floor_key(cutoff, b as i64);
+        let mut report = RetainReport::default();
+
+        // Connections whose activity ends before the limit, from every index bucket starting before it.
+        let mut dropped: FxHashMap<CompactString, Connection> = FxHashMap::default();
+        let mut buckets: Vec<(usize, i64)> = Vec::new();
+        for level in 0..LEVELS {
+            for key in self.keys_between(&self.keys.index_set(level), None, Some(limit as f64)).await? {
+                buckets.push((level, key));
+            }
+        }
+        for chunk in buckets.chunks(256) {
+            let mut pipe = redis::pipe();
+            for (level, key) in chunk {
+                pipe.cmd("HGETALL").arg(self.keys.index(*level, *key));
+            }
+            let replies: Vec<RedisValue> = self.query(&pipe).await?;
+            for reply in replies {
+                for (uid, summary) in pairs(reply)? {
+                    let conn = decode_summary(&uid, &summary)?;
+                    if conn.end() < limit as f64 {
+                        dropped.insert(conn.uid.clone(), conn);
+                    }
+                }
+            }
+        }
+        let dropped: Vec<Connection> = dropped.into_values().collect();
+        for chunk in dropped.chunks(self.batch_records) {
+            self.forget_connections(chunk).await?;
+        }
+        report.connections = dropped.len() as u64;
+        for (level, key) in &buckets {
+            self.forget_key_if_empty(&self.keys.index(*level, *key), &self.keys.index_set(*level), *key).await?;
+        }
+
+        // Details whose connection never came.
+        for key in self.keys_between(&self.keys.pending_set(), None, Some(limit as f64)).await? {
+            let mut pipe = redis::pipe();
+            pipe.cmd("SMEMBERS").arg(self.keys.pending(key));
+            let (uids,): (Vec<String>,) = self.query(&pipe).await?;
+            let mut check = redis::pipe();
+            for uid in &uids {
+                check.cmd("HKEYS").arg(self.keys.conn(uid));
+            }
+            let fields: Vec<Vec<String>> = if uids.is_empty() { Vec::new() } else { self.query(&check).await? };
+            let mut delete = self.new_pipeline();
+            for (uid, fields) in uids.iter().zip(&fields) {
+                if !fields.is_empty() && !fields.iter().any(|f| f == "s") {
+                    report.orphans += 1;
+                    delete.cmd("DEL").arg(self.keys.conn(uid)).ignore();
+                    for log_type in fields.iter().filter_map(|f| f.strip_prefix(DETAIL_FIELD)) {
+                        delete.cmd("DEL").arg(self.keys.detail(uid, log_type)).ignore();
+                    }
+                }
+            }
+            delete.cmd("DEL").arg(self.keys.pending(key)).ignore();
+            delete.cmd("ZREM").arg(self.keys.pending_set()).arg(key).ignore();
+            self.write(&delete).await?;
+        }
+
+        // Annotations seen before the limit.
+        let mut pipe = redis::pipe();
+        pipe.cmd("ZRANGEBYSCORE").arg(self.keys.names_set()).arg("-inf").arg(format!("({limit}"));
+        let (addrs,): (Vec<String>,) = self.query(&pipe).await?;
+        for addr in addrs {
+            let ip: IpAddr = addr.parse().map_err(|_| corrupt("address", &addr))?;
+            let names = self.keys.names(ip);
+            let mut pipe = redis::pipe();
+            pipe.cmd("ZREMRANGEBYSCORE").arg(&names).arg("-inf").arg(format!("({limit}"));
+            pipe.cmd("ZRANGE").arg(&names).arg(0).arg(0).arg("WITHSCORES");
+            let (removed, oldest): (u64, Vec<(String, f64)>) = self.query(&pipe).await?;
+            report.annotations += removed;
+            let mut update = redis::pipe();
+            match oldest.first() {
+                Some((_, ts)) => update.cmd("ZADD").arg(self.keys.names_set()).arg(ts.to_string()).arg(&addr),
+                None => update.cmd("ZREM").arg(self.keys.names_set()).arg(&addr),
+            };
+            self.query::<()>(update.ignore()).await?;
+        }
+
+        if report.connections > 0 {
+            self.recompute_range().await?;
+        }
+        Ok(report)
+    }
+
+    /// Deletes connections with their details, index entries and histogram counts.
+    async fn forget_connections(&self, conns: &[Connection]) -> Result<(), StoreError> {
+        let b = self.bucket_secs;
+        let mut names = redis::pipe();
+        for conn in conns {
+            names.cmd("HKEYS").arg(self.keys.conn(&conn.uid));
+        }
+        let fields: Vec<Vec<String>> = self.query(&names).await?;
+        let mut pipe = self.new_pipeline();
+        let mut histogram: BTreeMap<i64, Vec<&str>> = BTreeMap::new();
+        for (conn, fields) in conns.iter().zip(&fields) {
+            for log_type in fields.iter().filter_map(|f| f.strip_prefix(DETAIL_FIELD)) {
+                pipe.cmd("DEL").arg(self.keys.detail(&conn.uid, log_type)).ignore();
+            }
+            pipe.cmd("DEL").arg(self.keys.conn(&conn.uid)).ignore();
+            let placement = Placement::of(b, conn.ts, conn.end());
+            for key in placement.keys(b) {
+                pipe.cmd("HDEL").arg(self.keys.index(placement.level, key)).arg(conn.uid.as_str()).ignore();
+            }
+            histogram.entry(floor_key(conn.ts, b as i64)).or_default().push(&conn.uid);
+        }
+        for (key, uids) in &histogram {
+            pipe.cmd("EVALSHA")
+                .arg(&self.histogram_sha)
+                .arg(2)
+                .arg(self.keys.histogram(*key))
+                .arg(self.keys.histogram_seen(*key))
+                .arg("-")
+                .arg(uids)
+                .ignore();
+        }
+        self.write(&pipe).await?;
+        let mut forget = redis::pipe();
+        for key in histogram.keys() {
+            forget.cmd("EXISTS").arg(self.keys.histogram_seen(*key));
+        }
+        let exists: Vec<bool> = self.query(&forget).await?;
+        let gone: Vec<i64> = histogram.keys().zip(exists).filter(|(_, e)| !e).map(|(k, _)| *k).collect();
+        if !gone.is_empty() {
+            let mut pipe = redis::pipe();
+            pipe.cmd("ZREM").arg(self.keys.histogram_set()).arg(&gone).ignore();
+            self.query::<()>(&pipe).await?;
+        }
+        Ok(())
+    }
+
+    async fn forget_key_if_empty(&self, key: &str, set: &str, member: i64) -> Result<(), StoreError> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("EXISTS").arg(key);
+        let (exists,): (bool,) = self.query(&pipe).await?;
+        if !exists {
+            let mut pipe = redis::pipe();
+            pipe.cmd("ZREM").arg(set).arg(member).ignore();
+            self.query::<()>(&pipe).await?;
+        }
+        Ok(())
+    }
+
+    /// After retention: the first time is the earliest start in the earliest histogram bucket
+    /// (histogram totals are kept per start bucket, exactly); the last time cannot have changed
+    /// unless nothing is left.
+    async fn recompute_range(&self) -> Result<(), StoreError> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("ZRANGE").arg(self.keys.histogram_set()).arg(0).arg(0);
+        let (first_bucket,): (Vec<i64>,) = self.query(&pipe).await?;
+        let Some(first_bucket) = first_bucket.first() else {
+            let mut pipe = redis::pipe();
+            pipe.cmd("DEL").arg(self.keys.range()).ignore();
+            return self.query::<()>(&pipe).await;
+        };
+        let mut pipe = redis::pipe();
+        pipe.cmd("HKEYS").arg(self.keys.histogram_seen(*first_bucket));
+        let (uids,): (Vec<String>,) = self.query(&pipe).await?;
+        let mut pipe = redis::pipe();
+        for uid in &uids {
+            pipe.cmd("HGET").arg(self.keys.conn(uid)).arg("s");
+        }
+        let summaries: Vec<Option<String>> = if uids.is_empty() { Vec::new() } else { self.query(&pipe).await? };
+        let mut first = f64::INFINITY;
+        for (uid, summary) in uids.iter().zip(summaries) {
+            if let Some(summary) = summary {
+                first = first.min(decode_summary(uid, &summary)?.ts);
+            }
+        }
+        if first.is_finite() {
+            let mut pipe = redis::pipe();
+            pipe.cmd("HSET").arg(self.keys.range()).arg("first").arg(first.to_string()).ignore();
+            self.query::<()>(&pipe).await?;
+        }
+        Ok(())
+    }
+}
+
+fn zadd_keys(pipe: &mut Pipeline, set: &str, keys: &[i64]) {
+    if keys.is_empty() {
+        return;
+    }
+    let cmd = pipe.cmd("ZADD").arg(set);
+    for key in keys {
+        cmd.arg(*key).arg(*key);
+    }
+    cmd.ignore();
+}
+
+fn corrupt(what: &str, text: &str) -> StoreError {
+    let shown: String = text.chars().take(80).collect();
+    StoreError::Backend(format!("unreadable {what} in redis: {shown:?}"))
+}
+
+/// Field/value pairs of a hash reply (RESP2 flat array or RESP3 map).
+fn pairs(reply: RedisValue) -> Result<Vec<(String, String)>, StoreError> {
+    fn text(v: RedisValue) -> Result<String, StoreError> {
+        match v {
+            RedisValue::BulkString(bytes) => {
+                String::from_utf8(bytes).map_err(|e| corrupt("text", &String::from_utf8_lossy(e.as_bytes())))
+            }
+            RedisValue::SimpleString(s) => Ok(s),
+            other => Err(StoreError::Backend(format!("unexpected redis reply {other:?}"))),
+        }
+    }
+    match reply {
+        RedisValue::Nil => Ok(Vec::new()),
+        RedisValue::Array(items) => {
+            let mut out = Vec::with_capacity(items.len() / 2);
+            let mut items = items.into_iter();
+            while let (Some(k), Some(v)) = (items.next(), items.next()) {
+                out.push((text(k)?, text(v)?));
+            }
+            Ok(out)
+        }
+        RedisValue::Map(items) => items.into_iter().map(|(k, v)| Ok((text(k)?, text(v)?))).collect(),
+        other => Err(StoreError::Backend(format!("unexpected redis reply {other:?}"))),
+    }
+}
+
+/// Tab-separated summary: ts, duration, orig_h, orig_p, resp_h, resp_p, proto, service,
+/// orig_bytes, resp_bytes, conn_state, history. Unset is `-`; text escapes `\`, tab, newline and
+/// a literal `-`. Numbers print exactly (shortest round-trip form).
+fn encode_summary(conn: &Connection) -> String {
+    fn opt<T: std::fmt::Display>(out: &mut String, value: Option<T>) {
+        match value {
+            Some(v) => write!(out, "{v}\t").expect("writing to a String"),
+            None => out.push_str("-\t"),
+        }
+    }
+    fn text(out: &mut String, value: Option<&str>) {
+        match value {
+            None => out.push('-'),
+            Some("-") => out.push_str("\\-"),
+            Some(s) => {
+                for c in s.chars() {
+                    match c {
+                        '\\' => out.push_str("\\\\"),
+                        '\t' => out.push_str("\\t"),
+                        '\n' => out.push_str("\\n"),
+                        c => out.push(c),
+                    }
+                }
+            }
+        }
+        out.push('\t');
+    }
+    let mut out = String::with_capacity(128);
+    opt(&mut out, Some(conn.ts));
+    opt(&mut out, conn.duration);
+    opt(&mut out, Some(conn.orig_h));
+    opt(&mut out, conn.orig_p);
+    opt(&mut out, Some(conn.resp_h));
+    opt(&mut out, conn.resp_p);
+    text(&mut out, Some(&conn.proto));
+    text(&mut out, conn.service.as_deref());
+    opt(&mut out, conn.orig_bytes);
+    opt(&mut out, conn.resp_bytes);
+    text(&mut out, conn.conn_state.as_deref());
+    text(&mut out, conn.history.as_deref());
+    out.pop();
+    out
+}
+
+fn decode_summary(uid: &str, summary: &str) -> Result<Connection, StoreError> {
+    fn field<'s>(fields: &mut std::str::Split<'s, char>, summary: &str) -> Result<&'s str, StoreError> {
+        fields.next().ok_or_else(|| corrupt("connection summary", summary))
+    }
+    fn number<T: std::str::FromStr>(raw: &str, summary: &str) -> Result<Option<T>, StoreError> {
+        if raw == "-" {
+            return Ok(None);
+        }
+        raw.parse().map(Some).map_err(|_| corrupt("connection summary", summary))
+    }
+    fn text(raw: &str) -> Option<CompactString> {
+        match raw {
+            "-" => None,
+            "\\-" => Some("-".into()),
+            raw if !raw.contains('\\') => Some(raw.into()),
+            raw => {
+                let mut out = CompactString::default();
+                let mut chars = raw.chars();
+                while let Some(c) = chars.next() {
+                    out.push(match (c, c == '\\') {
+                        (_, true) => match chars.next() {
+                            Some('t') => '\t',
+                            Some('n') => '\n',
+                            Some(other) => other,
+                            None => '\\',
+                        },
+                        (c, false) => c,
+                    });
+                }
+                Some(out)
+            }
+        }
+    }
+    let bad = || corrupt("connection summary", summary);
+    let mut fields = summary.split('\t');
+    let ts: f64 = number(field(&mut fields, summary)?, summary)?.ok_or_else(bad)?;
+    let duration = number(field(&mut fields, summary)?, summary)?;
+    let orig_h: IpAddr = number(field(&mut fields, summary)?, summary)?.ok_or_else(bad)?;
+    let orig_p = number(field(&mut fields, summary)?, summary)?;
+    let resp_h: IpAddr = number(field(&mut fields, summary)?, summary)?.ok_or_else(bad)?;
+    let resp_p = number(field(&mut fields, summary)?, summary)?;
+    let proto = text(field(&mut fields, summary)?).ok_or_else(bad)?;
+    let service = text(field(&mut fields, summary)?);
+    let orig_bytes = number(field(&mut fields, summary)?, summary)?;
+    let resp_bytes = number(field(&mut fields, summary)?, summary)?;
+    let conn_state = text(field(&mut fields, summary)?);
+    let history = text(field(&mut fields, summary)?);
+    if fields.next().is_some() {
+        return Err(bad());
+    }
+    Ok(Connection {
+        uid: uid.into(),
+        ts,
+        duration,
+        orig_h,
+        orig_p,
+        resp_h,
+        resp_p,
+        proto,
+        service,
+        orig_bytes,
+        resp_bytes,
+        conn_state,
+        history,
+    })
+}
+
+impl Store for RedisStore {
+    fn bucket_secs(&self) -> u64 {
+        self.bucket_secs
+    }
+
+    fn ingest<'a>(&'a self, batch: &'a Contribution) -> StoreFuture<'a, IngestReport> {
+        self.timed(self.ingest_now(batch))
+    }
+
+    fn range(&self) -> StoreFuture<'_, Option<TimeRange>> {
+        self.timed(async move {
+            let mut pipe = redis::pipe();
+            pipe.cmd("HMGET").arg(self.keys.range()).arg("first").arg("last");
+            let ((first, last),): ((Option<f64>, Option<f64>),) = self.query(&pipe).await?;
+            Ok(first.zip(last).map(|(first, last)| TimeRange { first, last }))
+        })
+    }
+
+    fn connections(&self, window: Window) -> StoreFuture<'_, Vec<Connection>> {
+        self.timed(async move {
+            let mut conns = self.active(window.span(self.bucket_secs)?).await?;
+            sort_connections(&mut conns, |c| c);
+            Ok(conns)
+        })
+    }
+
+    fn graph(&self, window: Window) -> StoreFuture<'_, Graph> {
+        self.timed(async move {
+            let span = window.span(self.bucket_secs)?;
+            let conns = self.active(span).await?;
+            let mut builder = GraphBuilder::new();
+            for conn in &conns {
+                builder.add(conn);
+            }
+            Ok(builder.finish(span))
+        })
+    }
+
+    fn connection<'a>(&'a self, uid: &'a str) -> StoreFuture<'a, Option<ConnectionInfo>> {
+        self.timed(self.connection_now(uid))
+    }
+
+    fn edge(&self, src: IpAddr, dst: IpAddr, window: Window) -> StoreFuture<'_, Vec<ConnectionInfo>> {
+        self.timed(async move {
+            let mut conns = self.active(window.span(self.bucket_secs)?).await?;
+            conns.retain(|c| c.orig_h == src && c.resp_h == dst);
+            sort_connections(&mut conns, |c| c);
+            self.with_details(conns).await
+        })
+    }
+
+    fn host(&self, addr: IpAddr, window: Window) -> StoreFuture<'_, HostInfo> {
+        self.timed(self.host_now(addr, window))
+    }
+
+    fn histogram(&self, from: f64, to: f64, bins: usize) -> StoreFuture<'_, Vec<HistogramBin>> {
+        self.timed(self.histogram_now(from, to, bins))
+    }
+
+    fn retain(&self, cutoff: f64) -> StoreFuture<'_, RetainReport> {
+        // Retention may walk much of the store: allow it several operation timeouts.
+        Box::pin(async move {
+            tokio::time::timeout(self.timeout * 12, self.retain_now(cutoff)).await.unwrap_or_else(|_| {
+                Err(StoreError::Unavailable("redis retention did not finish in time; it is safe to rerun".into()))
+            })
+        })
+    }
+
+    fn health(&self) -> StoreFuture<'_, ()> {
+        self.timed(async move {
+            let mut pipe = redis::pipe();
+            pipe.cmd("PING").ignore();
+            self.query::<()>(&pipe).await
+        })
+    }
+}
