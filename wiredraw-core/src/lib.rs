@@ -5,6 +5,7 @@
 pub mod contribution;
 pub mod graph;
 pub mod record;
+pub mod synth;
 pub mod value;
 
 pub use contribution::{Connection, Contribution, Detail, HostAnnotation};
