@@ -22,7 +22,9 @@ pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(10);
 /// Why a test server could not be started.
 #[derive(Debug, thiserror::Error)]
 pub enum TestkitError {
-    #[error("`{REDIS_SERVER}` was not found on PATH: install the `redis-server` package (apt-get install redis-server)")]
+    #[error(
+        "`{REDIS_SERVER}` was not found on PATH: install the `redis-server` package (apt-get install redis-server)"
+    )]
     MissingRedisServer,
     #[error("{what}: {source}")]
     Io {
@@ -31,7 +33,11 @@ pub enum TestkitError {
         source: std::io::Error,
     },
     #[error("redis-server on port {port} did not start: {reason}\n--- its log ---\n{log}")]
-    NotReady { port: u16, reason: String, log: String },
+    NotReady {
+        port: u16,
+        reason: String,
+        log: String,
+    },
 }
 
 /// A `redis-server` child process owned by the caller; killed on drop.
@@ -57,13 +63,18 @@ impl RedisServer {
             let dir = tempfile::Builder::new()
                 .prefix("wiredraw-redis-")
                 .tempdir()
-                .map_err(|source| TestkitError::Io { what: "creating a temporary directory".into(), source })?;
+                .map_err(|source| TestkitError::Io {
+                    what: "creating a temporary directory".into(),
+                    source,
+                })?;
             let port = free_port()?;
             let child = spawn(port, dir.path(), args)?;
             let mut server = RedisServer { child, port, dir };
             match server.wait_ready() {
                 Ok(()) => return Ok(server),
-                Err(e @ TestkitError::NotReady { .. }) if server.log().contains("Address already in use") => {
+                Err(e @ TestkitError::NotReady { .. })
+                    if server.log().contains("Address already in use") =>
+                {
                     last = Some(e)
                 }
                 Err(e) => return Err(e),
@@ -109,7 +120,11 @@ impl RedisServer {
     }
 
     fn not_ready(&self, reason: String) -> TestkitError {
-        TestkitError::NotReady { port: self.port, reason, log: self.log() }
+        TestkitError::NotReady {
+            port: self.port,
+            reason,
+            log: self.log(),
+        }
     }
 }
 
@@ -126,7 +141,16 @@ fn spawn(port: u16, dir: &Path, extra: &[&str]) -> Result<Child, TestkitError> {
     let log = dir.join("redis.log");
     let mut command = Command::new(REDIS_SERVER);
     command
-        .args(["--port", &port_text, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .args([
+            "--port",
+            &port_text,
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
         .args(["--daemonize", "no", "--protected-mode", "yes"])
         .arg("--dir")
         .arg(dir)
@@ -138,18 +162,27 @@ fn spawn(port: u16, dir: &Path, extra: &[&str]) -> Result<Child, TestkitError> {
         .stderr(Stdio::null());
     command.spawn().map_err(|source| match source.kind() {
         std::io::ErrorKind::NotFound => TestkitError::MissingRedisServer,
-        _ => TestkitError::Io { what: format!("starting {REDIS_SERVER}"), source },
+        _ => TestkitError::Io {
+            what: format!("starting {REDIS_SERVER}"),
+            source,
+        },
     })
 }
 
 /// A port the OS just handed out on loopback; the listener is closed before returning.
 fn free_port() -> Result<u16, TestkitError> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .map_err(|source| TestkitError::Io { what: "finding a free loopback port".into(), source })?;
+    let listener =
+        TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(|source| TestkitError::Io {
+            what: "finding a free loopback port".into(),
+            source,
+        })?;
     listener
         .local_addr()
         .map(|a| a.port())
-        .map_err(|source| TestkitError::Io { what: "finding a free loopback port".into(), source })
+        .map_err(|source| TestkitError::Io {
+            what: "finding a free loopback port".into(),
+            source,
+        })
 }
 
 fn ping(port: u16) -> bool {
@@ -159,5 +192,7 @@ fn ping(port: u16) -> bool {
     };
     let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
     let mut reply = [0u8; 7];
-    stream.write_all(b"PING\r\n").is_ok() && stream.read_exact(&mut reply).is_ok() && &reply == b"+PONG\r\n"
+    stream.write_all(b"PING\r\n").is_ok()
+        && stream.read_exact(&mut reply).is_ok()
+        && &reply == b"+PONG\r\n"
 }

@@ -1,9 +1,10 @@
 //! The embedded in-memory store: nothing to install, used by the demo and by default.
 
 use super::{
-    BucketSpan, ConnectionInfo, DetailKey, GraphBuilder, HistogramBin, HostInfo, IngestReport, LEVELS, Placement,
-    RetainReport, Store, StoreError, StoreFuture, TimeRange, Window, add_to_bins, check_batch, counted_here,
-    floor_key, histogram_bins, host_info, host_names, level_keys, record_json, record_ts, sort_connections,
+    BucketSpan, ConnectionInfo, DetailKey, GraphBuilder, HistogramBin, HostInfo, IngestReport,
+    LEVELS, Placement, RetainReport, Store, StoreError, StoreFuture, TimeRange, Window,
+    add_to_bins, check_batch, counted_here, floor_key, histogram_bins, host_info, host_names,
+    level_keys, record_json, record_ts, sort_connections,
 };
 use compact_str::CompactString;
 use parking_lot::RwLock;
@@ -56,13 +57,20 @@ impl MemoryStore {
         if bucket_secs == 0 {
             return Err(StoreError::Config("bucket_secs must be at least 1".into()));
         }
-        Ok(MemoryStore { bucket_secs, inner: RwLock::new(Inner::default()) })
+        Ok(MemoryStore {
+            bucket_secs,
+            inner: RwLock::new(Inner::default()),
+        })
     }
 
     fn ingest_now(&self, batch: &Contribution) -> IngestReport {
         let checked = check_batch(batch);
         let mut scratch = Vec::new();
-        let keyed: Vec<_> = checked.details.iter().map(|d| (DetailKey::of(d, &mut scratch), *d)).collect();
+        let keyed: Vec<_> = checked
+            .details
+            .iter()
+            .map(|d| (DetailKey::of(d, &mut scratch), *d))
+            .collect();
         let b = self.bucket_secs;
         let mut inner = self.inner.write();
         for conn in checked.connections {
@@ -75,37 +83,64 @@ impl MemoryStore {
             let end = conn.end();
             let placement = Placement::of(b, conn.ts, end);
             for key in placement.keys(b) {
-                inner.levels[placement.level].entry(key).or_default().push(conn.clone());
+                inner.levels[placement.level]
+                    .entry(key)
+                    .or_default()
+                    .push(conn.clone());
             }
-            let cell = inner.histogram.entry(floor_key(conn.ts, b as i64)).or_default();
+            let cell = inner
+                .histogram
+                .entry(floor_key(conn.ts, b as i64))
+                .or_default();
             cell.0 += 1;
             cell.1 = cell.1.saturating_add(conn.total_bytes());
             inner.range = Some(match inner.range {
-                None => TimeRange { first: conn.ts, last: end },
-                Some(r) => TimeRange { first: r.first.min(conn.ts), last: r.last.max(end) },
+                None => TimeRange {
+                    first: conn.ts,
+                    last: end,
+                },
+                Some(r) => TimeRange {
+                    first: r.first.min(conn.ts),
+                    last: r.last.max(end),
+                },
             });
         }
         for (key, detail) in keyed {
             let entry = inner.entries.entry(detail.uid.clone()).or_default();
-            let position =
-                entry.details.binary_search_by(|d| (d.log_type.as_str(), d.key).cmp(&(detail.log_type.as_str(), key)));
+            let position = entry.details.binary_search_by(|d| {
+                (d.log_type.as_str(), d.key).cmp(&(detail.log_type.as_str(), key))
+            });
             if let Err(at) = position {
-                let stored = StoredDetail { log_type: detail.log_type.clone(), key, record: detail.record.clone() };
+                let stored = StoredDetail {
+                    log_type: detail.log_type.clone(),
+                    key,
+                    record: detail.record.clone(),
+                };
                 entry.details.insert(at, stored);
                 if let Some(ts) = record_ts(&detail.record) {
-                    inner.pending.entry(floor_key(ts, b as i64)).or_default().push(detail.uid.clone());
+                    inner
+                        .pending
+                        .entry(floor_key(ts, b as i64))
+                        .or_default()
+                        .push(detail.uid.clone());
                 }
             }
         }
         for ann in checked.annotations {
-            inner.names.entry(ann.addr).or_default().insert((ann.name.clone(), ann.ts.to_bits()));
+            inner
+                .names
+                .entry(ann.addr)
+                .or_default()
+                .insert((ann.name.clone(), ann.ts.to_bits()));
         }
         checked.report
     }
 
     fn retain_now(&self, cutoff: f64) -> Result<RetainReport, StoreError> {
         if !(cutoff.is_finite()) {
-            return Err(StoreError::BadRequest(format!("cutoff must be finite, got {cutoff}")));
+            return Err(StoreError::BadRequest(format!(
+                "cutoff must be finite, got {cutoff}"
+            )));
         }
         let b = self.bucket_secs as i64;
         let limit = floor_key(cutoff, b);
@@ -116,7 +151,9 @@ impl MemoryStore {
         for level in &mut inner.levels {
             let old: Vec<i64> = level.range(..limit).map(|(k, _)| *k).collect();
             for key in old {
-                let Some(conns) = level.get_mut(&key) else { continue };
+                let Some(conns) = level.get_mut(&key) else {
+                    continue;
+                };
                 conns.retain(|conn| {
                     let keep = conn.end() >= limit as f64;
                     if !keep {
@@ -159,12 +196,23 @@ impl MemoryStore {
             !sightings.is_empty()
         });
         if report.connections > 0 {
-            inner.range = inner.levels.iter().flat_map(|l| l.values().flatten()).fold(None, |r, c| {
-                Some(match r {
-                    None => TimeRange { first: c.ts, last: c.end() },
-                    Some(r) => TimeRange { first: r.first.min(c.ts), last: r.last.max(c.end()) },
-                })
-            });
+            inner.range =
+                inner
+                    .levels
+                    .iter()
+                    .flat_map(|l| l.values().flatten())
+                    .fold(None, |r, c| {
+                        Some(match r {
+                            None => TimeRange {
+                                first: c.ts,
+                                last: c.end(),
+                            },
+                            Some(r) => TimeRange {
+                                first: r.first.min(c.ts),
+                                last: r.last.max(c.end()),
+                            },
+                        })
+                    });
         }
         Ok(report)
     }
@@ -172,11 +220,18 @@ impl MemoryStore {
 
 impl Inner {
     /// Calls `visit` once for every connection active in the span.
-    fn for_each_active<'a>(&'a self, bucket_secs: u64, span: BucketSpan, mut visit: impl FnMut(&'a Arc<Connection>)) {
+    fn for_each_active<'a>(
+        &'a self,
+        bucket_secs: u64,
+        span: BucketSpan,
+        mut visit: impl FnMut(&'a Arc<Connection>),
+    ) {
         for (level, buckets) in self.levels.iter().enumerate() {
             for (&key, conns) in buckets.range(level_keys(bucket_secs, level, span)) {
                 for conn in conns {
-                    if span.contains(conn.ts, conn.end()) && counted_here(bucket_secs, level, key, conn.ts, span) {
+                    if span.contains(conn.ts, conn.end())
+                        && counted_here(bucket_secs, level, key, conn.ts, span)
+                    {
                         visit(conn);
                     }
                 }
@@ -188,10 +243,16 @@ impl Inner {
         let mut details: BTreeMap<String, Vec<serde_json::Value>> = BTreeMap::new();
         if let Some(entry) = self.entries.get(&conn.uid) {
             for detail in &entry.details {
-                details.entry(detail.log_type.to_string()).or_default().push(record_json(&detail.record));
+                details
+                    .entry(detail.log_type.to_string())
+                    .or_default()
+                    .push(record_json(&detail.record));
             }
         }
-        ConnectionInfo { connection: conn.clone(), details }
+        ConnectionInfo {
+            connection: conn.clone(),
+            details,
+        }
     }
 }
 
@@ -237,7 +298,12 @@ impl Store for MemoryStore {
         })
     }
 
-    fn edge(&self, src: IpAddr, dst: IpAddr, window: Window) -> StoreFuture<'_, Vec<ConnectionInfo>> {
+    fn edge(
+        &self,
+        src: IpAddr,
+        dst: IpAddr,
+        window: Window,
+    ) -> StoreFuture<'_, Vec<ConnectionInfo>> {
         Box::pin(async move {
             let span = window.span(self.bucket_secs)?;
             let inner = self.inner.read();
@@ -264,7 +330,11 @@ impl Store for MemoryStore {
             });
             let mut info = host_info(addr, found);
             if let Some(sightings) = inner.names.get(&addr) {
-                info.names = host_names(sightings.iter().map(|(name, ts)| (name.as_str(), f64::from_bits(*ts))));
+                info.names = host_names(
+                    sightings
+                        .iter()
+                        .map(|(name, ts)| (name.as_str(), f64::from_bits(*ts))),
+                );
             }
             Ok(info)
         })

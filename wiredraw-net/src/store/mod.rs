@@ -56,7 +56,9 @@ use std::future::Future;
 use std::hash::Hash;
 use std::net::IpAddr;
 use std::pin::Pin;
-use wiredraw_core::{Connection, Contribution, Detail, Edge, Graph, HostAnnotation, Node, Record, Value};
+use wiredraw_core::{
+    Connection, Contribution, Detail, Edge, Graph, HostAnnotation, Node, Record, Value,
+};
 
 /// Default bucket width in seconds.
 pub const DEFAULT_BUCKET_SECS: u64 = 10;
@@ -130,7 +132,12 @@ pub trait Store: Send + Sync {
 
     /// The connections from `src` to `dst` active in the window, with their details, sorted by
     /// `(ts, uid)`.
-    fn edge(&self, src: IpAddr, dst: IpAddr, window: Window) -> StoreFuture<'_, Vec<ConnectionInfo>>;
+    fn edge(
+        &self,
+        src: IpAddr,
+        dst: IpAddr,
+        window: Window,
+    ) -> StoreFuture<'_, Vec<ConnectionInfo>>;
 
     /// What is known about one host: DNS names (all held data) and its connections in the window.
     fn host(&self, addr: IpAddr, window: Window) -> StoreFuture<'_, HostInfo>;
@@ -293,7 +300,10 @@ impl Window {
             )));
         }
         let b = bucket_secs as i64;
-        Ok(BucketSpan { start: first * b, end: end * b })
+        Ok(BucketSpan {
+            start: first * b,
+            end: end * b,
+        })
     }
 }
 
@@ -308,7 +318,9 @@ fn check_time(t: f64, what: &str) -> Result<(), StoreError> {
     if t.is_finite() && (0.0..=MAX_TIME).contains(&t) {
         Ok(())
     } else {
-        Err(StoreError::BadRequest(format!("{what} must be a time between 0 and {MAX_TIME}, got {t}")))
+        Err(StoreError::BadRequest(format!(
+            "{what} must be a time between 0 and {MAX_TIME}, got {t}"
+        )))
     }
 }
 
@@ -358,7 +370,13 @@ pub(crate) fn level_keys(bucket_secs: u64, level: usize, span: BucketSpan) -> st
 
 /// Whether a connection found in level bucket `key` is the one occurrence counted for the span:
 /// a connection meets several buckets, and is counted in the first of them inside the span.
-pub(crate) fn counted_here(bucket_secs: u64, level: usize, key: i64, ts: f64, span: BucketSpan) -> bool {
+pub(crate) fn counted_here(
+    bucket_secs: u64,
+    level: usize,
+    key: i64,
+    ts: f64,
+    span: BucketSpan,
+) -> bool {
     let w = level_width(bucket_secs, level);
     key == floor_key(ts, w).max(span.start.div_euclid(w) * w)
 }
@@ -367,12 +385,17 @@ pub(crate) fn counted_here(bucket_secs: u64, level: usize, key: i64, ts: f64, sp
 pub(crate) fn check_connection(conn: &Connection) -> Result<(), String> {
     check_uid(&conn.uid)?;
     if !(conn.ts.is_finite() && (0.0..=MAX_TIME).contains(&conn.ts)) {
-        return Err(format!("ts must be a time between 0 and {MAX_TIME}, got {}", conn.ts));
+        return Err(format!(
+            "ts must be a time between 0 and {MAX_TIME}, got {}",
+            conn.ts
+        ));
     }
     if let Some(d) = conn.duration
         && !(d.is_finite() && d <= MAX_TIME)
     {
-        return Err(format!("duration must be finite and at most {MAX_TIME}, got {d}"));
+        return Err(format!(
+            "duration must be finite and at most {MAX_TIME}, got {d}"
+        ));
     }
     if conn.proto.is_empty() {
         return Err("proto is empty".into());
@@ -388,8 +411,13 @@ pub(crate) fn check_uid(uid: &str) -> Result<(), String> {
     if uid.len() > MAX_UID_LEN {
         return Err(format!("uid is longer than {MAX_UID_LEN} bytes"));
     }
-    if uid.chars().any(|c| c == '{' || c == '}' || c.is_control() || c.is_whitespace()) {
-        return Err(format!("uid {uid:?} contains braces, spaces or control characters"));
+    if uid
+        .chars()
+        .any(|c| c == '{' || c == '}' || c.is_control() || c.is_whitespace())
+    {
+        return Err(format!(
+            "uid {uid:?} contains braces, spaces or control characters"
+        ));
     }
     Ok(())
 }
@@ -397,7 +425,10 @@ pub(crate) fn check_uid(uid: &str) -> Result<(), String> {
 pub(crate) fn check_detail(detail: &Detail) -> Result<(), String> {
     check_uid(&detail.uid)?;
     if detail.log_type.is_empty() || detail.log_type.chars().any(char::is_control) {
-        return Err(format!("log type {:?} is empty or has control characters", detail.log_type));
+        return Err(format!(
+            "log type {:?} is empty or has control characters",
+            detail.log_type
+        ));
     }
     if detail.record.values.len() != detail.record.schema.names.len() {
         return Err("record has a different number of values than its schema has fields".into());
@@ -407,7 +438,10 @@ pub(crate) fn check_detail(detail: &Detail) -> Result<(), String> {
 
 pub(crate) fn check_annotation(ann: &HostAnnotation) -> Result<(), String> {
     if !(ann.ts.is_finite() && (0.0..=MAX_TIME).contains(&ann.ts)) {
-        return Err(format!("ts must be a time between 0 and {MAX_TIME}, got {}", ann.ts));
+        return Err(format!(
+            "ts must be a time between 0 and {MAX_TIME}, got {}",
+            ann.ts
+        ));
     }
     if ann.name.is_empty() || ann.name.len() > 1024 || ann.name.chars().any(char::is_control) {
         return Err("name is empty, longer than 1024 bytes or has control characters".into());
@@ -425,13 +459,28 @@ pub(crate) struct Checked<'a> {
 
 pub(crate) fn check_batch(batch: &Contribution) -> Checked<'_> {
     let mut report = IngestReport::default();
-    let connections = keep_valid(&batch.connections, ItemKind::Connection, check_connection, &mut report);
+    let connections = keep_valid(
+        &batch.connections,
+        ItemKind::Connection,
+        check_connection,
+        &mut report,
+    );
     let details = keep_valid(&batch.details, ItemKind::Detail, check_detail, &mut report);
-    let annotations = keep_valid(&batch.annotations, ItemKind::Annotation, check_annotation, &mut report);
+    let annotations = keep_valid(
+        &batch.annotations,
+        ItemKind::Annotation,
+        check_annotation,
+        &mut report,
+    );
     report.connections = connections.len();
     report.details = details.len();
     report.annotations = annotations.len();
-    Checked { connections, details, annotations, report }
+    Checked {
+        connections,
+        details,
+        annotations,
+        report,
+    }
 }
 
 fn keep_valid<'a, T>(
@@ -444,7 +493,11 @@ fn keep_valid<'a, T>(
     for (index, item) in items.iter().enumerate() {
         match check(item) {
             Ok(()) => kept.push(item),
-            Err(reason) => report.rejected.push(Rejected { kind, index, reason }),
+            Err(reason) => report.rejected.push(Rejected {
+                kind,
+                index,
+                reason,
+            }),
         }
     }
     kept
@@ -453,7 +506,11 @@ fn keep_valid<'a, T>(
 /// Orders `f64` like their numeric value, as an unsigned integer (for sortable keys).
 pub(crate) fn ordered_bits(x: f64) -> u64 {
     let bits = x.to_bits();
-    if bits >> 63 == 1 { !bits } else { bits | (1 << 63) }
+    if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | (1 << 63)
+    }
 }
 
 /// Identity and order of one stored detail: its record's `ts` (missing sorts last) and a 128-bit
@@ -475,7 +532,10 @@ impl DetailKey {
             encode_value(value, scratch);
         }
         let ts_order = record_ts(&detail.record).map_or(u64::MAX, ordered_bits);
-        DetailKey { ts_order, hash: xxhash_rust::xxh3::xxh3_128(scratch) }
+        DetailKey {
+            ts_order,
+            hash: xxhash_rust::xxh3::xxh3_128(scratch),
+        }
     }
 
     /// Fixed-width hex: sorting the text sorts the keys.
@@ -533,7 +593,11 @@ fn encode_value(value: &Value, out: &mut Vec<u8>) {
         Value::String(s) => text(11, s, out),
         Value::Pattern(s) => text(12, s, out),
         Value::Set(items) | Value::Vector(items) => {
-            out.push(if matches!(value, Value::Set(_)) { 13 } else { 14 });
+            out.push(if matches!(value, Value::Set(_)) {
+                13
+            } else {
+                14
+            });
             out.extend_from_slice(&(items.len() as u64).to_le_bytes());
             for item in items {
                 encode_value(item, out);
@@ -554,7 +618,11 @@ pub(crate) fn record_ts(record: &Record) -> Option<f64> {
 /// A record as a JSON object: field name → value, unset as `null`, times as epoch seconds.
 pub fn record_json(record: &Record) -> serde_json::Value {
     let fields = record.schema.names.iter().zip(&record.values);
-    serde_json::Value::Object(fields.map(|(name, value)| (name.to_string(), value_json(value))).collect())
+    serde_json::Value::Object(
+        fields
+            .map(|(name, value)| (name.to_string(), value_json(value)))
+            .collect(),
+    )
 }
 
 fn value_json(value: &Value) -> serde_json::Value {
@@ -571,13 +639,20 @@ fn value_json(value: &Value) -> serde_json::Value {
         Value::Subnet(a, len) => J::String(format!("{a}/{len}")),
         Value::Port(p) => J::from(*p),
         Value::Enum(s) | Value::String(s) | Value::Pattern(s) => J::String(s.to_string()),
-        Value::Set(items) | Value::Vector(items) => J::Array(items.iter().map(value_json).collect()),
+        Value::Set(items) | Value::Vector(items) => {
+            J::Array(items.iter().map(value_json).collect())
+        }
     }
 }
 
 /// The services of a connection: Zeek writes several as `ssl,http`.
 pub(crate) fn services(conn: &Connection) -> impl Iterator<Item = &str> {
-    conn.service.as_deref().unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty())
+    conn.service
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
 }
 
 /// Sorts connections the way every answer lists them.
@@ -603,7 +678,10 @@ struct EdgeTotals<'c> {
 
 impl<'c> GraphBuilder<'c> {
     pub fn new() -> Self {
-        GraphBuilder { nodes: FxHashMap::default(), edges: FxHashMap::default() }
+        GraphBuilder {
+            nodes: FxHashMap::default(),
+            edges: FxHashMap::default(),
+        }
     }
 
     pub fn add(&mut self, conn: &'c Connection) {
@@ -617,12 +695,15 @@ impl<'c> GraphBuilder<'c> {
         if conn.resp_h != conn.orig_h {
             touch(conn.resp_h);
         }
-        let edge = self.edges.entry((conn.orig_h, conn.resp_h)).or_insert_with(|| EdgeTotals {
-            conns: 0,
-            bytes: 0,
-            protos: Vec::new(),
-            services: Vec::new(),
-        });
+        let edge = self
+            .edges
+            .entry((conn.orig_h, conn.resp_h))
+            .or_insert_with(|| EdgeTotals {
+                conns: 0,
+                bytes: 0,
+                protos: Vec::new(),
+                services: Vec::new(),
+            });
         edge.conns += 1;
         edge.bytes = edge.bytes.saturating_add(bytes);
         if !edge.protos.contains(&conn.proto.as_str()) {
@@ -636,12 +717,19 @@ impl<'c> GraphBuilder<'c> {
     }
 
     pub fn finish(self, span: BucketSpan) -> Graph {
-        let names: FxHashMap<IpAddr, String> =
-            self.nodes.keys().map(|addr| (*addr, addr.to_string())).collect();
+        let names: FxHashMap<IpAddr, String> = self
+            .nodes
+            .keys()
+            .map(|addr| (*addr, addr.to_string()))
+            .collect();
         let mut nodes: Vec<Node> = self
             .nodes
             .iter()
-            .map(|(addr, (conns, bytes))| Node { id: names[addr].clone(), conns: *conns, bytes: *bytes })
+            .map(|(addr, (conns, bytes))| Node {
+                id: names[addr].clone(),
+                conns: *conns,
+                bytes: *bytes,
+            })
             .collect();
         nodes.sort_unstable_by(|a, b| a.id.cmp(&b.id));
         let mut edges: Vec<Edge> = self
@@ -657,14 +745,28 @@ impl<'c> GraphBuilder<'c> {
             })
             .collect();
         edges.sort_unstable_by(|a, b| (&a.src, &a.dst).cmp(&(&b.src, &b.dst)));
-        Graph { from: Some(span.start as f64), to: Some(span.end as f64), nodes, edges }
+        Graph {
+            from: Some(span.start as f64),
+            to: Some(span.end as f64),
+            nodes,
+            edges,
+        }
     }
 }
 
 /// Aggregates the window's connections of one host into a [`HostInfo`] (names filled by caller).
-pub(crate) fn host_info<'c>(addr: IpAddr, conns: impl IntoIterator<Item = &'c Connection>) -> HostInfo {
-    let mut info =
-        HostInfo { addr, names: Vec::new(), conns_as_orig: 0, conns_as_resp: 0, bytes: 0, peers: Vec::new() };
+pub(crate) fn host_info<'c>(
+    addr: IpAddr,
+    conns: impl IntoIterator<Item = &'c Connection>,
+) -> HostInfo {
+    let mut info = HostInfo {
+        addr,
+        names: Vec::new(),
+        conns_as_orig: 0,
+        conns_as_resp: 0,
+        bytes: 0,
+        peers: Vec::new(),
+    };
     let mut peers: FxHashMap<IpAddr, (u64, u64)> = FxHashMap::default();
     for conn in conns {
         let is_orig = conn.orig_h == addr;
@@ -676,14 +778,25 @@ pub(crate) fn host_info<'c>(addr: IpAddr, conns: impl IntoIterator<Item = &'c Co
         info.conns_as_resp += u64::from(is_resp);
         let bytes = conn.total_bytes();
         info.bytes = info.bytes.saturating_add(bytes);
-        let peer = peers.entry(if is_orig { conn.resp_h } else { conn.orig_h }).or_insert((0, 0));
+        let peer = peers
+            .entry(if is_orig { conn.resp_h } else { conn.orig_h })
+            .or_insert((0, 0));
         peer.0 += 1;
         peer.1 = peer.1.saturating_add(bytes);
     }
-    let mut peers: Vec<Peer> =
-        peers.into_iter().map(|(a, (conns, bytes))| Peer { addr: a.to_string(), conns, bytes }).collect();
+    let mut peers: Vec<Peer> = peers
+        .into_iter()
+        .map(|(a, (conns, bytes))| Peer {
+            addr: a.to_string(),
+            conns,
+            bytes,
+        })
+        .collect();
     peers.sort_unstable_by(|a, b| {
-        b.bytes.cmp(&a.bytes).then(b.conns.cmp(&a.conns)).then_with(|| a.addr.cmp(&b.addr))
+        b.bytes
+            .cmp(&a.bytes)
+            .then(b.conns.cmp(&a.conns))
+            .then_with(|| a.addr.cmp(&b.addr))
     });
     peers.truncate(TOP_PEERS);
     info.peers = peers;
@@ -710,21 +823,42 @@ pub(crate) fn host_names<'s>(sightings: impl IntoIterator<Item = (&'s str, f64)>
 }
 
 /// Checked histogram arguments: bin width and count.
-pub(crate) fn histogram_bins(from: f64, to: f64, bins: usize) -> Result<Vec<HistogramBin>, StoreError> {
+pub(crate) fn histogram_bins(
+    from: f64,
+    to: f64,
+    bins: usize,
+) -> Result<Vec<HistogramBin>, StoreError> {
     check_time(from, "from")?;
     check_time(to, "to")?;
     if from >= to {
-        return Err(StoreError::BadRequest(format!("histogram from ({from}) must be before to ({to})")));
+        return Err(StoreError::BadRequest(format!(
+            "histogram from ({from}) must be before to ({to})"
+        )));
     }
     if bins == 0 || bins > MAX_HISTOGRAM_BINS {
-        return Err(StoreError::BadRequest(format!("bins must be between 1 and {MAX_HISTOGRAM_BINS}, got {bins}")));
+        return Err(StoreError::BadRequest(format!(
+            "bins must be between 1 and {MAX_HISTOGRAM_BINS}, got {bins}"
+        )));
     }
     let width = (to - from) / bins as f64;
-    Ok((0..bins).map(|i| HistogramBin { start: from + i as f64 * width, conns: 0, bytes: 0 }).collect())
+    Ok((0..bins)
+        .map(|i| HistogramBin {
+            start: from + i as f64 * width,
+            conns: 0,
+            bytes: 0,
+        })
+        .collect())
 }
 
 /// Adds one start bucket's totals to the bin holding the bucket's start (if any).
-pub(crate) fn add_to_bins(bins: &mut [HistogramBin], from: f64, to: f64, key: i64, conns: u64, bytes: u64) {
+pub(crate) fn add_to_bins(
+    bins: &mut [HistogramBin],
+    from: f64,
+    to: f64,
+    key: i64,
+    conns: u64,
+    bytes: u64,
+) {
     let k = key as f64;
     if k < from || k >= to || bins.is_empty() {
         return;

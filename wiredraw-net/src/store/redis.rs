@@ -25,14 +25,17 @@
 //! one `MULTI`/`EXEC` transaction, so a crash leaves every record of it whole or absent.
 
 use super::{
-    BucketSpan, ConnectionInfo, DetailKey, GraphBuilder, HistogramBin, HostInfo, IngestReport, LEVELS, Placement,
-    RetainReport, Store, StoreError, StoreFuture, TimeRange, Window, add_to_bins, check_batch, counted_here,
-    floor_key, histogram_bins, host_info, host_names, level_keys, record_json, record_ts, sort_connections,
+    BucketSpan, ConnectionInfo, DetailKey, GraphBuilder, HistogramBin, HostInfo, IngestReport,
+    LEVELS, Placement, RetainReport, Store, StoreError, StoreFuture, TimeRange, Window,
+    add_to_bins, check_batch, counted_here, floor_key, histogram_bins, host_info, host_names,
+    level_keys, record_json, record_ts, sort_connections,
 };
 use compact_str::CompactString;
 use deadpool_redis::{Manager, Pool, PoolError, Runtime};
 use futures_util::{StreamExt, TryStreamExt};
-use redis::{AsyncConnectionConfig, ErrorKind, Pipeline, RedisError, ServerErrorKind, Value as RedisValue};
+use redis::{
+    AsyncConnectionConfig, ErrorKind, Pipeline, RedisError, ServerErrorKind, Value as RedisValue,
+};
 use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -112,7 +115,10 @@ impl Connections {
     }
 
     /// Runs a pipeline on one pooled connection.
-    async fn run<T: redis::FromRedisValue>(&self, pipe: &Pipeline) -> Result<Result<T, RedisError>, StoreError> {
+    async fn run<T: redis::FromRedisValue>(
+        &self,
+        pipe: &Pipeline,
+    ) -> Result<Result<T, RedisError>, StoreError> {
         let mut conn = self.pool.get().await.map_err(pool_error)?;
         Ok(pipe.query_async(&mut conn).await)
     }
@@ -205,14 +211,19 @@ impl RedisStore {
             return Err(StoreError::Config("bucket_secs must be at least 1".into()));
         }
         if config.prefix.contains(['{', '}']) {
-            return Err(StoreError::Config(format!("redis prefix {:?} must not contain braces", config.prefix)));
+            return Err(StoreError::Config(format!(
+                "redis prefix {:?} must not contain braces",
+                config.prefix
+            )));
         }
         Ok(RedisStore {
             bucket_secs: config.bucket_secs,
             timeout: config.timeout,
             batch_records: config.batch_records.max(1),
             parallel: config.pool_size.max(1),
-            keys: Keys { prefix: config.prefix.clone() },
+            keys: Keys {
+                prefix: config.prefix.clone(),
+            },
             conns: Connections::open(&config)?,
             histogram_sha: redis::Script::new(HISTOGRAM_SCRIPT).get_hash().to_owned(),
             range_sha: redis::Script::new(RANGE_SCRIPT).get_hash().to_owned(),
@@ -247,7 +258,12 @@ impl RedisStore {
         Box::pin(async move {
             tokio::time::timeout(self.timeout, op)
                 .await
-                .unwrap_or_else(|_| Err(StoreError::Unavailable(format!("redis did not answer within {:?}", self.timeout))))
+                .unwrap_or_else(|_| {
+                    Err(StoreError::Unavailable(format!(
+                        "redis did not answer within {:?}",
+                        self.timeout
+                    )))
+                })
         })
     }
 
@@ -267,13 +283,23 @@ impl RedisStore {
         let summaries: Vec<String> = conns.iter().map(|c| encode_summary(c)).collect();
         let (mut first, mut last) = (f64::INFINITY, f64::NEG_INFINITY);
         for (conn, summary) in conns.iter().zip(&summaries) {
-            pipe.cmd("HSET").arg(self.keys.conn(&conn.uid)).arg("s").arg(summary).ignore();
+            pipe.cmd("HSET")
+                .arg(self.keys.conn(&conn.uid))
+                .arg("s")
+                .arg(summary)
+                .ignore();
             let end = conn.end();
             let placement = Placement::of(b, conn.ts, end);
             for key in placement.keys(b) {
-                index.entry((placement.level, key)).or_default().push((&conn.uid, summary));
+                index
+                    .entry((placement.level, key))
+                    .or_default()
+                    .push((&conn.uid, summary));
             }
-            histogram.entry(floor_key(conn.ts, b as i64)).or_default().push((&conn.uid, conn.total_bytes()));
+            histogram
+                .entry(floor_key(conn.ts, b as i64))
+                .or_default()
+                .push((&conn.uid, conn.total_bytes()));
             first = first.min(conn.ts);
             last = last.max(end);
         }
@@ -302,7 +328,11 @@ impl RedisStore {
             }
             cmd.ignore();
         }
-        zadd_keys(&mut pipe, &self.keys.histogram_set(), &histogram.keys().copied().collect::<Vec<_>>());
+        zadd_keys(
+            &mut pipe,
+            &self.keys.histogram_set(),
+            &histogram.keys().copied().collect::<Vec<_>>(),
+        );
         if first <= last {
             pipe.cmd("EVALSHA")
                 .arg(&self.range_sha)
@@ -323,20 +353,34 @@ impl RedisStore {
         for detail in details {
             let key = DetailKey::of(detail, &mut scratch);
             let json = record_json(&detail.record).to_string();
-            pipe.cmd("HSET").arg(self.keys.detail(&detail.uid, &detail.log_type)).arg(key.to_hex()).arg(json).ignore();
+            pipe.cmd("HSET")
+                .arg(self.keys.detail(&detail.uid, &detail.log_type))
+                .arg(key.to_hex())
+                .arg(json)
+                .ignore();
             pipe.cmd("HSET")
                 .arg(self.keys.conn(&detail.uid))
                 .arg(format!("{DETAIL_FIELD}{}", detail.log_type))
                 .arg(1)
                 .ignore();
             if let Some(ts) = record_ts(&detail.record) {
-                pending.entry(floor_key(ts, b)).or_default().push(&detail.uid);
+                pending
+                    .entry(floor_key(ts, b))
+                    .or_default()
+                    .push(&detail.uid);
             }
         }
         for (key, uids) in &pending {
-            pipe.cmd("SADD").arg(self.keys.pending(*key)).arg(uids).ignore();
+            pipe.cmd("SADD")
+                .arg(self.keys.pending(*key))
+                .arg(uids)
+                .ignore();
         }
-        zadd_keys(&mut pipe, &self.keys.pending_set(), &pending.keys().copied().collect::<Vec<_>>());
+        zadd_keys(
+            &mut pipe,
+            &self.keys.pending_set(),
+            &pending.keys().copied().collect::<Vec<_>>(),
+        );
         pipe
     }
 
@@ -345,7 +389,11 @@ impl RedisStore {
         let mut oldest: BTreeMap<IpAddr, f64> = BTreeMap::new();
         for ann in annotations {
             let ts = ann.ts.to_string();
-            pipe.cmd("ZADD").arg(self.keys.names(ann.addr)).arg(&ts).arg(format!("{ts}\t{}", ann.name)).ignore();
+            pipe.cmd("ZADD")
+                .arg(self.keys.names(ann.addr))
+                .arg(&ts)
+                .arg(format!("{ts}\t{}", ann.name))
+                .ignore();
             let seen = oldest.entry(ann.addr).or_insert(ann.ts);
             *seen = seen.min(ann.ts);
         }
@@ -376,7 +424,10 @@ impl RedisStore {
         for pipe in &pipes {
             writes.push(self.write(pipe));
         }
-        futures_util::stream::iter(writes).buffer_unordered(self.parallel).try_collect::<()>().await?;
+        futures_util::stream::iter(writes)
+            .buffer_unordered(self.parallel)
+            .try_collect::<()>()
+            .await?;
         Ok(checked.report)
     }
 
@@ -385,7 +436,11 @@ impl RedisStore {
         let mut lookup = redis::pipe();
         for level in 0..LEVELS {
             let keys = level_keys(self.bucket_secs, level, span);
-            lookup.cmd("ZRANGEBYSCORE").arg(self.keys.index_set(level)).arg(keys.start).arg(format!("({}", keys.end));
+            lookup
+                .cmd("ZRANGEBYSCORE")
+                .arg(self.keys.index_set(level))
+                .arg(keys.start)
+                .arg(format!("({}", keys.end));
         }
         let per_level: Vec<Vec<i64>> = self.query(&lookup).await?;
         let mut buckets: Vec<(usize, i64)> = Vec::new();
@@ -396,13 +451,19 @@ impl RedisStore {
         for chunk in buckets.chunks(64) {
             reads.push(self.read_buckets(chunk, span));
         }
-        let parts: Vec<Vec<Connection>> =
-            futures_util::stream::iter(reads).buffered(self.parallel).try_collect().await?;
+        let parts: Vec<Vec<Connection>> = futures_util::stream::iter(reads)
+            .buffered(self.parallel)
+            .try_collect()
+            .await?;
         Ok(parts.into_iter().flatten().collect())
     }
 
     /// The connections of some index buckets that are counted for the span.
-    async fn read_buckets(&self, buckets: &[(usize, i64)], span: BucketSpan) -> Result<Vec<Connection>, StoreError> {
+    async fn read_buckets(
+        &self,
+        buckets: &[(usize, i64)],
+        span: BucketSpan,
+    ) -> Result<Vec<Connection>, StoreError> {
         let mut pipe = redis::pipe();
         for (level, key) in buckets {
             pipe.cmd("HGETALL").arg(self.keys.index(*level, *key));
@@ -412,7 +473,9 @@ impl RedisStore {
         for ((level, key), reply) in buckets.iter().zip(replies) {
             for (uid, summary) in pairs(reply)? {
                 let conn = decode_summary(&uid, &summary)?;
-                if span.contains(conn.ts, conn.end()) && counted_here(self.bucket_secs, *level, *key, conn.ts, span) {
+                if span.contains(conn.ts, conn.end())
+                    && counted_here(self.bucket_secs, *level, *key, conn.ts, span)
+                {
                     found.push(conn);
                 }
             }
@@ -421,33 +484,54 @@ impl RedisStore {
     }
 
     /// Attaches details to connections (two round trips: detail key names, then records).
-    async fn with_details(&self, conns: Vec<Connection>) -> Result<Vec<ConnectionInfo>, StoreError> {
+    async fn with_details(
+        &self,
+        conns: Vec<Connection>,
+    ) -> Result<Vec<ConnectionInfo>, StoreError> {
         let mut names = redis::pipe();
         for conn in &conns {
             names.cmd("HKEYS").arg(self.keys.conn(&conn.uid));
         }
-        let fields: Vec<Vec<String>> = if conns.is_empty() { Vec::new() } else { self.query(&names).await? };
+        let fields: Vec<Vec<String>> = if conns.is_empty() {
+            Vec::new()
+        } else {
+            self.query(&names).await?
+        };
         let mut reads = redis::pipe();
         let mut wanted: Vec<(usize, String)> = Vec::new();
         for (i, (conn, fields)) in conns.iter().zip(&fields).enumerate() {
             for log_type in fields.iter().filter_map(|f| f.strip_prefix(DETAIL_FIELD)) {
-                reads.cmd("HGETALL").arg(self.keys.detail(&conn.uid, log_type));
+                reads
+                    .cmd("HGETALL")
+                    .arg(self.keys.detail(&conn.uid, log_type));
                 wanted.push((i, log_type.to_owned()));
             }
         }
-        let records: Vec<RedisValue> = if wanted.is_empty() { Vec::new() } else { self.query(&reads).await? };
-        let mut infos: Vec<ConnectionInfo> =
-            conns.into_iter().map(|connection| ConnectionInfo { connection, details: BTreeMap::new() }).collect();
+        let records: Vec<RedisValue> = if wanted.is_empty() {
+            Vec::new()
+        } else {
+            self.query(&reads).await?
+        };
+        let mut infos: Vec<ConnectionInfo> = conns
+            .into_iter()
+            .map(|connection| ConnectionInfo {
+                connection,
+                details: BTreeMap::new(),
+            })
+            .collect();
         for ((i, log_type), reply) in wanted.into_iter().zip(records) {
             let mut keyed = Vec::new();
             for (key, json) in pairs(reply)? {
                 let key = DetailKey::from_hex(&key).ok_or_else(|| corrupt("detail key", &key))?;
-                let json: serde_json::Value = serde_json::from_str(&json).map_err(|_| corrupt("detail record", &json))?;
+                let json: serde_json::Value =
+                    serde_json::from_str(&json).map_err(|_| corrupt("detail record", &json))?;
                 keyed.push((key, json));
             }
             keyed.sort_unstable_by_key(|(key, _)| *key);
             if !keyed.is_empty() {
-                infos[i].details.insert(log_type, keyed.into_iter().map(|(_, json)| json).collect());
+                infos[i]
+                    .details
+                    .insert(log_type, keyed.into_iter().map(|(_, json)| json).collect());
             }
         }
         Ok(infos)
@@ -460,7 +544,9 @@ impl RedisStore {
         let mut pipe = redis::pipe();
         pipe.cmd("HGET").arg(self.keys.conn(uid)).arg("s");
         let (summary,): (Option<String>,) = self.query(&pipe).await?;
-        let Some(summary) = summary else { return Ok(None) };
+        let Some(summary) = summary else {
+            return Ok(None);
+        };
         let conn = decode_summary(uid, &summary)?;
         Ok(self.with_details(vec![conn]).await?.pop())
     }
@@ -474,32 +560,64 @@ impl RedisStore {
         let (members,): (Vec<String>,) = self.query(&pipe).await?;
         let mut sightings = Vec::with_capacity(members.len());
         for member in &members {
-            let (ts, name) = member.split_once('\t').ok_or_else(|| corrupt("host name", member))?;
-            sightings.push((name, ts.parse::<f64>().map_err(|_| corrupt("host name time", member))?));
+            let (ts, name) = member
+                .split_once('\t')
+                .ok_or_else(|| corrupt("host name", member))?;
+            sightings.push((
+                name,
+                ts.parse::<f64>()
+                    .map_err(|_| corrupt("host name time", member))?,
+            ));
         }
         info.names = host_names(sightings);
         Ok(info)
     }
 
-    async fn histogram_now(&self, from: f64, to: f64, bins: usize) -> Result<Vec<HistogramBin>, StoreError> {
+    async fn histogram_now(
+        &self,
+        from: f64,
+        to: f64,
+        bins: usize,
+    ) -> Result<Vec<HistogramBin>, StoreError> {
         let mut out = histogram_bins(from, to, bins)?;
-        let keys = self.keys_between(&self.keys.histogram_set(), Some(from.ceil() as i64), Some(to)).await?;
+        let keys = self
+            .keys_between(
+                &self.keys.histogram_set(),
+                Some(from.ceil() as i64),
+                Some(to),
+            )
+            .await?;
         if keys.is_empty() {
             return Ok(out);
         }
         let mut pipe = redis::pipe();
         for key in &keys {
-            pipe.cmd("HMGET").arg(self.keys.histogram(*key)).arg("c").arg("b");
+            pipe.cmd("HMGET")
+                .arg(self.keys.histogram(*key))
+                .arg("c")
+                .arg("b");
         }
         let totals: Vec<(Option<u64>, Option<u64>)> = self.query(&pipe).await?;
         for (key, (conns, bytes)) in keys.iter().zip(totals) {
-            add_to_bins(&mut out, from, to, *key, conns.unwrap_or(0), bytes.unwrap_or(0));
+            add_to_bins(
+                &mut out,
+                from,
+                to,
+                *key,
+                conns.unwrap_or(0),
+                bytes.unwrap_or(0),
+            );
         }
         Ok(out)
     }
 
     /// Members of a sorted set of bucket keys with `from <= key < to`.
-    async fn keys_between(&self, set: &str, from: Option<i64>, to: Option<f64>) -> Result<Vec<i64>, StoreError> {
+    async fn keys_between(
+        &self,
+        set: &str,
+        from: Option<i64>,
+        to: Option<f64>,
+    ) -> Result<Vec<i64>, StoreError> {
         let mut pipe = redis::pipe();
         pipe.cmd("ZRANGEBYSCORE")
             .arg(set)
@@ -511,7 +629,9 @@ impl RedisStore {
 
     async fn retain_now(&self, cutoff: f64) -> Result<RetainReport, StoreError> {
         if !cutoff.is_finite() {
-            return Err(StoreError::BadRequest(format!("cutoff must be finite, got {cutoff}")));
+            return Err(StoreError::BadRequest(format!(
+                "cutoff must be finite, got {cutoff}"
+            )));
         }
         let b = self.bucket_secs;
         let limit = floor_key(cutoff, b as i64);
@@ -521,7 +641,10 @@ impl RedisStore {
         let mut dropped: FxHashMap<CompactString, Connection> = FxHashMap::default();
         let mut buckets: Vec<(usize, i64)> = Vec::new();
         for level in 0..LEVELS {
-            for key in self.keys_between(&self.keys.index_set(level), None, Some(limit as f64)).await? {
+            for key in self
+                .keys_between(&self.keys.index_set(level), None, Some(limit as f64))
+                .await?
+            {
                 buckets.push((level, key));
             }
         }
@@ -546,11 +669,19 @@ impl RedisStore {
         }
         report.connections = dropped.len() as u64;
         for (level, key) in &buckets {
-            self.forget_key_if_empty(&self.keys.index(*level, *key), &self.keys.index_set(*level), *key).await?;
+            self.forget_key_if_empty(
+                &self.keys.index(*level, *key),
+                &self.keys.index_set(*level),
+                *key,
+            )
+            .await?;
         }
 
         // Details whose connection never came.
-        for key in self.keys_between(&self.keys.pending_set(), None, Some(limit as f64)).await? {
+        for key in self
+            .keys_between(&self.keys.pending_set(), None, Some(limit as f64))
+            .await?
+        {
             let mut pipe = redis::pipe();
             pipe.cmd("SMEMBERS").arg(self.keys.pending(key));
             let (uids,): (Vec<String>,) = self.query(&pipe).await?;
@@ -558,37 +689,62 @@ impl RedisStore {
             for uid in &uids {
                 check.cmd("HKEYS").arg(self.keys.conn(uid));
             }
-            let fields: Vec<Vec<String>> = if uids.is_empty() { Vec::new() } else { self.query(&check).await? };
+            let fields: Vec<Vec<String>> = if uids.is_empty() {
+                Vec::new()
+            } else {
+                self.query(&check).await?
+            };
             let mut delete = self.new_pipeline();
             for (uid, fields) in uids.iter().zip(&fields) {
                 if !fields.is_empty() && !fields.iter().any(|f| f == "s") {
                     report.orphans += 1;
                     delete.cmd("DEL").arg(self.keys.conn(uid)).ignore();
                     for log_type in fields.iter().filter_map(|f| f.strip_prefix(DETAIL_FIELD)) {
-                        delete.cmd("DEL").arg(self.keys.detail(uid, log_type)).ignore();
+                        delete
+                            .cmd("DEL")
+                            .arg(self.keys.detail(uid, log_type))
+                            .ignore();
                     }
                 }
             }
             delete.cmd("DEL").arg(self.keys.pending(key)).ignore();
-            delete.cmd("ZREM").arg(self.keys.pending_set()).arg(key).ignore();
+            delete
+                .cmd("ZREM")
+                .arg(self.keys.pending_set())
+                .arg(key)
+                .ignore();
             self.write(&delete).await?;
         }
 
         // Annotations seen before the limit.
         let mut pipe = redis::pipe();
-        pipe.cmd("ZRANGEBYSCORE").arg(self.keys.names_set()).arg("-inf").arg(format!("({limit}"));
+        pipe.cmd("ZRANGEBYSCORE")
+            .arg(self.keys.names_set())
+            .arg("-inf")
+            .arg(format!("({limit}"));
         let (addrs,): (Vec<String>,) = self.query(&pipe).await?;
         for addr in addrs {
             let ip: IpAddr = addr.parse().map_err(|_| corrupt("address", &addr))?;
             let names = self.keys.names(ip);
             let mut pipe = redis::pipe();
-            pipe.cmd("ZREMRANGEBYSCORE").arg(&names).arg("-inf").arg(format!("({limit}"));
-            pipe.cmd("ZRANGE").arg(&names).arg(0).arg(0).arg("WITHSCORES");
+            pipe.cmd("ZREMRANGEBYSCORE")
+                .arg(&names)
+                .arg("-inf")
+                .arg(format!("({limit}"));
+            pipe.cmd("ZRANGE")
+                .arg(&names)
+                .arg(0)
+                .arg(0)
+                .arg("WITHSCORES");
             let (removed, oldest): (u64, Vec<(String, f64)>) = self.query(&pipe).await?;
             report.annotations += removed;
             let mut update = redis::pipe();
             match oldest.first() {
-                Some((_, ts)) => update.cmd("ZADD").arg(self.keys.names_set()).arg(ts.to_string()).arg(&addr),
+                Some((_, ts)) => update
+                    .cmd("ZADD")
+                    .arg(self.keys.names_set())
+                    .arg(ts.to_string())
+                    .arg(&addr),
                 None => update.cmd("ZREM").arg(self.keys.names_set()).arg(&addr),
             };
             self.query::<()>(update.ignore()).await?;
@@ -612,14 +768,22 @@ impl RedisStore {
         let mut histogram: BTreeMap<i64, Vec<&str>> = BTreeMap::new();
         for (conn, fields) in conns.iter().zip(&fields) {
             for log_type in fields.iter().filter_map(|f| f.strip_prefix(DETAIL_FIELD)) {
-                pipe.cmd("DEL").arg(self.keys.detail(&conn.uid, log_type)).ignore();
+                pipe.cmd("DEL")
+                    .arg(self.keys.detail(&conn.uid, log_type))
+                    .ignore();
             }
             pipe.cmd("DEL").arg(self.keys.conn(&conn.uid)).ignore();
             let placement = Placement::of(b, conn.ts, conn.end());
             for key in placement.keys(b) {
-                pipe.cmd("HDEL").arg(self.keys.index(placement.level, key)).arg(conn.uid.as_str()).ignore();
+                pipe.cmd("HDEL")
+                    .arg(self.keys.index(placement.level, key))
+                    .arg(conn.uid.as_str())
+                    .ignore();
             }
-            histogram.entry(floor_key(conn.ts, b as i64)).or_default().push(&conn.uid);
+            histogram
+                .entry(floor_key(conn.ts, b as i64))
+                .or_default()
+                .push(&conn.uid);
         }
         for (key, uids) in &histogram {
             pipe.cmd("EVALSHA")
@@ -637,16 +801,29 @@ impl RedisStore {
             forget.cmd("EXISTS").arg(self.keys.histogram_seen(*key));
         }
         let exists: Vec<bool> = self.query(&forget).await?;
-        let gone: Vec<i64> = histogram.keys().zip(exists).filter(|(_, e)| !e).map(|(k, _)| *k).collect();
+        let gone: Vec<i64> = histogram
+            .keys()
+            .zip(exists)
+            .filter(|(_, e)| !e)
+            .map(|(k, _)| *k)
+            .collect();
         if !gone.is_empty() {
             let mut pipe = redis::pipe();
-            pipe.cmd("ZREM").arg(self.keys.histogram_set()).arg(&gone).ignore();
+            pipe.cmd("ZREM")
+                .arg(self.keys.histogram_set())
+                .arg(&gone)
+                .ignore();
             self.query::<()>(&pipe).await?;
         }
         Ok(())
     }
 
-    async fn forget_key_if_empty(&self, key: &str, set: &str, member: i64) -> Result<(), StoreError> {
+    async fn forget_key_if_empty(
+        &self,
+        key: &str,
+        set: &str,
+        member: i64,
+    ) -> Result<(), StoreError> {
         let mut pipe = redis::pipe();
         pipe.cmd("EXISTS").arg(key);
         let (exists,): (bool,) = self.query(&pipe).await?;
@@ -663,7 +840,10 @@ impl RedisStore {
     /// unless nothing is left.
     async fn recompute_range(&self) -> Result<(), StoreError> {
         let mut pipe = redis::pipe();
-        pipe.cmd("ZRANGE").arg(self.keys.histogram_set()).arg(0).arg(0);
+        pipe.cmd("ZRANGE")
+            .arg(self.keys.histogram_set())
+            .arg(0)
+            .arg(0);
         let (first_bucket,): (Vec<i64>,) = self.query(&pipe).await?;
         let Some(first_bucket) = first_bucket.first() else {
             let mut pipe = redis::pipe();
@@ -671,13 +851,18 @@ impl RedisStore {
             return self.query::<()>(&pipe).await;
         };
         let mut pipe = redis::pipe();
-        pipe.cmd("HKEYS").arg(self.keys.histogram_seen(*first_bucket));
+        pipe.cmd("HKEYS")
+            .arg(self.keys.histogram_seen(*first_bucket));
         let (uids,): (Vec<String>,) = self.query(&pipe).await?;
         let mut pipe = redis::pipe();
         for uid in &uids {
             pipe.cmd("HGET").arg(self.keys.conn(uid)).arg("s");
         }
-        let summaries: Vec<Option<String>> = if uids.is_empty() { Vec::new() } else { self.query(&pipe).await? };
+        let summaries: Vec<Option<String>> = if uids.is_empty() {
+            Vec::new()
+        } else {
+            self.query(&pipe).await?
+        };
         let mut first = f64::INFINITY;
         for (uid, summary) in uids.iter().zip(summaries) {
             if let Some(summary) = summary {
@@ -686,7 +871,11 @@ impl RedisStore {
         }
         if first.is_finite() {
             let mut pipe = redis::pipe();
-            pipe.cmd("HSET").arg(self.keys.range()).arg("first").arg(first.to_string()).ignore();
+            pipe.cmd("HSET")
+                .arg(self.keys.range())
+                .arg("first")
+                .arg(first.to_string())
+                .ignore();
             self.query::<()>(&pipe).await?;
         }
         Ok(())
@@ -713,11 +902,12 @@ fn corrupt(what: &str, text: &str) -> StoreError {
 fn pairs(reply: RedisValue) -> Result<Vec<(String, String)>, StoreError> {
     fn text(v: RedisValue) -> Result<String, StoreError> {
         match v {
-            RedisValue::BulkString(bytes) => {
-                String::from_utf8(bytes).map_err(|e| corrupt("text", &String::from_utf8_lossy(e.as_bytes())))
-            }
+            RedisValue::BulkString(bytes) => String::from_utf8(bytes)
+                .map_err(|e| corrupt("text", &String::from_utf8_lossy(e.as_bytes()))),
             RedisValue::SimpleString(s) => Ok(s),
-            other => Err(StoreError::Backend(format!("unexpected redis reply {other:?}"))),
+            other => Err(StoreError::Backend(format!(
+                "unexpected redis reply {other:?}"
+            ))),
         }
     }
     match reply {
@@ -730,8 +920,13 @@ fn pairs(reply: RedisValue) -> Result<Vec<(String, String)>, StoreError> {
             }
             Ok(out)
         }
-        RedisValue::Map(items) => items.into_iter().map(|(k, v)| Ok((text(k)?, text(v)?))).collect(),
-        other => Err(StoreError::Backend(format!("unexpected redis reply {other:?}"))),
+        RedisValue::Map(items) => items
+            .into_iter()
+            .map(|(k, v)| Ok((text(k)?, text(v)?)))
+            .collect(),
+        other => Err(StoreError::Backend(format!(
+            "unexpected redis reply {other:?}"
+        ))),
     }
 }
 
@@ -780,14 +975,21 @@ fn encode_summary(conn: &Connection) -> String {
 }
 
 fn decode_summary(uid: &str, summary: &str) -> Result<Connection, StoreError> {
-    fn field<'s>(fields: &mut std::str::Split<'s, char>, summary: &str) -> Result<&'s str, StoreError> {
-        fields.next().ok_or_else(|| corrupt("connection summary", summary))
+    fn field<'s>(
+        fields: &mut std::str::Split<'s, char>,
+        summary: &str,
+    ) -> Result<&'s str, StoreError> {
+        fields
+            .next()
+            .ok_or_else(|| corrupt("connection summary", summary))
     }
     fn number<T: std::str::FromStr>(raw: &str, summary: &str) -> Result<Option<T>, StoreError> {
         if raw == "-" {
             return Ok(None);
         }
-        raw.parse().map(Some).map_err(|_| corrupt("connection summary", summary))
+        raw.parse()
+            .map(Some)
+            .map_err(|_| corrupt("connection summary", summary))
     }
     fn text(raw: &str) -> Option<CompactString> {
         match raw {
@@ -858,9 +1060,14 @@ impl Store for RedisStore {
     fn range(&self) -> StoreFuture<'_, Option<TimeRange>> {
         self.timed(async move {
             let mut pipe = redis::pipe();
-            pipe.cmd("HMGET").arg(self.keys.range()).arg("first").arg("last");
+            pipe.cmd("HMGET")
+                .arg(self.keys.range())
+                .arg("first")
+                .arg("last");
             let ((first, last),): ((Option<f64>, Option<f64>),) = self.query(&pipe).await?;
-            Ok(first.zip(last).map(|(first, last)| TimeRange { first, last }))
+            Ok(first
+                .zip(last)
+                .map(|(first, last)| TimeRange { first, last }))
         })
     }
 
@@ -888,7 +1095,12 @@ impl Store for RedisStore {
         self.timed(self.connection_now(uid))
     }
 
-    fn edge(&self, src: IpAddr, dst: IpAddr, window: Window) -> StoreFuture<'_, Vec<ConnectionInfo>> {
+    fn edge(
+        &self,
+        src: IpAddr,
+        dst: IpAddr,
+        window: Window,
+    ) -> StoreFuture<'_, Vec<ConnectionInfo>> {
         self.timed(async move {
             let mut conns = self.active(window.span(self.bucket_secs)?).await?;
             conns.retain(|c| c.orig_h == src && c.resp_h == dst);
@@ -908,9 +1120,13 @@ impl Store for RedisStore {
     fn retain(&self, cutoff: f64) -> StoreFuture<'_, RetainReport> {
         // Retention may walk much of the store: allow it several operation timeouts.
         Box::pin(async move {
-            tokio::time::timeout(self.timeout * 12, self.retain_now(cutoff)).await.unwrap_or_else(|_| {
-                Err(StoreError::Unavailable("redis retention did not finish in time; it is safe to rerun".into()))
-            })
+            tokio::time::timeout(self.timeout * 12, self.retain_now(cutoff))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(StoreError::Unavailable(
+                        "redis retention did not finish in time; it is safe to rerun".into(),
+                    ))
+                })
         })
     }
 

@@ -1,0 +1,1467 @@
+//! One conformance suite for every store backend.
+//!
+//! Each test is written once against `&dyn Store` and run on the in-memory store (`memory::…`)
+//! and on a real `redis-server` started by the test itself (`redis::…`). Expected answers are
+//! computed here, independently of the store code, from the model in issue 3.
+
+use proptest::prelude::*;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use wiredraw_core::{
+    Connection, Contribution, Detail, Edge, FieldType, Graph, HostAnnotation, Node, Record, Schema,
+    Value,
+};
+use wiredraw_net::store::{
+    ConnectionInfo, ItemKind, MemoryStore, RedisConfig, RedisStore, Store, StoreError, TimeRange,
+    Window,
+};
+use wiredraw_net::testkit::RedisServer;
+
+const B: f64 = 10.0;
+/// A Monday, 00:00:00 UTC; every fixture time is relative to it.
+const T0: f64 = 1_713_139_200.0;
+
+/// Makes fresh, empty stores of one backend.
+enum Backend {
+    Memory,
+    Redis {
+        server: RedisServer,
+        next_prefix: AtomicUsize,
+    },
+}
+
+impl Backend {
+    fn memory() -> Backend {
+        Backend::Memory
+    }
+
+    fn redis() -> Backend {
+        let server = RedisServer::start().expect("start redis-server for the store tests");
+        Backend::Redis {
+            server,
+            next_prefix: AtomicUsize::new(0),
+        }
+    }
+
+    /// A new empty store (on Redis: a fresh key prefix on the same server).
+    fn store(&self) -> Box<dyn Store> {
+        match self {
+            Backend::Memory => Box::new(MemoryStore::new(B as u64).unwrap()),
+            Backend::Redis {
+                server,
+                next_prefix,
+            } => {
+                let mut config = RedisConfig::new(server.url());
+                config.prefix = format!("t{}:", next_prefix.fetch_add(1, Ordering::Relaxed));
+                config.bucket_secs = B as u64;
+                config.batch_records = 7; // small batches so tests cross batch boundaries
+                Box::new(RedisStore::open(config).unwrap())
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures
+
+#[allow(clippy::too_many_arguments)]
+fn conn(
+    uid: &str,
+    ts: f64,
+    duration: Option<f64>,
+    orig: &str,
+    resp: &str,
+    proto: &str,
+    service: Option<&str>,
+    orig_bytes: Option<u64>,
+    resp_bytes: Option<u64>,
+) -> Connection {
+    Connection {
+        uid: uid.into(),
+        ts,
+        duration,
+        orig_h: orig.parse().unwrap(),
+        orig_p: Some(40000),
+        resp_h: resp.parse().unwrap(),
+        resp_p: Some(443),
+        proto: proto.into(),
+        service: service.map(Into::into),
+        orig_bytes,
+        resp_bytes,
+        conn_state: Some("SF".into()),
+        history: Some("ShADadFf".into()),
+    }
+}
+
+/// A short tcp connection with bytes set.
+fn simple(uid: &str, ts: f64, orig: &str, resp: &str, bytes: u64) -> Connection {
+    conn(
+        uid,
+        ts,
+        Some(1.0),
+        orig,
+        resp,
+        "tcp",
+        Some("http"),
+        Some(bytes / 4),
+        Some(bytes - bytes / 4),
+    )
+}
+
+fn schema(log_type: &str) -> Arc<Schema> {
+    Arc::new(Schema {
+        path: log_type.into(),
+        names: vec!["ts".into(), "uid".into(), "note".into()],
+        types: vec![FieldType::Time, FieldType::String, FieldType::String],
+    })
+}
+
+fn detail(uid: &str, log_type: &str, ts: f64, note: &str) -> Detail {
+    Detail {
+        uid: uid.into(),
+        log_type: log_type.into(),
+        record: Record {
+            schema: schema(log_type),
+            values: vec![
+                Value::Time(ts),
+                Value::String(uid.into()),
+                Value::String(note.into()),
+            ],
+            line: 1,
+        },
+    }
+}
+
+fn detail_json(d: &Detail) -> serde_json::Value {
+    let Value::Time(ts) = d.record.values[0] else {
+        unreachable!()
+    };
+    let Value::String(note) = &d.record.values[2] else {
+        unreachable!()
+    };
+    serde_json::json!({"ts": ts, "uid": d.uid.as_str(), "note": note.as_str()})
+}
+
+fn ann(addr: &str, name: &str, ts: f64) -> HostAnnotation {
+    HostAnnotation {
+        addr: addr.parse().unwrap(),
+        name: name.into(),
+        ts,
+    }
+}
+
+fn conns(c: Vec<Connection>) -> Contribution {
+    Contribution {
+        connections: c,
+        ..Default::default()
+    }
+}
+
+fn details(d: Vec<Detail>) -> Contribution {
+    Contribution {
+        details: d,
+        ..Default::default()
+    }
+}
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The model, computed independently of the store
+
+/// `[start, end)` seconds of the buckets a window covers.
+fn bounds(window: Window) -> (f64, f64) {
+    match window {
+        Window::At(t) => ((t / B).floor() * B, (t / B).floor() * B + B),
+        Window::Between { from, to } => ((from / B).floor() * B, (to / B).ceil() * B),
+    }
+}
+
+fn end_of(c: &Connection) -> f64 {
+    c.ts + c.duration.unwrap_or(0.0)
+}
+
+fn bytes_of(c: &Connection) -> u64 {
+    c.orig_bytes.unwrap_or(0) + c.resp_bytes.unwrap_or(0)
+}
+
+/// Connections active in the window, by brute force over every bucket they meet.
+fn expected_active(all: &[Connection], window: Window) -> Vec<Connection> {
+    let (start, end) = bounds(window);
+    let mut out: Vec<Connection> = all
+        .iter()
+        .filter(|c| {
+            let first = (c.ts / B).floor() as i64;
+            let last = (end_of(c) / B).floor() as i64;
+            (first..=last).any(|k| (k as f64 * B) >= start && (k as f64 * B) < end)
+        })
+        .cloned()
+        .collect();
+    out.sort_by(|a, b| a.ts.total_cmp(&b.ts).then(a.uid.cmp(&b.uid)));
+    out
+}
+
+fn expected_graph(all: &[Connection], window: Window) -> Graph {
+    let (start, end) = bounds(window);
+    let mut nodes: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    let mut edges: BTreeMap<(String, String), Edge> = BTreeMap::new();
+    for c in expected_active(all, window) {
+        let (o, r) = (c.orig_h.to_string(), c.resp_h.to_string());
+        for addr in if o == r { vec![&o] } else { vec![&o, &r] } {
+            let n = nodes.entry(addr.clone()).or_default();
+            n.0 += 1;
+            n.1 += bytes_of(&c);
+        }
+        let e = edges.entry((o.clone(), r.clone())).or_insert_with(|| Edge {
+            src: o.clone(),
+            dst: r.clone(),
+            conns: 0,
+            bytes: 0,
+            protos: BTreeSet::new(),
+            services: BTreeSet::new(),
+        });
+        e.conns += 1;
+        e.bytes += bytes_of(&c);
+        e.protos.insert(c.proto.to_string());
+        for s in c
+            .service
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .filter(|s| !s.is_empty())
+        {
+            e.services.insert(s.to_string());
+        }
+    }
+    Graph {
+        from: Some(start),
+        to: Some(end),
+        nodes: nodes
+            .into_iter()
+            .map(|(id, (conns, bytes))| Node { id, conns, bytes })
+            .collect(),
+        edges: edges.into_values().collect(),
+    }
+}
+
+/// (conns, bytes) per bin: a connection counts in the bin holding the start of its first bucket.
+fn expected_histogram(all: &[Connection], from: f64, to: f64, bins: usize) -> Vec<(u64, u64)> {
+    let width = (to - from) / bins as f64;
+    let mut out = vec![(0, 0); bins];
+    for c in all {
+        let k = (c.ts / B).floor() * B;
+        if k >= from && k < to {
+            let i = (((k - from) / width) as usize).min(bins - 1);
+            out[i].0 += 1;
+            out[i].1 += bytes_of(c);
+        }
+    }
+    out
+}
+
+async fn histogram_pairs(store: &dyn Store, from: f64, to: f64, bins: usize) -> Vec<(u64, u64)> {
+    let hist = store.histogram(from, to, bins).await.unwrap();
+    assert_eq!(hist.len(), bins);
+    for (i, bin) in hist.iter().enumerate() {
+        assert!((bin.start - (from + i as f64 * (to - from) / bins as f64)).abs() < 1e-6);
+    }
+    hist.iter().map(|b| (b.conns, b.bytes)).collect()
+}
+
+fn uids(conns: &[Connection]) -> Vec<String> {
+    conns.iter().map(|c| c.uid.to_string()).collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The suite
+
+async fn empty_store_answers_nothing(backend: &Backend) {
+    let store = backend.store();
+    store.health().await.unwrap();
+    assert_eq!(store.range().await.unwrap(), None);
+    let graph = store.graph(Window::At(T0)).await.unwrap();
+    assert!(graph.nodes.is_empty() && graph.edges.is_empty());
+    assert_eq!(graph.from, Some(T0));
+    assert_eq!(graph.to, Some(T0 + B));
+    assert!(
+        store
+            .connections(Window::Between {
+                from: T0,
+                to: T0 + 3600.0
+            })
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(store.connection("Cnothing").await.unwrap().is_none());
+    assert_eq!(
+        histogram_pairs(&*store, T0, T0 + 100.0, 4).await,
+        vec![(0, 0); 4]
+    );
+    let host = store.host(ip("10.0.0.1"), Window::At(T0)).await.unwrap();
+    assert_eq!(
+        (host.conns_as_orig, host.conns_as_resp, host.bytes),
+        (0, 0, 0)
+    );
+    assert!(host.names.is_empty() && host.peers.is_empty());
+}
+
+async fn details_before_their_conn(backend: &Backend) {
+    let store = backend.store();
+    let http1 = detail("C1", "http", T0 + 1.5, "GET /");
+    let http2 = detail("C1", "http", T0 + 1.2, "GET /favicon.ico");
+    let dns = detail("C1", "dns", T0 + 1.0, "example.com");
+    let other = detail("C2", "http", T0 + 2.0, "POST /x");
+    store
+        .ingest(&details(vec![
+            http1.clone(),
+            http2.clone(),
+            dns.clone(),
+            other,
+        ]))
+        .await
+        .unwrap();
+
+    assert!(
+        store.connection("C1").await.unwrap().is_none(),
+        "details alone show nothing"
+    );
+    assert!(store.graph(Window::At(T0)).await.unwrap().nodes.is_empty());
+    assert_eq!(store.range().await.unwrap(), None);
+
+    let c1 = simple("C1", T0 + 1.0, "10.0.0.1", "10.0.0.2", 400);
+    store.ingest(&conns(vec![c1.clone()])).await.unwrap();
+    let info = store
+        .connection("C1")
+        .await
+        .unwrap()
+        .expect("conn is there now");
+    assert_eq!(info.connection, c1);
+    let expected: BTreeMap<String, Vec<serde_json::Value>> = BTreeMap::from([
+        ("dns".to_string(), vec![detail_json(&dns)]),
+        // ordered by their ts, not by arrival
+        (
+            "http".to_string(),
+            vec![detail_json(&http2), detail_json(&http1)],
+        ),
+    ]);
+    assert_eq!(info.details, expected);
+    assert_eq!(
+        store.graph(Window::At(T0)).await.unwrap(),
+        expected_graph(&[c1], Window::At(T0))
+    );
+}
+
+async fn conn_files_in_any_order(backend: &Backend) {
+    // Three "files" of one sensor, hours apart, delivered in every order, each file in pieces.
+    let files: Vec<Vec<Connection>> = (0..3)
+        .map(|f| {
+            (0..12)
+                .map(|i| {
+                    let ts = T0 + f as f64 * 3600.0 + i as f64 * 4.0;
+                    simple(
+                        &format!("F{f}C{i}"),
+                        ts,
+                        &format!("10.0.{f}.{i}"),
+                        "10.9.9.9",
+                        100 + i,
+                    )
+                })
+                .collect()
+        })
+        .collect();
+    let all: Vec<Connection> = files.concat();
+    let windows = [
+        Window::At(T0 + 3600.0 + 5.0),
+        Window::Between {
+            from: T0,
+            to: T0 + 3.0 * 3600.0,
+        },
+        Window::Between {
+            from: T0 + 7201.0,
+            to: T0 + 7215.0,
+        },
+    ];
+    let mut answers = Vec::new();
+    for order in [[0, 1, 2], [2, 1, 0], [1, 2, 0]] {
+        let store = backend.store();
+        for f in order {
+            for piece in files[f].chunks(5).rev() {
+                store.ingest(&conns(piece.to_vec())).await.unwrap();
+            }
+        }
+        let mut answer = Vec::new();
+        for w in windows {
+            let graph = store.graph(w).await.unwrap();
+            assert_eq!(graph, expected_graph(&all, w));
+            assert_eq!(
+                uids(&store.connections(w).await.unwrap()),
+                uids(&expected_active(&all, w))
+            );
+            answer.push(graph);
+        }
+        assert_eq!(
+            store.range().await.unwrap(),
+            Some(TimeRange {
+                first: T0,
+                last: T0 + 7200.0 + 44.0 + 1.0
+            })
+        );
+        answers.push(answer);
+    }
+    assert!(answers.windows(2).all(|w| w[0] == w[1]));
+}
+
+async fn duplicate_delivery_changes_nothing(backend: &Backend) {
+    let store = backend.store();
+    let all: Vec<Connection> = (0..30)
+        .map(|i| {
+            simple(
+                &format!("D{i}"),
+                T0 + i as f64 * 3.0,
+                "10.0.0.1",
+                "10.0.0.2",
+                1000 + i,
+            )
+        })
+        .collect();
+    let batch = Contribution {
+        connections: all.clone(),
+        details: vec![
+            detail("D1", "http", T0 + 3.5, "GET /a"),
+            detail("D2", "ssl", T0 + 6.1, "hello"),
+        ],
+        annotations: vec![ann("10.0.0.2", "server.example", T0 + 1.0)],
+    };
+    for _ in 0..3 {
+        let report = store.ingest(&batch).await.unwrap();
+        assert_eq!(
+            (report.connections, report.details, report.annotations),
+            (30, 2, 1)
+        );
+        assert!(report.rejected.is_empty());
+    }
+    // The same records again, split differently and with the detail's source line changed.
+    let mut again = detail("D1", "http", T0 + 3.5, "GET /a");
+    again.record.line = 977;
+    store.ingest(&details(vec![again])).await.unwrap();
+    for piece in all.chunks(4) {
+        store.ingest(&conns(piece.to_vec())).await.unwrap();
+    }
+
+    let window = Window::Between {
+        from: T0,
+        to: T0 + 100.0,
+    };
+    assert_eq!(
+        store.connections(window).await.unwrap(),
+        expected_active(&all, window)
+    );
+    let graph = store.graph(window).await.unwrap();
+    assert_eq!(graph, expected_graph(&all, window));
+    assert_eq!(graph.edges[0].conns, 30);
+    assert_eq!(graph.edges[0].bytes, (0..30).map(|i| 1000 + i).sum::<u64>());
+    assert_eq!(
+        histogram_pairs(&*store, T0, T0 + 100.0, 10).await,
+        expected_histogram(&all, T0, T0 + 100.0, 10)
+    );
+    let total: (u64, u64) = histogram_pairs(&*store, T0 - 1000.0, T0 + 1000.0, 1).await[0];
+    assert_eq!(total, (30, (0..30).map(|i| 1000 + i).sum::<u64>()));
+    let info = store.connection("D1").await.unwrap().unwrap();
+    assert_eq!(
+        info.details["http"].len(),
+        1,
+        "one detail however often it came"
+    );
+    let host = store.host(ip("10.0.0.2"), window).await.unwrap();
+    assert_eq!(host.names.len(), 1);
+    assert_eq!(host.names[0].count, 1);
+}
+
+async fn details_are_deduplicated_by_content(backend: &Backend) {
+    let store = backend.store();
+    store
+        .ingest(&conns(vec![simple("X", T0, "10.0.0.1", "10.0.0.2", 8)]))
+        .await
+        .unwrap();
+    let a = detail("X", "http", T0 + 0.5, "GET /");
+    let b = detail("X", "http", T0 + 0.5, "GET / "); // differs only in content
+    let c = detail("X", "http", T0 + 0.5, "GET /"); // same content as a
+    let d = detail("X", "files", T0 + 0.5, "GET /"); // same fields, other log type
+    store
+        .ingest(&details(vec![a.clone(), b.clone(), c, d.clone()]))
+        .await
+        .unwrap();
+    let info = store.connection("X").await.unwrap().unwrap();
+    assert_eq!(info.details["http"].len(), 2);
+    assert!(info.details["http"].contains(&detail_json(&a)));
+    assert!(info.details["http"].contains(&detail_json(&b)));
+    assert_eq!(info.details["files"], vec![detail_json(&d)]);
+}
+
+async fn long_connections_show_in_every_bucket(backend: &Backend) {
+    let store = backend.store();
+    let days = 3.0 * 86400.0;
+    let ssh = conn(
+        "Lssh",
+        T0 + 3.0,
+        Some(days),
+        "10.0.0.5",
+        "10.0.0.6",
+        "tcp",
+        Some("ssh"),
+        Some(5),
+        Some(7),
+    );
+    let minutes = conn(
+        "Lmin",
+        T0 + 100.0,
+        Some(1234.5),
+        "10.0.0.7",
+        "10.0.0.6",
+        "udp",
+        None,
+        Some(1),
+        None,
+    );
+    // Ends exactly on a bucket boundary: it meets the bucket starting there too.
+    let edge = conn(
+        "Ledge",
+        T0 + 25.0,
+        Some(15.0),
+        "10.0.0.8",
+        "10.0.0.6",
+        "tcp",
+        None,
+        None,
+        Some(2),
+    );
+    let all = vec![ssh.clone(), minutes.clone(), edge.clone()];
+    store.ingest(&conns(all.clone())).await.unwrap();
+
+    let probes = [
+        T0 - 1.0,
+        T0 + 3.0,
+        T0 + 9.999,
+        T0 + 20.0,
+        T0 + 40.0,
+        T0 + 50.0,
+        T0 + 100.0,
+        T0 + 1334.4,
+        T0 + 1340.0,
+        T0 + 86400.0 * 1.5,
+        T0 + days + 3.0,
+        T0 + days + 10.0,
+    ];
+    for t in probes {
+        let w = Window::At(t);
+        assert_eq!(
+            store.graph(w).await.unwrap(),
+            expected_graph(&all, w),
+            "graph at t = T0 + {}",
+            t - T0
+        );
+        assert_eq!(
+            uids(&store.connections(w).await.unwrap()),
+            uids(&expected_active(&all, w)),
+            "at T0 + {}",
+            t - T0
+        );
+    }
+    assert_eq!(
+        uids(&store.connections(Window::At(T0 + 40.0)).await.unwrap()),
+        vec!["Lssh", "Ledge"]
+    );
+    assert_eq!(
+        uids(&store.connections(Window::At(T0 + 50.0)).await.unwrap()),
+        vec!["Lssh"]
+    );
+    let whole = Window::Between {
+        from: T0 - 100.0,
+        to: T0 + days + 100.0,
+    };
+    assert_eq!(
+        uids(&store.connections(whole).await.unwrap()),
+        vec!["Lssh", "Ledge", "Lmin"]
+    );
+    for w in [
+        whole,
+        Window::Between {
+            from: T0 + 86400.0,
+            to: T0 + 2.0 * 86400.0 + 5.0,
+        },
+    ] {
+        assert_eq!(store.graph(w).await.unwrap(), expected_graph(&all, w));
+    }
+    let edge_conns = store
+        .edge(
+            ip("10.0.0.5"),
+            ip("10.0.0.6"),
+            Window::At(T0 + 2.0 * 86400.0),
+        )
+        .await
+        .unwrap();
+    assert_eq!(edge_conns.len(), 1);
+    assert_eq!(edge_conns[0].connection, ssh);
+    assert_eq!(
+        histogram_pairs(&*store, T0, T0 + days, 3).await,
+        vec![(3, 12 + 1 + 2), (0, 0), (0, 0)]
+    );
+    assert_eq!(
+        store.range().await.unwrap(),
+        Some(TimeRange {
+            first: T0 + 3.0,
+            last: T0 + 3.0 + days
+        })
+    );
+}
+
+async fn ipv6_addresses(backend: &Backend) {
+    let store = backend.store();
+    let a = "2001:db8:0:0:0:0:0:1"; // stored and answered in RFC 5952 form
+    let all = vec![
+        simple("V1", T0 + 1.0, a, "2001:db8::53", 100),
+        simple("V2", T0 + 2.0, "2001:db8::53", a, 40),
+        simple("V3", T0 + 3.0, "::ffff:10.0.0.1", "fe80::1", 4),
+        simple("V4", T0 + 4.0, "10.0.0.1", "2001:db8::53", 8),
+    ];
+    store.ingest(&conns(all.clone())).await.unwrap();
+    store
+        .ingest(&Contribution {
+            annotations: vec![ann(a, "v6.example", T0)],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let w = Window::At(T0 + 5.0);
+    let graph = store.graph(w).await.unwrap();
+    assert_eq!(graph, expected_graph(&all, w));
+    assert!(graph.nodes.iter().any(|n| n.id == "2001:db8::1"));
+    let host = store.host(ip(a), w).await.unwrap();
+    assert_eq!(
+        (host.conns_as_orig, host.conns_as_resp, host.bytes),
+        (1, 1, 140)
+    );
+    assert_eq!(host.peers.len(), 1);
+    assert_eq!(
+        (
+            host.peers[0].addr.as_str(),
+            host.peers[0].conns,
+            host.peers[0].bytes
+        ),
+        ("2001:db8::53", 2, 140)
+    );
+    assert_eq!(host.names[0].name, "v6.example");
+    let edge = store
+        .edge(ip("::ffff:10.0.0.1"), ip("fe80::1"), w)
+        .await
+        .unwrap();
+    assert_eq!(edge.len(), 1);
+    assert_eq!(edge[0].connection, all[2]);
+}
+
+async fn unset_bytes_and_duration(backend: &Backend) {
+    let store = backend.store();
+    let bare = Connection {
+        uid: "U1".into(),
+        ts: T0 + 9.5,
+        duration: None,
+        orig_h: ip("10.1.0.1"),
+        orig_p: None,
+        resp_h: ip("10.1.0.2"),
+        resp_p: None,
+        proto: "icmp".into(),
+        service: None,
+        orig_bytes: None,
+        resp_bytes: None,
+        conn_state: None,
+        history: None,
+    };
+    let half = conn(
+        "U2",
+        T0 + 9.9,
+        Some(0.05),
+        "10.1.0.1",
+        "10.1.0.2",
+        "udp",
+        Some("dns"),
+        Some(70),
+        None,
+    );
+    // Text that needs escaping in a compact encoding, and a literal "-".
+    let odd = Connection {
+        uid: "U3".into(),
+        conn_state: Some("-".into()),
+        history: Some("a\tb\\c\nd".into()),
+        service: Some("ssl,http".into()),
+        ..conn(
+            "U3",
+            T0 + 9.0,
+            Some(0.0),
+            "10.1.0.1",
+            "10.1.0.3",
+            "tcp",
+            None,
+            Some(0),
+            Some(u64::MAX / 4),
+        )
+    };
+    let all = vec![bare.clone(), half.clone(), odd.clone()];
+    store.ingest(&conns(all.clone())).await.unwrap();
+    assert_eq!(
+        store.connection("U1").await.unwrap().unwrap().connection,
+        bare
+    );
+    assert_eq!(
+        store.connection("U2").await.unwrap().unwrap().connection,
+        half
+    );
+    assert_eq!(
+        store.connection("U3").await.unwrap().unwrap().connection,
+        odd
+    );
+    for t in [T0, T0 + 9.9, T0 + 10.0, T0 + 15.0] {
+        let w = Window::At(t);
+        assert_eq!(
+            store.graph(w).await.unwrap(),
+            expected_graph(&all, w),
+            "at T0 + {}",
+            t - T0
+        );
+    }
+    let graph = store.graph(Window::At(T0)).await.unwrap();
+    let edge = &graph.edges[0];
+    assert_eq!((edge.conns, edge.bytes), (2, 70));
+    assert_eq!(
+        edge.protos,
+        BTreeSet::from(["icmp".to_string(), "udp".to_string()])
+    );
+    assert!(
+        store
+            .connections(Window::At(T0 + 10.0))
+            .await
+            .unwrap()
+            .iter()
+            .all(|c| c.uid == "U2")
+    );
+    assert_eq!(
+        graph.edges[1].services,
+        BTreeSet::from(["http".to_string(), "ssl".to_string()])
+    );
+}
+
+async fn retention_drops_old_data(backend: &Backend) {
+    let store = backend.store();
+    let cutoff = T0 + 1005.0; // bucket start T0 + 1000
+    let old = simple("Rold", T0 + 10.0, "10.2.0.1", "10.2.0.2", 100);
+    let old_long = conn(
+        "Rlong_old",
+        T0 + 20.0,
+        Some(900.0),
+        "10.2.0.1",
+        "10.2.0.3",
+        "tcp",
+        None,
+        Some(5),
+        Some(5),
+    );
+    let straddle = conn(
+        "Rstraddle",
+        T0 + 30.0,
+        Some(1000.0),
+        "10.2.0.1",
+        "10.2.0.2",
+        "tcp",
+        None,
+        Some(7),
+        None,
+    );
+    let new = simple("Rnew", T0 + 2000.0, "10.2.0.4", "10.2.0.2", 40);
+    let all = vec![old.clone(), old_long, straddle.clone(), new.clone()];
+    store
+        .ingest(&Contribution {
+            connections: all.clone(),
+            details: vec![
+                detail("Rold", "http", T0 + 10.5, "old"),
+                detail("Rstraddle", "ssh", T0 + 31.0, "kept with its conn"),
+                detail("Orphan_old", "http", T0 + 15.0, "never gets a conn"),
+                detail("Orphan_new", "http", T0 + 1500.0, "conn comes later"),
+            ],
+            annotations: vec![
+                ann("10.2.0.2", "old.example", T0 + 5.0),
+                ann("10.2.0.2", "both.example", T0 + 6.0),
+                ann("10.2.0.2", "both.example", T0 + 1600.0),
+            ],
+        })
+        .await
+        .unwrap();
+    let report = store.retain(cutoff).await.unwrap();
+    assert_eq!(
+        (report.connections, report.orphans, report.annotations),
+        (2, 1, 2)
+    );
+    let kept = vec![straddle.clone(), new.clone()];
+
+    assert!(store.connection("Rold").await.unwrap().is_none());
+    assert!(store.connection("Rlong_old").await.unwrap().is_none());
+    let info = store.connection("Rstraddle").await.unwrap().unwrap();
+    assert_eq!(info.details["ssh"].len(), 1);
+    assert_eq!(
+        store.range().await.unwrap(),
+        Some(TimeRange {
+            first: T0 + 30.0,
+            last: T0 + 2001.0
+        })
+    );
+    for w in [
+        Window::At(T0 + 15.0),
+        Window::At(T0 + 500.0),
+        Window::Between {
+            from: T0,
+            to: T0 + 3000.0,
+        },
+    ] {
+        assert_eq!(store.graph(w).await.unwrap(), expected_graph(&kept, w));
+    }
+    assert_eq!(
+        histogram_pairs(&*store, T0, T0 + 3000.0, 3).await,
+        expected_histogram(&kept, T0, T0 + 3000.0, 3)
+    );
+
+    // The dropped orphan's details are gone; the recent orphan's wait for their conn.
+    store
+        .ingest(&conns(vec![
+            simple("Orphan_old", T0 + 2500.0, "10.2.0.9", "10.2.0.2", 1),
+            simple("Orphan_new", T0 + 2500.0, "10.2.0.9", "10.2.0.2", 1),
+        ]))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .connection("Orphan_old")
+            .await
+            .unwrap()
+            .unwrap()
+            .details
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .connection("Orphan_new")
+            .await
+            .unwrap()
+            .unwrap()
+            .details["http"]
+            .len(),
+        1
+    );
+
+    let host = store
+        .host(ip("10.2.0.2"), Window::At(T0 + 2000.0))
+        .await
+        .unwrap();
+    assert_eq!(host.names.len(), 1);
+    assert_eq!(
+        (host.names[0].name.as_str(), host.names[0].count),
+        ("both.example", 1)
+    );
+
+    // Retention is repeatable, and dropping everything empties the range.
+    assert_eq!(store.retain(cutoff).await.unwrap().connections, 0);
+    let report = store.retain(T0 + 100_000.0).await.unwrap();
+    assert_eq!(report.connections, 4);
+    assert_eq!(store.range().await.unwrap(), None);
+    assert_eq!(
+        histogram_pairs(&*store, T0, T0 + 3000.0, 1).await,
+        vec![(0, 0)]
+    );
+}
+
+/// A fixed pseudo-random data set (a small LCG, so the test needs no randomness source).
+fn generated(n: usize, seed: u64) -> (Vec<Connection>, Vec<Detail>, Vec<HostAnnotation>) {
+    let mut state = seed;
+    let mut next = move |m: u64| {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) % m
+    };
+    let hosts: Vec<String> = (0..12)
+        .map(|i| {
+            if i % 5 == 4 {
+                format!("2001:db8::{:x}", i * 17)
+            } else {
+                format!("192.168.{}.{}", i % 3, i)
+            }
+        })
+        .collect();
+    let services = [
+        None,
+        Some("dns"),
+        Some("http"),
+        Some("ssl,http"),
+        Some("ssh"),
+    ];
+    let mut conns = Vec::new();
+    let mut details = Vec::new();
+    let mut anns = Vec::new();
+    for i in 0..n {
+        let ts = T0 + next(600_000) as f64 / 1000.0;
+        let duration = match next(10) {
+            0 => None,
+            1 => Some(next(50_000) as f64), // up to ~14 hours
+            2 => Some(next(3000) as f64 / 10.0),
+            _ => Some(next(30_000) as f64 / 1000.0),
+        };
+        let orig = &hosts[next(hosts.len() as u64) as usize];
+        let resp = &hosts[next(hosts.len() as u64) as usize];
+        let proto = ["tcp", "udp", "icmp"][next(3) as usize];
+        let bytes = |r: u64| if r == 0 { None } else { Some(r * 13) };
+        let c = conn(
+            &format!("G{seed}x{i}"),
+            ts,
+            duration,
+            orig,
+            resp,
+            proto,
+            services[next(5) as usize],
+            bytes(next(500)),
+            bytes(next(500)),
+        );
+        if next(3) == 0 {
+            details.push(detail(&c.uid, "http", ts + 0.1, &format!("n{}", next(4))));
+        }
+        if next(4) == 0 {
+            anns.push(ann(
+                resp,
+                &format!("h{}.example", next(3)),
+                T0 + next(600) as f64,
+            ));
+        }
+        conns.push(c);
+    }
+    (conns, details, anns)
+}
+
+async fn answers_match_the_model(backend: &Backend) {
+    let store = backend.store();
+    let (all, dets, anns) = generated(300, 7);
+    store
+        .ingest(&Contribution {
+            connections: all.clone(),
+            details: dets.clone(),
+            annotations: anns.clone(),
+        })
+        .await
+        .unwrap();
+    let windows = [
+        Window::At(T0 + 0.0),
+        Window::At(T0 + 123.4),
+        Window::At(T0 + 599.99),
+        Window::Between {
+            from: T0 + 33.3,
+            to: T0 + 77.7,
+        },
+        Window::Between {
+            from: T0 + 100.0,
+            to: T0 + 110.0,
+        },
+        Window::Between {
+            from: T0 - 5000.0,
+            to: T0 + 90_000.0,
+        },
+        Window::At(T0 + 20_000.0),
+    ];
+    for w in windows {
+        let expected = expected_active(&all, w);
+        assert_eq!(store.connections(w).await.unwrap(), expected, "{w:?}");
+        assert_eq!(
+            store.graph(w).await.unwrap(),
+            expected_graph(&all, w),
+            "{w:?}"
+        );
+        for (src, dst) in expected.iter().take(3).map(|c| (c.orig_h, c.resp_h)) {
+            let got = store.edge(src, dst, w).await.unwrap();
+            let want: Vec<&Connection> = expected
+                .iter()
+                .filter(|c| c.orig_h == src && c.resp_h == dst)
+                .collect();
+            assert_eq!(got.iter().map(|i| &i.connection).collect::<Vec<_>>(), want);
+            for info in &got {
+                let attached: Vec<serde_json::Value> = dets
+                    .iter()
+                    .filter(|d| d.uid == info.connection.uid)
+                    .map(detail_json)
+                    .collect();
+                assert_eq!(
+                    info.details.get("http").cloned().unwrap_or_default().len(),
+                    attached.len()
+                );
+            }
+        }
+        let host = expected.first().map_or(ip("192.168.0.0"), |c| c.resp_h);
+        let info = store.host(host, w).await.unwrap();
+        let touching: Vec<&Connection> = expected
+            .iter()
+            .filter(|c| c.orig_h == host || c.resp_h == host)
+            .collect();
+        assert_eq!(
+            info.conns_as_orig,
+            touching.iter().filter(|c| c.orig_h == host).count() as u64
+        );
+        assert_eq!(
+            info.conns_as_resp,
+            touching.iter().filter(|c| c.resp_h == host).count() as u64
+        );
+        assert_eq!(
+            info.bytes,
+            touching.iter().map(|c| bytes_of(c)).sum::<u64>()
+        );
+        let mut peers: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+        for c in &touching {
+            let peer = if c.orig_h == host { c.resp_h } else { c.orig_h };
+            let p = peers.entry(peer.to_string()).or_default();
+            p.0 += 1;
+            p.1 += bytes_of(c);
+        }
+        let mut peers: Vec<(String, u64, u64)> =
+            peers.into_iter().map(|(a, (c, b))| (a, c, b)).collect();
+        peers.sort_by(|a, b| b.2.cmp(&a.2).then(b.1.cmp(&a.1)).then(a.0.cmp(&b.0)));
+        peers.truncate(10);
+        let got: Vec<(String, u64, u64)> = info
+            .peers
+            .iter()
+            .map(|p| (p.addr.clone(), p.conns, p.bytes))
+            .collect();
+        assert_eq!(got, peers);
+        let mut names: BTreeMap<String, BTreeSet<u64>> = BTreeMap::new();
+        for a in anns.iter().filter(|a| a.addr == host) {
+            names
+                .entry(a.name.to_string())
+                .or_default()
+                .insert(a.ts.to_bits());
+        }
+        let got: BTreeMap<String, u64> = info
+            .names
+            .iter()
+            .map(|n| (n.name.clone(), n.count))
+            .collect();
+        assert_eq!(
+            got,
+            names
+                .into_iter()
+                .map(|(n, s)| (n, s.len() as u64))
+                .collect()
+        );
+    }
+    for (from, to, bins) in [
+        (T0, T0 + 600.0, 60),
+        (T0, T0 + 600.0, 7),
+        (T0 + 5.0, T0 + 305.0, 3),
+        (T0 - 60.0, T0 + 60.0, 120),
+    ] {
+        assert_eq!(
+            histogram_pairs(&*store, from, to, bins).await,
+            expected_histogram(&all, from, to, bins)
+        );
+    }
+    let first = all.iter().map(|c| c.ts).fold(f64::INFINITY, f64::min);
+    let last = all.iter().map(end_of).fold(f64::NEG_INFINITY, f64::max);
+    assert_eq!(
+        store.range().await.unwrap(),
+        Some(TimeRange { first, last })
+    );
+}
+
+async fn bad_requests_are_refused(backend: &Backend) {
+    let store = backend.store();
+    let store: &dyn Store = &*store;
+    let bad_window = |w| async move {
+        let err = store.graph(w).await.unwrap_err();
+        assert!(matches!(err, StoreError::BadRequest(_)), "{w:?}: {err}");
+    };
+    bad_window(Window::At(f64::NAN)).await;
+    bad_window(Window::At(-1.0)).await;
+    bad_window(Window::Between {
+        from: T0 + 10.0,
+        to: T0,
+    })
+    .await;
+    bad_window(Window::Between { from: T0, to: T0 }).await;
+    bad_window(Window::Between { from: 0.0, to: T0 }).await; // far too many buckets
+    for (from, to, bins) in [
+        (T0, T0 + 10.0, 0),
+        (T0 + 10.0, T0, 5),
+        (f64::INFINITY, T0, 1),
+        (T0, T0 + 1.0, 10_000_000),
+    ] {
+        assert!(matches!(
+            store.histogram(from, to, bins).await,
+            Err(StoreError::BadRequest(_))
+        ));
+    }
+
+    let good = simple("Good", T0, "10.3.0.1", "10.3.0.2", 10);
+    let mut nan = simple("Nan", T0, "10.3.0.1", "10.3.0.2", 10);
+    nan.ts = f64::NAN;
+    let braces = simple("C{x}", T0, "10.3.0.1", "10.3.0.2", 10);
+    let empty = simple("", T0, "10.3.0.1", "10.3.0.2", 10);
+    let mut mismatched = detail("Good", "http", T0, "x");
+    mismatched.record.values.pop();
+    let report = store
+        .ingest(&Contribution {
+            connections: vec![nan, good.clone(), braces, empty],
+            details: vec![mismatched, detail("Good", "http", T0, "ok")],
+            annotations: vec![ann("10.3.0.2", "", T0), ann("10.3.0.2", "fine.example", T0)],
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.connections, report.details, report.annotations),
+        (1, 1, 1)
+    );
+    let rejected: Vec<(ItemKind, usize)> =
+        report.rejected.iter().map(|r| (r.kind, r.index)).collect();
+    assert_eq!(
+        rejected,
+        vec![
+            (ItemKind::Connection, 0),
+            (ItemKind::Connection, 2),
+            (ItemKind::Connection, 3),
+            (ItemKind::Detail, 0),
+            (ItemKind::Annotation, 0)
+        ]
+    );
+    assert!(report.rejected.iter().all(|r| !r.reason.is_empty()));
+    assert_eq!(store.connections(Window::At(T0)).await.unwrap(), vec![good]);
+    assert!(store.connection("C{x}").await.unwrap().is_none());
+    assert!(store.retain(f64::NAN).await.is_err());
+}
+
+/// Everything a viewer could ask, for comparing two stores.
+async fn all_answers(store: &dyn Store, uids: &[String], hosts: &[IpAddr]) -> String {
+    let mut out = Vec::new();
+    out.push(format!("{:?}", store.range().await.unwrap()));
+    for w in [
+        Window::At(T0),
+        Window::At(T0 + 15.0),
+        Window::At(T0 + 42.0),
+        Window::Between {
+            from: T0,
+            to: T0 + 100.0,
+        },
+        Window::Between {
+            from: T0 + 7.0,
+            to: T0 + 23.0,
+        },
+    ] {
+        out.push(format!("{:?}", store.connections(w).await.unwrap()));
+        out.push(format!("{:?}", store.graph(w).await.unwrap()));
+        for h in hosts {
+            out.push(format!("{:?}", store.host(*h, w).await.unwrap()));
+        }
+    }
+    for uid in uids {
+        let info: Option<ConnectionInfo> = store.connection(uid).await.unwrap();
+        out.push(format!("{info:?}"));
+    }
+    out.push(format!(
+        "{:?}",
+        store.histogram(T0, T0 + 100.0, 13).await.unwrap()
+    ));
+    out.join("\n")
+}
+
+#[derive(Debug, Clone)]
+enum Item {
+    Conn(Connection),
+    Detail(Detail),
+    Ann(HostAnnotation),
+}
+
+fn items() -> impl Strategy<Value = Vec<Item>> {
+    let hosts = ["10.0.0.1", "10.0.0.2", "10.0.0.3", "2001:db8::1"];
+    let conn = (
+        0..6u8,
+        0..1000u32,
+        prop::option::of(0..600u32),
+        0..4usize,
+        0..4usize,
+        prop::option::of(0..900u64),
+    )
+        .prop_map(move |(uid, ts, duration, o, r, bytes)| {
+            Item::Conn(conn(
+                &format!("P{uid}"),
+                T0 + ts as f64 / 10.0,
+                duration.map(|d| d as f64 / 10.0 * if d % 7 == 0 { 500.0 } else { 1.0 }),
+                hosts[o],
+                hosts[r],
+                if o == r { "udp" } else { "tcp" },
+                if uid % 2 == 0 { Some("dns") } else { None },
+                bytes,
+                bytes.map(|b| b * 3),
+            ))
+        });
+    let detail = (
+        0..6u8,
+        0..3u8,
+        prop::sample::select(vec!["http", "dns", "ssl"]),
+    )
+        .prop_map(|(uid, n, log_type)| {
+            Item::Detail(detail(
+                &format!("P{uid}"),
+                log_type,
+                T0 + n as f64,
+                &format!("n{n}"),
+            ))
+        });
+    let annotation = (0..4usize, 0..3u8, 0..3u8).prop_map(move |(h, name, ts)| {
+        Item::Ann(ann(hosts[h], &format!("n{name}.example"), T0 + ts as f64))
+    });
+    prop::collection::vec(prop_oneof![3 => conn, 2 => detail, 1 => annotation], 1..40)
+}
+
+/// Ingests the items one uid's first conn record winning, as a reference; then a shuffled,
+/// duplicated delivery in random chunks must answer exactly the same.
+fn arrival_order_never_changes_answers(backend: &Backend, cases: u32) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let config = ProptestConfig {
+        cases,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
+    let strategy = items().prop_flat_map(|items| {
+        let n = items.len();
+        let delivery = prop::collection::vec(0..n, n..3 * n).prop_shuffle();
+        let chunk = 1..8usize;
+        (Just(items), delivery, chunk)
+    });
+    proptest!(config, |((items, delivery, chunk) in strategy)| {
+        // One conn record per uid (Zeek's contract): keep the first of each uid.
+        let mut seen = BTreeSet::new();
+        let items: Vec<Item> = items
+            .into_iter()
+            .filter(|i| match i {
+                Item::Conn(c) => seen.insert(c.uid.clone()),
+                _ => true,
+            })
+            .collect();
+        let n = items.len();
+        let as_batch = |chosen: &mut dyn Iterator<Item = &Item>| {
+            let mut batch = Contribution::default();
+            for item in chosen {
+                match item {
+                    Item::Conn(c) => batch.connections.push(c.clone()),
+                    Item::Detail(d) => batch.details.push(d.clone()),
+                    Item::Ann(a) => batch.annotations.push(a.clone()),
+                }
+            }
+            batch
+        };
+        let uids: Vec<String> = (0..6).map(|u| format!("P{u}")).collect();
+        let hosts: Vec<IpAddr> = ["10.0.0.1", "2001:db8::1"].iter().map(|h| ip(h)).collect();
+        let (reference, shuffled) = runtime.block_on(async {
+            let reference = backend.store();
+            reference.ingest(&as_batch(&mut items.iter())).await.unwrap();
+            let shuffled = backend.store();
+            // Every item at least once, then the random repeats, in random-sized chunks.
+            let order: Vec<usize> = delivery.iter().copied().chain((0..n).rev()).filter(|i| *i < n).collect();
+            for piece in order.chunks(chunk) {
+                shuffled.ingest(&as_batch(&mut piece.iter().map(|i| &items[*i]))).await.unwrap();
+            }
+            (all_answers(&*reference, &uids, &hosts).await, all_answers(&*shuffled, &uids, &hosts).await)
+        });
+        prop_assert_eq!(reference, shuffled);
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Redis only: failures of the backend itself
+
+mod redis_failures {
+    use super::*;
+
+    fn quick_store(url: String) -> RedisStore {
+        let mut config = RedisConfig::new(url);
+        config.timeout = Duration::from_secs(1);
+        RedisStore::open(config).unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn dead_redis_is_unavailable_quickly() {
+        let server = RedisServer::start().unwrap();
+        let store = quick_store(server.url());
+        store
+            .ingest(&conns(vec![simple("A", T0, "10.0.0.1", "10.0.0.2", 1)]))
+            .await
+            .unwrap();
+        drop(server);
+        let started = Instant::now();
+        let batch = conns(vec![simple("B", T0, "10.0.0.1", "10.0.0.2", 1)]);
+        let errors = [
+            store.ingest(&batch).await.unwrap_err(),
+            store.graph(Window::At(T0)).await.unwrap_err(),
+            store.health().await.unwrap_err(),
+            store.range().await.unwrap_err(),
+        ];
+        for err in &errors {
+            assert!(err.is_unavailable(), "{err}");
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(8),
+            "took {:?}",
+            started.elapsed()
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn nothing_listening_is_unavailable() {
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap().port()
+        };
+        let store = quick_store(format!("redis://127.0.0.1:{port}/"));
+        let started = Instant::now();
+        assert!(store.health().await.unwrap_err().is_unavailable());
+        assert!(
+            store
+                .connections(Window::At(T0))
+                .await
+                .unwrap_err()
+                .is_unavailable()
+        );
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn restarted_redis_without_scripts_still_ingests() {
+        let server = RedisServer::start().unwrap();
+        let store = quick_store(server.url());
+        store
+            .ingest(&conns(vec![simple("A", T0, "10.0.0.1", "10.0.0.2", 10)]))
+            .await
+            .unwrap();
+        let client = ::redis::Client::open(server.url()).unwrap();
+        let mut raw = client.get_multiplexed_async_connection().await.unwrap();
+        let () = ::redis::cmd("SCRIPT")
+            .arg("FLUSH")
+            .query_async(&mut raw)
+            .await
+            .unwrap();
+        store
+            .ingest(&conns(vec![simple(
+                "B",
+                T0 + 1.0,
+                "10.0.0.1",
+                "10.0.0.2",
+                20,
+            )]))
+            .await
+            .unwrap();
+        store
+            .ingest(&conns(vec![simple("A", T0, "10.0.0.1", "10.0.0.2", 10)]))
+            .await
+            .unwrap();
+        assert_eq!(store.histogram(T0, T0 + 10.0, 1).await.unwrap()[0].conns, 2);
+        assert_eq!(
+            store.histogram(T0, T0 + 10.0, 1).await.unwrap()[0].bytes,
+            30
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn prefixes_keep_stores_apart() {
+        let server = RedisServer::start().unwrap();
+        let a = quick_store(server.url());
+        let mut config = RedisConfig::new(server.url());
+        config.prefix = "other:".into();
+        let b = RedisStore::open(config).unwrap();
+        a.ingest(&conns(vec![simple("A", T0, "10.0.0.1", "10.0.0.2", 10)]))
+            .await
+            .unwrap();
+        assert_eq!(a.connections(Window::At(T0)).await.unwrap().len(), 1);
+        assert!(b.connections(Window::At(T0)).await.unwrap().is_empty());
+        assert_eq!(b.range().await.unwrap(), None);
+        let client = ::redis::Client::open(server.url()).unwrap();
+        let mut raw = client.get_multiplexed_async_connection().await.unwrap();
+        let keys: Vec<String> = ::redis::cmd("KEYS")
+            .arg("*")
+            .query_async(&mut raw)
+            .await
+            .unwrap();
+        assert!(keys.iter().all(|k| k.starts_with("wd:")), "{keys:?}");
+        assert!(keys.contains(&"wd:c:{A}".to_string()), "{keys:?}");
+        assert!(
+            keys.contains(&format!("wd:i0:{{{}}}", T0 as i64)),
+            "{keys:?}"
+        );
+    }
+
+    #[test]
+    fn braces_in_the_prefix_are_refused() {
+        let mut config = RedisConfig::new("redis://127.0.0.1:1/");
+        config.prefix = "wd{x}:".into();
+        assert!(matches!(
+            RedisStore::open(config),
+            Err(StoreError::Config(_))
+        ));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every test on every backend
+
+macro_rules! conformance {
+    ($($test:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$test(&super::Backend::memory()).await;
+                }
+            )*
+
+            #[test]
+            fn arrival_order_never_changes_answers() {
+                super::arrival_order_never_changes_answers(&super::Backend::memory(), 96);
+            }
+        }
+
+        mod redis {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$test(&super::Backend::redis()).await;
+                }
+            )*
+
+            #[test]
+            fn arrival_order_never_changes_answers() {
+                super::arrival_order_never_changes_answers(&super::Backend::redis(), 24);
+            }
+        }
+    };
+}
+
+conformance!(
+    empty_store_answers_nothing,
+    details_before_their_conn,
+    conn_files_in_any_order,
+    duplicate_delivery_changes_nothing,
+    details_are_deduplicated_by_content,
+    long_connections_show_in_every_bucket,
+    ipv6_addresses,
+    unset_bytes_and_duration,
+    retention_drops_old_data,
+    answers_match_the_model,
+    bad_requests_are_refused,
+);
