@@ -1,5 +1,6 @@
 //! The incidents hidden in the everyday traffic: an SSH brute force, a port scan and a beacon.
 
+use super::SECOND;
 use super::generator::{Body, Exchange, Generator, HttpSession};
 use super::network::{self, BEACON_C2, MAIL_SERVER, Network, PORT_SCANNER, SSH_BRUTE_FORCER};
 use super::rand_util::{exponential_micros, millis_between};
@@ -7,8 +8,6 @@ use super::records::{Conn, ConnId, Ending, TCP_BARE_IP_BYTES, TCP_SYN_IP_BYTES, 
 use rand::Rng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
-
-const SECOND: u64 = 1_000_000;
 
 /// The beacon's `User-Agent`: an Internet Explorer 6 string no current Windows sends, with the
 /// implant's own suffix.

@@ -48,6 +48,7 @@ mod generator;
 mod ids;
 mod logs;
 mod network;
+mod office;
 mod rand_util;
 mod records;
 mod row;
@@ -61,6 +62,9 @@ use serde::Serialize;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+
+/// Simulated time is kept in whole microseconds since the epoch.
+const SECOND: u64 = 1_000_000;
 
 /// 2025-01-06 08:00:00 UTC, a Monday morning: the default start, so a short run has traffic.
 pub const DEFAULT_START: u64 = 1_736_150_400;
@@ -123,8 +127,11 @@ impl SynthConfig {
 
     /// The time range in microseconds since the epoch: `[start, end)`.
     fn range_micros(&self) -> (u64, u64) {
-        let start = self.start * 1_000_000;
-        (start, start + (self.hours * 3600.0 * 1e6).round() as u64)
+        let start = self.start * SECOND;
+        (
+            start,
+            start + (self.hours * 3600.0 * SECOND as f64).round() as u64,
+        )
     }
 }
 
@@ -205,7 +212,7 @@ pub fn generate_with_progress(
     };
     std::fs::create_dir_all(out_dir).map_err(io_error(out_dir))?;
     let (start, end) = config.range_micros();
-    let (open_secs, close_secs) = (start / 1_000_000, end.div_ceil(1_000_000));
+    let (open_secs, close_secs) = (start / SECOND, end.div_ceil(SECOND));
 
     let mut files = Vec::with_capacity(LogKind::ALL.len());
     for log in LogKind::ALL {
@@ -220,7 +227,7 @@ pub fn generate_with_progress(
 
     let mut summary = SynthSummary::default();
     let mut reported = 0;
-    let total_secs = (end - start) / 1_000_000;
+    let total_secs = (end - start) / SECOND;
     while let Some(line) = generator.next() {
         let (path, writer) = &mut files[line.log.index()];
         writer
@@ -228,7 +235,7 @@ pub fn generate_with_progress(
             .and_then(|()| writer.write_all(b"\n"))
             .map_err(io_error(path))?;
         *summary.count_mut(line.log) += 1;
-        let simulated_secs = generator.simulated_micros() / 1_000_000;
+        let simulated_secs = generator.simulated_micros() / SECOND;
         if simulated_secs >= reported + 60 {
             reported = simulated_secs;
             on_progress(&Progress {
