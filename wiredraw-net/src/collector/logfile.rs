@@ -426,6 +426,11 @@ impl LogSource {
         self.offset
     }
 
+    /// Complete lines consumed.
+    pub fn line(&self) -> u64 {
+        self.line
+    }
+
     /// Raw bytes read from disk so far (compressed bytes for `.gz`).
     pub fn raw_bytes(&self) -> u64 {
         self.input.raw_bytes()

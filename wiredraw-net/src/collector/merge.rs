@@ -22,6 +22,8 @@ pub struct MergedRecord {
     pub file: usize,
     /// The raw line with its `\n`.
     pub line: Vec<u8>,
+    /// Its line number in the file.
+    pub line_number: u64,
     /// The TSV header block the line was written under.
     pub header: Option<Arc<[u8]>>,
 }
@@ -77,6 +79,7 @@ struct Buffered {
     /// Read order, so equal timestamps keep the file's order.
     seq: u64,
     line: Vec<u8>,
+    line_number: u64,
     header: Option<Arc<[u8]>>,
 }
 
@@ -197,6 +200,7 @@ impl Iterator for Merge {
                 ts: buffered.ts.0,
                 file: index,
                 line: buffered.line,
+                line_number: buffered.line_number,
                 header: buffered.header,
             });
             stream.refill(self.reorder_window, &self.files[index], &mut self.issues);
@@ -279,6 +283,7 @@ impl OpenStream {
                 ts: Ts(ts),
                 seq: self.seq,
                 line: line.to_vec(),
+                line_number: number,
                 header: header.clone(),
             }));
         }
