@@ -4,9 +4,12 @@
 
 pub mod contribution;
 pub mod graph;
+pub mod history;
+pub mod plugin;
 pub mod record;
 pub mod synth;
 pub mod value;
+pub mod zeek;
 
 pub use contribution::{Connection, Contribution, Detail, HostAnnotation};
 pub use graph::{Edge, Graph, Node};

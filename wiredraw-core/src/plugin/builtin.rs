@@ -1,0 +1,220 @@
+//! The built-in log types.
+
+use super::{ContributeError, LogType};
+use crate::contribution::{Connection, Contribution, Detail, HostAnnotation};
+use crate::record::Record;
+use crate::value::Value;
+use compact_str::CompactString;
+use std::net::IpAddr;
+
+/// A field that must be present and set.
+fn required<'r>(record: &'r Record, field: &str) -> Result<&'r Value, ContributeError> {
+    record
+        .get_set(field)
+        .ok_or_else(|| ContributeError::MissingField(field.into()))
+}
+
+fn bad(field: &str, reason: impl Into<String>) -> ContributeError {
+    ContributeError::BadField {
+        field: field.into(),
+        reason: reason.into(),
+    }
+}
+
+/// Reads an optional field with `convert`; unset or missing is `None`, the wrong kind an error.
+fn optional<T>(
+    record: &Record,
+    field: &str,
+    expected: &str,
+    convert: impl Fn(&Value) -> Option<T>,
+) -> Result<Option<T>, ContributeError> {
+    match record.get_set(field) {
+        None => Ok(None),
+        Some(value) => convert(value)
+            .map(Some)
+            .ok_or_else(|| bad(field, format!("expected {expected}, found {value}"))),
+    }
+}
+
+fn text(value: &Value) -> Option<CompactString> {
+    value.as_str().map(CompactString::from)
+}
+
+/// Zeek's `conn` log: one connection per record.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Conn;
+
+impl Conn {
+    /// The connection a conn record describes. Needs `ts`, `uid`, `id.orig_h`, `id.resp_h` and
+    /// `proto`; the rest is optional.
+    pub fn connection(record: &Record) -> Result<Connection, ContributeError> {
+        let addr = |field: &str| {
+            let value = required(record, field)?;
+            value
+                .as_addr()
+                .ok_or_else(|| bad(field, format!("expected an address, found {value}")))
+        };
+        let ts = required(record, "ts")?;
+        let ts = ts
+            .as_f64()
+            .filter(|t| t.is_finite())
+            .ok_or_else(|| bad("ts", format!("expected a time, found {ts}")))?;
+        let uid = required(record, "uid")?;
+        let uid = text(uid).ok_or_else(|| bad("uid", format!("expected a string, found {uid}")))?;
+        let proto = required(record, "proto")?;
+        let proto = text(proto)
+            .ok_or_else(|| bad("proto", format!("expected a protocol name, found {proto}")))?;
+        Ok(Connection {
+            uid,
+            ts,
+            duration: optional(record, "duration", "seconds", Value::as_f64)?,
+            orig_h: addr("id.orig_h")?,
+            orig_p: optional(record, "id.orig_p", "a port", Value::as_port)?,
+            resp_h: addr("id.resp_h")?,
+            resp_p: optional(record, "id.resp_p", "a port", Value::as_port)?,
+            proto,
+            service: optional(record, "service", "text", text)?,
+            orig_bytes: optional(record, "orig_bytes", "a count", Value::as_u64)?,
+            resp_bytes: optional(record, "resp_bytes", "a count", Value::as_u64)?,
+            conn_state: optional(record, "conn_state", "text", text)?,
+            history: optional(record, "history", "text", text)?,
+        })
+    }
+}
+
+impl LogType for Conn {
+    fn name(&self) -> &str {
+        "conn"
+    }
+
+    fn contribute(&self, record: &Record, out: &mut Contribution) -> Result<(), ContributeError> {
+        out.connections.push(Conn::connection(record)?);
+        Ok(())
+    }
+}
+
+/// Attaches whole records to the connections they name: `uid`, or each of `uids` / `conn_uids`.
+/// The built-in http, ssl, files, ssh, smtp, dhcp, weird and notice types, and the generic
+/// fallback for names nobody registered.
+#[derive(Debug, Clone)]
+pub struct UidDetail {
+    name: &'static str,
+}
+
+impl UidDetail {
+    pub fn new(name: &'static str) -> UidDetail {
+        UidDetail { name }
+    }
+
+    /// Adds the record as a detail of every connection it names; nothing when it names none.
+    pub fn attach(record: &Record, out: &mut Contribution) -> Result<(), ContributeError> {
+        if let Some(uid) = record.get_set("uid") {
+            let uid = uid
+                .as_str()
+                .ok_or_else(|| bad("uid", format!("expected a string, found {uid}")))?;
+            push_detail(out, uid, record);
+            return Ok(());
+        }
+        for field in ["uids", "conn_uids"] {
+            if let Some(uids) = record.get_set(field) {
+                let items = uids
+                    .items()
+                    .ok_or_else(|| bad(field, format!("expected a set of uids, found {uids}")))?;
+                for uid in items.iter().filter_map(Value::as_str) {
+                    push_detail(out, uid, record);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn push_detail(out: &mut Contribution, uid: &str, record: &Record) {
+    out.details.push(Detail {
+        uid: uid.into(),
+        log_type: record.path().into(),
+        record: record.clone(),
+    });
+}
+
+impl LogType for UidDetail {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn contribute(&self, record: &Record, out: &mut Contribution) -> Result<(), ContributeError> {
+        UidDetail::attach(record, out)
+    }
+}
+
+/// Zeek's `dns` log: the record as a detail, and which names resolved to which addresses.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Dns;
+
+impl LogType for Dns {
+    fn name(&self) -> &str {
+        "dns"
+    }
+
+    fn contribute(&self, record: &Record, out: &mut Contribution) -> Result<(), ContributeError> {
+        UidDetail::attach(record, out)?;
+        let (Some(query), Some(answers)) = (record.get_set("query"), record.get_set("answers"))
+        else {
+            return Ok(());
+        };
+        let Some(query) = query.as_str() else {
+            return Err(bad("query", format!("expected a name, found {query}")));
+        };
+        let name = query.trim_end_matches('.').to_ascii_lowercase();
+        if name.is_empty() {
+            return Ok(());
+        }
+        let ts = required(record, "ts")?;
+        let ts = ts
+            .as_f64()
+            .ok_or_else(|| bad("ts", format!("expected a time, found {ts}")))?;
+        let answers = answers
+            .items()
+            .ok_or_else(|| bad("answers", format!("expected a list, found {answers}")))?;
+        // CNAME targets and other names among the answers are not addresses; skip them.
+        let addrs = answers.iter().filter_map(Value::as_addr);
+        let mut seen: Vec<IpAddr> = Vec::new();
+        for addr in addrs {
+            if seen.contains(&addr) {
+                continue;
+            }
+            seen.push(addr);
+            out.annotations.push(HostAnnotation {
+                addr,
+                name: name.as_str().into(),
+                ts,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Zeek's `x509` log: certificates, kept as details keyed by fingerprint (see the
+/// [module docs](super)).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct X509;
+
+impl LogType for X509 {
+    fn name(&self) -> &str {
+        "x509"
+    }
+
+    fn contribute(&self, record: &Record, out: &mut Contribution) -> Result<(), ContributeError> {
+        let key = ["fingerprint", "id"]
+            .into_iter()
+            .find_map(|field| record.get_set(field).map(|v| (field, v)));
+        let Some((field, key)) = key else {
+            return Err(ContributeError::MissingField("fingerprint".into()));
+        };
+        let key = key
+            .as_str()
+            .ok_or_else(|| bad(field, format!("expected text, found {key}")))?;
+        push_detail(out, key, record);
+        Ok(())
+    }
+}

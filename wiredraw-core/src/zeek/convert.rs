@@ -1,0 +1,267 @@
+//! Turning one TSV field into a typed [`Value`] by its declared type.
+
+use super::addr::{parse_addr, parse_subnet};
+use crate::value::{FieldType, Value};
+use compact_str::CompactString;
+
+/// How a header block writes unset and empty values and separates container elements.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Markers {
+    pub set_separator: Vec<u8>,
+    pub empty_field: String,
+    pub unset_field: String,
+}
+
+impl Default for Markers {
+    fn default() -> Markers {
+        Markers {
+            set_separator: b",".to_vec(),
+            empty_field: "(empty)".into(),
+            unset_field: "-".into(),
+        }
+    }
+}
+
+/// Why a field could not be converted; the caller adds field name, type and text.
+pub(crate) type ConvertError = &'static str;
+
+/// Converts one field. `-` (the unset marker) is [`Value::Unset`]; `(empty)` is an empty
+/// container, or an empty string for textual types.
+pub(crate) fn convert(
+    text: &str,
+    ty: &FieldType,
+    markers: &Markers,
+) -> Result<Value, ConvertError> {
+    if text == markers.unset_field {
+        return Ok(Value::Unset);
+    }
+    match ty {
+        FieldType::Set(inner) => convert_items(text, inner, markers).map(Value::Set),
+        FieldType::Vector(inner) => convert_items(text, inner, markers).map(Value::Vector),
+        _ if text == markers.empty_field => {
+            if ty.is_textual() {
+                Ok(textual(ty, CompactString::default()))
+            } else {
+                Err("empty value for a non-string type")
+            }
+        }
+        _ => convert_scalar(text, ty),
+    }
+}
+
+fn convert_items(
+    text: &str,
+    inner: &FieldType,
+    markers: &Markers,
+) -> Result<Vec<Value>, ConvertError> {
+    if text == markers.empty_field {
+        return Ok(Vec::new());
+    }
+    let sep = &markers.set_separator;
+    let mut items = Vec::new();
+    let mut push = |item: &str| -> Result<(), ConvertError> {
+        items.push(if item == markers.unset_field {
+            Value::Unset
+        } else {
+            convert_scalar(item, inner)?
+        });
+        Ok(())
+    };
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    if let [single] = sep.as_slice() {
+        for end in memchr::memchr_iter(*single, bytes) {
+            push(&text[start..end])?;
+            start = end + 1;
+        }
+    } else if !sep.is_empty() {
+        for end in memchr::memmem::find_iter(bytes, sep) {
+            if end >= start {
+                push(&text[start..end])?;
+                start = end + sep.len();
+            }
+        }
+    }
+    push(&text[start..])?;
+    Ok(items)
+}
+
+fn convert_scalar(text: &str, ty: &FieldType) -> Result<Value, ConvertError> {
+    Ok(match ty {
+        FieldType::Bool => match text {
+            "T" => Value::Bool(true),
+            "F" => Value::Bool(false),
+            _ => return Err("not a bool (T or F)"),
+        },
+        FieldType::Count => Value::Count(parse_unsigned(text).ok_or("not a count")?),
+        FieldType::Int => Value::Int(parse_signed(text).ok_or("not an int")?),
+        FieldType::Double => Value::Double(parse_float(text).ok_or("not a double")?),
+        FieldType::Time => Value::Time(parse_float(text).ok_or("not a time")?),
+        FieldType::Interval => Value::Interval(parse_float(text).ok_or("not an interval")?),
+        FieldType::Addr => Value::Addr(parse_addr(text).ok_or("not an address")?),
+        FieldType::Subnet => {
+            let (addr, len) = parse_subnet(text).ok_or("not a subnet")?;
+            Value::Subnet(addr, len)
+        }
+        FieldType::Port => {
+            let port = parse_unsigned(text).ok_or("not a port")?;
+            Value::Port(u16::try_from(port).map_err(|_| "port out of range")?)
+        }
+        FieldType::Set(_) | FieldType::Vector(_) => return Err("nested container"),
+        _ => textual(ty, unescape(text)),
+    })
+}
+
+/// Digits only: Rust's integer parsers also take a leading `+`, which Zeek never writes.
+fn parse_unsigned(text: &str) -> Option<u64> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+fn parse_signed(text: &str) -> Option<i64> {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    parse_unsigned(digits)?;
+    text.parse().ok()
+}
+
+/// Zeek writes doubles as decimals (`%.6f`), possibly `inf`/`-inf`/`nan`; anything with
+/// letters other than those is rejected (Rust would take `infinity`, `1e5` is fine).
+fn parse_float(text: &str) -> Option<f64> {
+    let first = *text.as_bytes().first()?;
+    if !(first.is_ascii_digit() || first == b'-' || first == b'.' || first == b'i' || first == b'n')
+    {
+        return None;
+    }
+    text.parse().ok()
+}
+
+fn textual(ty: &FieldType, text: CompactString) -> Value {
+    match ty {
+        FieldType::Enum => Value::Enum(text),
+        FieldType::Pattern => Value::Pattern(text),
+        _ => Value::String(text),
+    }
+}
+
+/// Undoes Zeek's TSV escapes: `\xNN` is the byte NN and `\\` a backslash.
+///
+/// Bytes that do not form UTF-8 once unescaped are kept as the text `\xNN`, the way Zeek's JSON
+/// writer writes them, so one value reads the same from TSV and JSON.
+pub(crate) fn unescape(text: &str) -> CompactString {
+    let bytes = text.as_bytes();
+    let Some(first) = memchr::memchr(b'\\', bytes) else {
+        return CompactString::new(text);
+    };
+    let mut out = Vec::with_capacity(bytes.len());
+    out.extend_from_slice(&bytes[..first]);
+    let mut i = first;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b'\\' {
+            match bytes.get(i + 1) {
+                Some(b'\\') => {
+                    out.push(b'\\');
+                    i += 2;
+                    continue;
+                }
+                Some(b'x') => {
+                    if let Some(byte) = bytes.get(i + 2..i + 4).and_then(hex_byte) {
+                        out.push(byte);
+                        i += 4;
+                        continue;
+                    }
+                }
+                _ => {}
+            }
+        }
+        out.push(b);
+        i += 1;
+    }
+    match String::from_utf8(out) {
+        Ok(s) => CompactString::from(s),
+        Err(e) => CompactString::from(escape_invalid_utf8(e.as_bytes())),
+    }
+}
+
+fn hex_byte(pair: &[u8]) -> Option<u8> {
+    let nibble = |c: u8| (c as char).to_digit(16);
+    Some((nibble(pair[0])? * 16 + nibble(pair[1])?) as u8)
+}
+
+/// Valid UTF-8 stays as it is; every byte of an invalid sequence becomes `\xNN`.
+fn escape_invalid_utf8(mut bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    while !bytes.is_empty() {
+        match std::str::from_utf8(bytes) {
+            Ok(valid) => {
+                out.push_str(valid);
+                break;
+            }
+            Err(e) => {
+                let (valid, rest) = bytes.split_at(e.valid_up_to());
+                out.push_str(std::str::from_utf8(valid).unwrap_or_default());
+                let bad = e.error_len().unwrap_or(rest.len());
+                for byte in &rest[..bad] {
+                    out.push_str(&format!("\\x{byte:02x}"));
+                }
+                bytes = &rest[bad..];
+            }
+        }
+    }
+    out
+}
+
+/// Decodes the `\xNN` escapes of a `#separator` header value.
+pub(crate) fn unescape_bytes(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        if text[i] == b'\\'
+            && text.get(i + 1) == Some(&b'x')
+            && let Some(byte) = text.get(i + 2..i + 4).and_then(hex_byte)
+        {
+            out.push(byte);
+            i += 4;
+            continue;
+        }
+        out.push(text[i]);
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unescape_undoes_zeek_escapes() {
+        assert_eq!(unescape("plain"), "plain");
+        assert_eq!(unescape(r"a\x09b"), "a\tb");
+        assert_eq!(unescape(r"\x2d"), "-");
+        assert_eq!(unescape(r"back\\slash"), r"back\slash");
+        assert_eq!(unescape(r"caf\xc3\xa9"), "café");
+        assert_eq!(unescape(r"bad\xff!"), r"bad\xff!");
+        assert_eq!(unescape(r"short\x4"), r"short\x4");
+        assert_eq!(unescape(r"\q"), r"\q");
+    }
+
+    #[test]
+    fn separator_escapes() {
+        assert_eq!(unescape_bytes(br"\x09"), b"\t");
+        assert_eq!(unescape_bytes(br"\x7c\x7c"), b"||");
+        assert_eq!(unescape_bytes(b" "), b" ");
+    }
+
+    #[test]
+    fn numbers_reject_what_zeek_never_writes() {
+        assert_eq!(parse_unsigned("+5"), None);
+        assert_eq!(parse_signed("-5"), Some(-5));
+        assert_eq!(parse_signed("--5"), None);
+        assert_eq!(parse_float("infinity"), Some(f64::INFINITY));
+        assert_eq!(parse_float("+1.0"), None);
+        assert_eq!(parse_float(""), None);
+    }
+}

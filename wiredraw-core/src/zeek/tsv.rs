@@ -1,0 +1,274 @@
+//! Zeek's tab-separated format: header blocks and data lines.
+
+use super::convert::{Markers, convert, unescape_bytes};
+use super::error::LineErrorKind;
+use crate::record::Schema;
+use crate::value::{FieldType, Value};
+use std::sync::Arc;
+
+/// The header lines that (re)start a header block when they follow data lines.
+const BLOCK_KEYS: &[&str] = &[
+    "set_separator",
+    "empty_field",
+    "unset_field",
+    "path",
+    "open",
+    "fields",
+    "types",
+];
+
+/// What the current header block has said so far.
+#[derive(Debug, Clone)]
+struct Header {
+    separator: Vec<u8>,
+    markers: Markers,
+    path: Option<Arc<str>>,
+    fields: Option<Vec<Arc<str>>>,
+    types: Option<Vec<FieldType>>,
+}
+
+impl Default for Header {
+    fn default() -> Header {
+        Header {
+            separator: b"\t".to_vec(),
+            markers: Markers::default(),
+            path: None,
+            fields: None,
+            types: None,
+        }
+    }
+}
+
+/// Reads the TSV format line by line, tracking header blocks.
+pub(crate) struct TsvState {
+    header: Header,
+    /// The previous line was a header line, so the block is still being described.
+    in_header: bool,
+    /// The schema of the current block, or why it has none.
+    schema: Result<Arc<Schema>, String>,
+    /// Whether any block so far had a usable schema.
+    ever_usable: bool,
+    default_path: Option<Arc<str>>,
+}
+
+impl TsvState {
+    pub(crate) fn new(default_path: Option<Arc<str>>) -> TsvState {
+        TsvState {
+            header: Header::default(),
+            in_header: true,
+            schema: Err("no #fields header".into()),
+            ever_usable: false,
+            default_path,
+        }
+    }
+
+    /// The schema records are currently read with.
+    pub(crate) fn schema(&self) -> Option<&Arc<Schema>> {
+        self.schema.as_ref().ok()
+    }
+
+    /// Takes in one `#` line.
+    pub(crate) fn header_line(&mut self, line: &[u8]) {
+        let body = &line[1..];
+        if let Some(value) = body
+            .strip_prefix(b"separator")
+            .and_then(|rest| rest.strip_prefix(b" ").or_else(|| rest.strip_prefix(b"\t")))
+        {
+            // `#separator` opens every Zeek header block and resets it.
+            self.header = Header::default();
+            self.header.separator = unescape_bytes(value);
+            if self.header.separator.is_empty() {
+                self.header.separator = b"\t".to_vec();
+            }
+            self.in_header = true;
+            return;
+        }
+        let sep = self.header.separator.as_slice();
+        let (key, value) = match memchr::memmem::find(body, sep) {
+            Some(at) => (&body[..at], &body[at + sep.len()..]),
+            None => (body, &b""[..]),
+        };
+        let Ok(key) = std::str::from_utf8(key) else {
+            return;
+        };
+        if !BLOCK_KEYS.contains(&key) {
+            // `#close` and free comments neither start nor change a block.
+            return;
+        }
+        if !self.in_header {
+            self.header.path = None;
+            self.header.fields = None;
+            self.header.types = None;
+            self.in_header = true;
+        }
+        let text = String::from_utf8_lossy(value);
+        match key {
+            "set_separator" => self.header.markers.set_separator = value.to_vec(),
+            "empty_field" => self.header.markers.empty_field = text.into_owned(),
+            "unset_field" => self.header.markers.unset_field = text.into_owned(),
+            "path" => self.header.path = Some(text.as_ref().into()),
+            "fields" => {
+                self.header.fields = Some(split(value, sep).map(|f| f.as_ref().into()).collect())
+            }
+            "types" => {
+                self.header.types = Some(split(value, sep).map(|t| FieldType::parse(&t)).collect())
+            }
+            _ => {} // `#open`: when the file was opened, nothing to keep.
+        }
+    }
+
+    /// Ends the header block before the first data line after it.
+    fn finish_header(&mut self) {
+        self.in_header = false;
+        self.schema = match (&self.header.fields, &self.header.types) {
+            (None, _) => Err("no #fields header".into()),
+            (Some(_), None) => Err("#fields without #types".into()),
+            (Some(fields), Some(types)) if fields.len() != types.len() => Err(format!(
+                "#fields names {} columns but #types {}",
+                fields.len(),
+                types.len()
+            )),
+            (Some(fields), Some(types)) => {
+                let path = self
+                    .header
+                    .path
+                    .clone()
+                    .or_else(|| self.default_path.clone())
+                    .unwrap_or_else(|| super::UNKNOWN_PATH.into());
+                Ok(Arc::new(Schema {
+                    path,
+                    names: fields.clone(),
+                    types: types.clone(),
+                }))
+            }
+        };
+        self.ever_usable |= self.schema.is_ok();
+    }
+
+    /// Reads one data line into `values` (appending one value per column).
+    pub(crate) fn data_line(
+        &mut self,
+        line: &str,
+        values: &mut Vec<Value>,
+    ) -> Result<(), LineErrorKind> {
+        if self.in_header {
+            self.finish_header();
+        }
+        let schema = match &self.schema {
+            Ok(schema) => schema,
+            Err(reason) if !self.ever_usable => {
+                return Err(LineErrorKind::NoUsableHeader(reason.clone()));
+            }
+            Err(reason) => return Err(LineErrorKind::BadHeader(reason.clone())),
+        };
+        let expected = schema.types.len();
+        let sep = self.header.separator.as_slice();
+        let result = convert_fields(line, sep, schema, &self.header.markers, values);
+        if let Err(LineErrorKind::BadValue { .. }) = result {
+            // Misaligned columns make odd values; a wrong count is the real problem.
+            let found = count_fields(line.as_bytes(), sep);
+            if found != expected {
+                return Err(LineErrorKind::FieldCount { expected, found });
+            }
+        }
+        result
+    }
+}
+
+/// Converts the fields of a line, one per schema column. A wrong field count is found on the
+/// way; a bad value may be reported before it (the caller checks the count then).
+fn convert_fields(
+    line: &str,
+    sep: &[u8],
+    schema: &Schema,
+    markers: &Markers,
+    values: &mut Vec<Value>,
+) -> Result<(), LineErrorKind> {
+    let expected = schema.types.len();
+    values.reserve(expected);
+    let mut convert_field = |column: usize, field: &str| -> Result<(), LineErrorKind> {
+        let ty = &schema.types[column];
+        match convert(field, ty, markers) {
+            Ok(value) => {
+                values.push(value);
+                Ok(())
+            }
+            Err(reason) => Err(LineErrorKind::BadValue {
+                field: schema.names[column].to_string(),
+                ty: ty.to_string(),
+                value: clip(field),
+                reason: reason.into(),
+            }),
+        }
+    };
+    let bytes = line.as_bytes();
+    let mut start = 0;
+    let mut column = 0;
+    let mut take = |end: usize, next: usize| -> Result<bool, LineErrorKind> {
+        if column + 1 >= expected {
+            return Ok(false);
+        }
+        convert_field(column, &line[start..end])?;
+        column += 1;
+        start = next;
+        Ok(true)
+    };
+    if let [single] = sep {
+        for end in memchr::memchr_iter(*single, bytes) {
+            if !take(end, end + 1)? {
+                break;
+            }
+        }
+    } else {
+        for end in memchr::memmem::find_iter(bytes, sep) {
+            if !take(end, end + sep.len())? {
+                break;
+            }
+        }
+    }
+    let last = &line[start..];
+    if column + 1 != expected
+        || (!sep.is_empty() && memchr::memmem::find(last.as_bytes(), sep).is_some())
+    {
+        return Err(LineErrorKind::FieldCount {
+            expected,
+            found: column + count_fields(last.as_bytes(), sep),
+        });
+    }
+    convert_field(column, last)
+}
+
+/// Number of fields in a line.
+fn count_fields(bytes: &[u8], sep: &[u8]) -> usize {
+    1 + match sep {
+        [single] => memchr::memchr_iter(*single, bytes).count(),
+        _ => memchr::memmem::find_iter(bytes, sep).count(),
+    }
+}
+
+/// Splits a header value on the separator, as text.
+fn split<'a>(value: &'a [u8], sep: &'a [u8]) -> impl Iterator<Item = std::borrow::Cow<'a, str>> {
+    let mut rest = Some(value);
+    std::iter::from_fn(move || {
+        let current = rest?;
+        match memchr::memmem::find(current, sep) {
+            Some(at) if !sep.is_empty() => {
+                rest = Some(&current[at + sep.len()..]);
+                Some(String::from_utf8_lossy(&current[..at]))
+            }
+            _ => {
+                rest = None;
+                Some(String::from_utf8_lossy(current))
+            }
+        }
+    })
+}
+
+/// A field's text for an error message, cut to a readable length.
+fn clip(text: &str) -> String {
+    const MAX: usize = 80;
+    match text.char_indices().nth(MAX) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
+    }
+}
