@@ -112,10 +112,16 @@ impl HttpClient {
             url: base_url.to_string(),
             reason: reason.to_string(),
         };
-        let uri: Uri = base.parse().map_err(|e: hyper::http::uri::InvalidUri| invalid(&e.to_string()))?;
+        let uri: Uri = base
+            .parse()
+            .map_err(|e: hyper::http::uri::InvalidUri| invalid(&e.to_string()))?;
         match uri.scheme_str() {
             Some("http") => {}
-            Some("https") => return Err(invalid("https is not supported; use http:// (put TLS in a proxy)")),
+            Some("https") => {
+                return Err(invalid(
+                    "https is not supported; use http:// (put TLS in a proxy)",
+                ));
+            }
             Some(other) => return Err(invalid(&format!("unsupported scheme {other:?}"))),
             None => return Err(invalid("missing scheme; expected http://host:port")),
         }
@@ -156,12 +162,13 @@ impl HttpClient {
         self.authorization = match token {
             None => None,
             Some(token) => {
-                let mut value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
-                    HttpError::InvalidUrl {
-                        url: self.base.clone(),
-                        reason: "the token holds characters not allowed in a header".into(),
-                    }
-                })?;
+                let mut value =
+                    HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+                        HttpError::InvalidUrl {
+                            url: self.base.clone(),
+                            reason: "the token holds characters not allowed in a header".into(),
+                        }
+                    })?;
                 value.set_sensitive(true);
                 Some(value)
             }
@@ -184,7 +191,10 @@ impl HttpClient {
     }
 
     /// `GET path` and decode the JSON answer.
-    pub async fn get_json<T: DeserializeOwned>(&self, path_and_query: &str) -> Result<T, HttpError> {
+    pub async fn get_json<T: DeserializeOwned>(
+        &self,
+        path_and_query: &str,
+    ) -> Result<T, HttpError> {
         let url = self.url(path_and_query);
         let body = self.send(Method::GET, &url, None, Bytes::new()).await?;
         decode_json(&url, &body)
@@ -208,7 +218,12 @@ impl HttpClient {
             reason: format!("cannot encode the request body: {e}"),
         })?;
         let answer = self
-            .send(Method::POST, &url, Some(("application/json", false)), Bytes::from(encoded))
+            .send(
+                Method::POST,
+                &url,
+                Some(("application/json", false)),
+                Bytes::from(encoded),
+            )
             .await?;
         decode_json(&url, &answer)
     }
@@ -222,9 +237,18 @@ impl HttpClient {
         gzip: bool,
     ) -> Result<T, HttpError> {
         let url = self.url(path);
-        let body = if gzip { Bytes::from(gzip_bytes(&body)) } else { body };
+        let body = if gzip {
+            Bytes::from(gzip_bytes(&body))
+        } else {
+            body
+        };
         let answer = self
-            .send(Method::POST, &url, Some(("text/plain; charset=utf-8", gzip)), body)
+            .send(
+                Method::POST,
+                &url,
+                Some(("text/plain; charset=utf-8", gzip)),
+                body,
+            )
             .await?;
         decode_json(&url, &answer)
     }
@@ -250,10 +274,12 @@ impl HttpClient {
                 builder = builder.header(CONTENT_ENCODING, "gzip");
             }
         }
-        let request = builder.body(Full::new(body)).map_err(|e| HttpError::InvalidUrl {
-            url: url.to_string(),
-            reason: e.to_string(),
-        })?;
+        let request = builder
+            .body(Full::new(body))
+            .map_err(|e| HttpError::InvalidUrl {
+                url: url.to_string(),
+                reason: e.to_string(),
+            })?;
         let exchange = async {
             let response = self
                 .inner
@@ -336,7 +362,9 @@ fn classify_client_error(url: &str, error: &hyper_util::client::legacy::Error) -
     while let Some(cause) = source {
         if let Some(io) = cause.downcast_ref::<std::io::Error>() {
             if io.kind() == std::io::ErrorKind::ConnectionRefused {
-                return HttpError::ConnectionRefused { url: url.to_string() };
+                return HttpError::ConnectionRefused {
+                    url: url.to_string(),
+                };
             }
             if io.kind() == std::io::ErrorKind::TimedOut && error.is_connect() {
                 return HttpError::Timeout {
@@ -368,7 +396,13 @@ mod tests {
     #[test]
     fn base_url_must_be_plain_http_with_a_host() {
         assert!(HttpClient::new("http://127.0.0.1:8750/").is_ok());
-        for bad in ["https://example.org", "ftp://x", "127.0.0.1:8750", "http://", "http://h/?q=1"] {
+        for bad in [
+            "https://example.org",
+            "ftp://x",
+            "127.0.0.1:8750",
+            "http://",
+            "http://h/?q=1",
+        ] {
             assert!(
                 matches!(HttpClient::new(bad), Err(HttpError::InvalidUrl { .. })),
                 "{bad} accepted"
@@ -390,7 +424,10 @@ mod tests {
         assert_eq!(error_message(status, b"  plain text "), "plain text");
         assert_eq!(error_message(status, b""), "Bad Request");
         let long = "x".repeat(1000);
-        assert_eq!(error_message(status, long.as_bytes()).chars().count(), MAX_QUOTED_BODY + 1);
+        assert_eq!(
+            error_message(status, long.as_bytes()).chars().count(),
+            MAX_QUOTED_BODY + 1
+        );
     }
 
     #[test]
@@ -413,8 +450,14 @@ mod tests {
         let port = listener.local_addr().unwrap().port();
         drop(listener);
         let client = HttpClient::new(&format!("http://127.0.0.1:{port}")).unwrap();
-        let error = client.get_json::<serde_json::Value>("/healthz").await.unwrap_err();
-        assert!(matches!(error, HttpError::ConnectionRefused { .. }), "{error}");
+        let error = client
+            .get_json::<serde_json::Value>("/healthz")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, HttpError::ConnectionRefused { .. }),
+            "{error}"
+        );
     }
 
     #[tokio::test]
@@ -430,7 +473,10 @@ mod tests {
         let client = HttpClient::new(&format!("http://127.0.0.1:{port}"))
             .unwrap()
             .with_timeout(Duration::from_millis(200));
-        let error = client.get_json::<serde_json::Value>("/healthz").await.unwrap_err();
+        let error = client
+            .get_json::<serde_json::Value>("/healthz")
+            .await
+            .unwrap_err();
         assert!(matches!(error, HttpError::Timeout { .. }), "{error}");
         holder.abort();
     }

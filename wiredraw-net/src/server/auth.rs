@@ -35,6 +35,11 @@ pub fn token_sha256(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
+/// [`token_sha256`] as the 64 hex digits the config holds.
+pub fn token_sha256_hex(token: &str) -> String {
+    hex::encode(token_sha256(token))
+}
+
 /// The argon2id PHC string of a password, with a random salt and argon2's default cost.
 pub fn hash_password(password: &str) -> Result<String, String> {
     let mut salt = [0u8; 16];
@@ -51,7 +56,10 @@ pub fn check_password_hash(phc: &str) -> Result<(), String> {
     let hash = PasswordHash::new(phc)
         .map_err(|e| format!("not a PHC string ({e}); make one with `server hash-password`"))?;
     if hash.algorithm.as_str() != Algorithm::Argon2id.ident().as_str() {
-        return Err(format!("algorithm must be argon2id, got {}", hash.algorithm));
+        return Err(format!(
+            "algorithm must be argon2id, got {}",
+            hash.algorithm
+        ));
     }
     Params::try_from(&hash).map_err(|e| format!("bad argon2 parameters: {e}"))?;
     if hash.hash.is_none() || hash.salt.is_none() {
@@ -311,7 +319,12 @@ mod tests {
             name: "sensor".into(),
             token_sha256: token_sha256("collector-secret"),
         }];
-        Auth::new(&users, &collectors, Duration::from_secs(60), attempts_per_minute)
+        Auth::new(
+            &users,
+            &collectors,
+            Duration::from_secs(60),
+            attempts_per_minute,
+        )
     }
 
     const CLIENT: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
@@ -338,8 +351,14 @@ mod tests {
     #[tokio::test]
     async fn login_opens_a_session_that_is_not_a_collector_token() {
         let auth = auth(10);
-        let session = auth.login(CLIENT, "analyst", "correct horse").await.unwrap();
-        assert_eq!(auth.session_user(&session.token).as_deref(), Some("analyst"));
+        let session = auth
+            .login(CLIENT, "analyst", "correct horse")
+            .await
+            .unwrap();
+        assert_eq!(
+            auth.session_user(&session.token).as_deref(),
+            Some("analyst")
+        );
         assert_eq!(auth.collector(&session.token), None);
         assert_eq!(auth.collector("collector-secret"), Some("sensor"));
         assert_eq!(auth.session_user("collector-secret"), None);
@@ -360,10 +379,16 @@ mod tests {
     async fn expired_sessions_are_refused() {
         let auth = auth(10);
         let token = {
-            let session = auth.login(CLIENT, "analyst", "correct horse").await.unwrap();
+            let session = auth
+                .login(CLIENT, "analyst", "correct horse")
+                .await
+                .unwrap();
             session.token
         };
-        auth.sessions.lock().values_mut().for_each(|s| s.expires = Instant::now());
+        auth.sessions
+            .lock()
+            .values_mut()
+            .for_each(|s| s.expires = Instant::now());
         assert_eq!(auth.session_user(&token), None);
         assert_eq!(auth.session_count(), 0);
     }
@@ -372,10 +397,15 @@ mod tests {
     async fn failed_logins_are_rate_limited_per_address() {
         let auth = auth(3);
         for _ in 0..3 {
-            assert_eq!(auth.login(CLIENT, "analyst", "x").await.err(), Some(LoginError::Invalid));
+            assert_eq!(
+                auth.login(CLIENT, "analyst", "x").await.err(),
+                Some(LoginError::Invalid)
+            );
         }
         let limited = auth.login(CLIENT, "analyst", "correct horse").await.err();
-        assert!(matches!(limited, Some(LoginError::RateLimited { retry_after_secs }) if retry_after_secs >= 1));
+        assert!(
+            matches!(limited, Some(LoginError::RateLimited { retry_after_secs }) if retry_after_secs >= 1)
+        );
         let other: IpAddr = "10.0.0.9".parse().unwrap();
         assert!(auth.login(other, "analyst", "correct horse").await.is_ok());
         // Successful logins give their attempt back.

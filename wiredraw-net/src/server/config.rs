@@ -237,7 +237,9 @@ impl Config {
         if retention_secs != 0 && retention_secs < bucket_secs {
             return Err(field_error(
                 "retention_secs",
-                format!("must be 0 (keep all) or at least bucket_secs ({bucket_secs}), got {retention_secs}"),
+                format!(
+                    "must be 0 (keep all) or at least bucket_secs ({bucket_secs}), got {retention_secs}"
+                ),
             ));
         }
         let session_ttl = match raw.session_ttl_secs {
@@ -256,7 +258,10 @@ impl Config {
             let field = |name: &str| format!("users[{i}].{name}");
             check_name(&user.name).map_err(|reason| field_error(&field("name"), reason))?;
             if users.iter().any(|u: &UserEntry| u.name == user.name) {
-                return Err(field_error(&field("name"), format!("user {:?} is listed twice", user.name)));
+                return Err(field_error(
+                    &field("name"),
+                    format!("user {:?} is listed twice", user.name),
+                ));
             }
             crate::server::auth::check_password_hash(&user.password_hash)
                 .map_err(|reason| field_error(&field("password_hash"), reason))?;
@@ -270,19 +275,24 @@ impl Config {
         for (i, collector) in raw.collectors.into_iter().enumerate() {
             let field = |name: &str| format!("collectors[{i}].{name}");
             check_name(&collector.name).map_err(|reason| field_error(&field("name"), reason))?;
-            if collectors.iter().any(|c: &CollectorEntry| c.name == collector.name) {
+            if collectors
+                .iter()
+                .any(|c: &CollectorEntry| c.name == collector.name)
+            {
                 return Err(field_error(
                     &field("name"),
                     format!("collector {:?} is listed twice", collector.name),
                 ));
             }
             let mut token_sha256 = [0u8; 32];
-            hex::decode_to_slice(collector.token_sha256.trim(), &mut token_sha256).map_err(|_| {
-                field_error(
-                    &field("token_sha256"),
-                    "must be 64 hex digits (the SHA-256 printed by `server new-token`)".into(),
-                )
-            })?;
+            hex::decode_to_slice(collector.token_sha256.trim(), &mut token_sha256).map_err(
+                |_| {
+                    field_error(
+                        &field("token_sha256"),
+                        "must be 64 hex digits (the SHA-256 printed by `server new-token`)".into(),
+                    )
+                },
+            )?;
             collectors.push(CollectorEntry {
                 name: collector.name,
                 token_sha256,
@@ -292,7 +302,10 @@ impl Config {
         let inventory = match raw.inventory {
             None => None,
             Some(path) if path.trim().is_empty() => {
-                return Err(field_error("inventory", "is empty; leave it out for no inventory".into()));
+                return Err(field_error(
+                    "inventory",
+                    "is empty; leave it out for no inventory".into(),
+                ));
             }
             Some(path) => Some(base_dir.join(path)),
         };
@@ -327,11 +340,20 @@ fn check_limits(raw: RawLimits, defaults: &Limits) -> Result<Limits, (&'static s
         if (min..=max).contains(&value) {
             Ok(value)
         } else {
-            Err((field, format!("must be between {min} and {max}, got {value}")))
+            Err((
+                field,
+                format!("must be between {min} and {max}, got {value}"),
+            ))
         }
     }
     const GIB: u64 = 1 << 30;
-    let max_body_bytes = within("max_body_bytes", raw.max_body_bytes, defaults.max_body_bytes as u64, 1024, 4 * GIB)?;
+    let max_body_bytes = within(
+        "max_body_bytes",
+        raw.max_body_bytes,
+        defaults.max_body_bytes as u64,
+        1024,
+        4 * GIB,
+    )?;
     let max_decompressed_bytes = within(
         "max_decompressed_bytes",
         raw.max_decompressed_bytes,
@@ -353,7 +375,13 @@ fn check_limits(raw: RawLimits, defaults: &Limits) -> Result<Limits, (&'static s
         1,
         3600,
     )?;
-    let max_connections = within("max_connections", raw.max_connections, defaults.max_connections as u64, 1, 1 << 20)?;
+    let max_connections = within(
+        "max_connections",
+        raw.max_connections,
+        defaults.max_connections as u64,
+        1,
+        1 << 20,
+    )?;
     let login_attempts_per_minute = within(
         "login_attempts_per_minute",
         raw.login_attempts_per_minute,
@@ -375,8 +403,13 @@ fn check_name(name: &str) -> Result<(), String> {
     if name.is_empty() || name.len() > 64 {
         return Err("must be 1 to 64 characters".into());
     }
-    if !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.@".contains(c)) {
-        return Err(format!("{name:?} may only hold letters, digits, '-', '_', '.' and '@'"));
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_.@".contains(c))
+    {
+        return Err(format!(
+            "{name:?} may only hold letters, digits, '-', '_', '.' and '@'"
+        ));
     }
     Ok(())
 }
@@ -432,8 +465,14 @@ mod tests {
         )
         .unwrap();
         assert_eq!(config.listen.port(), 9000);
-        assert_eq!(config.store, StoreSpec::Redis("redis://127.0.0.1:6379/2".into()));
-        assert_eq!(config.inventory.as_deref(), Some(Path::new("/etc/wiredraw/hosts.csv")));
+        assert_eq!(
+            config.store,
+            StoreSpec::Redis("redis://127.0.0.1:6379/2".into())
+        );
+        assert_eq!(
+            config.inventory.as_deref(),
+            Some(Path::new("/etc/wiredraw/hosts.csv"))
+        );
         assert!(config.hide_dns_names);
         assert_eq!(config.limits.max_body_bytes, 2048);
         assert_eq!(config.limits.max_decompressed_bytes, 256 << 20);
@@ -443,7 +482,10 @@ mod tests {
     #[track_caller]
     fn assert_names(text: &str, field: &str) {
         let message = parse(text).unwrap_err().to_string();
-        assert!(message.contains(field), "{message:?} does not name {field:?}");
+        assert!(
+            message.contains(field),
+            "{message:?} does not name {field:?}"
+        );
     }
 
     #[test]
@@ -456,14 +498,28 @@ mod tests {
         assert_names("inventory = \"\"", "inventory");
         assert_names("[limits]\nmax_body_bytes = 1", "limits.max_body_bytes");
         assert_names("[limits]\nmax_connections = 0", "limits.max_connections");
-        assert_names("[limits]\nrequest_timeout_secs = 0", "limits.request_timeout_secs");
+        assert_names(
+            "[limits]\nrequest_timeout_secs = 0",
+            "limits.request_timeout_secs",
+        );
         assert_names("[limits]\nmax_line_bytes = 10", "limits.max_line_bytes");
-        assert_names("[[users]]\nname = \"a b\"\npassword_hash = \"x\"", "users[0].name");
-        assert_names("[[users]]\nname = \"a\"\npassword_hash = \"plain\"", "users[0].password_hash");
-        assert_names("[[collectors]]\nname = \"c\"\ntoken_sha256 = \"abc\"", "collectors[0].token_sha256");
+        assert_names(
+            "[[users]]\nname = \"a b\"\npassword_hash = \"x\"",
+            "users[0].name",
+        );
+        assert_names(
+            "[[users]]\nname = \"a\"\npassword_hash = \"plain\"",
+            "users[0].password_hash",
+        );
+        assert_names(
+            "[[collectors]]\nname = \"c\"\ntoken_sha256 = \"abc\"",
+            "collectors[0].token_sha256",
+        );
         let token = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
         assert_names(
-            &format!("[[collectors]]\nname = \"c\"\ntoken_sha256 = \"{token}\"\n[[collectors]]\nname = \"c\"\ntoken_sha256 = \"{token}\""),
+            &format!(
+                "[[collectors]]\nname = \"c\"\ntoken_sha256 = \"{token}\"\n[[collectors]]\nname = \"c\"\ntoken_sha256 = \"{token}\""
+            ),
             "collectors[1].name",
         );
     }

@@ -133,13 +133,31 @@ mod tests {
         let graph = GraphResponse {
             from: Some(0.0),
             to: Some(10.0),
-            nodes: vec![node("10.0.0.1", Some("evil \"host\"")), node("10.0.0.2", None), node("::1", None)],
-            edges: vec![edge("10.0.0.1", "10.0.0.2", 1_500_000), edge("10.0.0.2", "::1", 0)],
+            nodes: vec![
+                node("10.0.0.1", Some("evil \"host\"")),
+                node("10.0.0.2", None),
+                node("::1", None),
+            ],
+            edges: vec![
+                edge("10.0.0.1", "10.0.0.2", 1_500_000),
+                edge("10.0.0.2", "::1", 0),
+            ],
         };
         let dot = render(&graph);
         assert!(dot.starts_with("digraph wiredraw {\n") && dot.ends_with("}\n"));
-        assert!(dot.contains("\"10.0.0.1\" [label=\"10.0.0.1\\nevil \\\"host\\\"\", fillcolor=\"#ff0000\"];"), "{dot}");
-        assert!(dot.contains("\"10.0.0.1\" -> \"10.0.0.2\" [label=\"1.5 MB\\nhttp\", penwidth=8.00"), "{dot}");
-        assert!(dot.contains("\"10.0.0.2\" -> \"::1\" [label=\"0 B\\nhttp\", penwidth=1.00"), "{dot}");
+        assert!(
+            dot.contains(
+                "\"10.0.0.1\" [label=\"10.0.0.1\\nevil \\\"host\\\"\", fillcolor=\"#ff0000\"];"
+            ),
+            "{dot}"
+        );
+        assert!(
+            dot.contains("\"10.0.0.1\" -> \"10.0.0.2\" [label=\"1.5 MB\\nhttp\", penwidth=8.00"),
+            "{dot}"
+        );
+        assert!(
+            dot.contains("\"10.0.0.2\" -> \"::1\" [label=\"0 B\\nhttp\", penwidth=1.00"),
+            "{dot}"
+        );
     }
 }

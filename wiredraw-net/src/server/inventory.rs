@@ -85,7 +85,10 @@ impl Inventory {
             path: shown.clone(),
             source,
         })?;
-        if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("toml")) {
+        if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("toml"))
+        {
             Inventory::from_toml(&text, &shown)
         } else {
             Inventory::from_csv(&text, &shown)
@@ -133,7 +136,8 @@ impl Inventory {
 
     /// Parses TOML text (`[[hosts]]` tables); `origin` names it in errors.
     pub fn from_toml(text: &str, origin: &str) -> Result<Inventory, InventoryError> {
-        let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() as u64 + 1;
+        let line_of =
+            |offset: usize| text[..offset.min(text.len())].matches('\n').count() as u64 + 1;
         let parsed: TomlInventory = toml::from_str(text).map_err(|e| InventoryError::Line {
             path: origin.to_string(),
             line: e.span().map_or(0, |s| line_of(s.start)),
@@ -169,7 +173,9 @@ impl Inventory {
             },
         };
         if label.name.is_none() && label.group.is_none() && label.color.is_none() {
-            return Err(format!("{subnet}: give at least a name, a group or a colour"));
+            return Err(format!(
+                "{subnet}: give at least a name, a group or a colour"
+            ));
         }
         let key = std::cmp::Reverse((net.addr().is_ipv6(), net.prefix_len()));
         if self
@@ -218,7 +224,9 @@ fn canonical(addr: IpAddr) -> IpAddr {
 fn parse_subnet(text: &str) -> Result<IpNet, String> {
     let text = text.trim();
     if let Ok(net) = text.parse::<IpNet>() {
-        return Ok(IpNet::new(canonical(net.addr()), net.prefix_len()).unwrap_or(net).trunc());
+        return Ok(IpNet::new(canonical(net.addr()), net.prefix_len())
+            .unwrap_or(net)
+            .trunc());
     }
     text.parse::<IpAddr>()
         .map(|addr| IpNet::from(canonical(addr)))
@@ -233,7 +241,11 @@ fn header_columns(row: &csv::StringRecord) -> Result<[usize; 4], String> {
             "name" => 1,
             "group" => 2,
             "color" | "colour" => 3,
-            other => return Err(format!("unknown column {other:?} (expected subnet, name, group, color)")),
+            other => {
+                return Err(format!(
+                    "unknown column {other:?} (expected subnet, name, group, color)"
+                ));
+            }
         };
         columns[slot] = i;
     }
@@ -292,18 +304,45 @@ mod tests {
         assert_eq!(label.group, None);
         assert_eq!(label.color.as_deref(), Some("#ff8800"));
         let label = inventory.lookup(addr("10.1.9.9")).unwrap();
-        assert_eq!((label.name.as_deref(), label.group.as_deref()), (Some("servers"), Some("Data centre")));
+        assert_eq!(
+            (label.name.as_deref(), label.group.as_deref()),
+            (Some("servers"), Some("Data centre"))
+        );
         assert_eq!(label.color.as_deref(), Some("#3366cc"));
-        assert_eq!(inventory.lookup(addr("10.200.0.1")).unwrap().name.as_deref(), Some("corp"));
-        assert_eq!(inventory.lookup(addr("::ffff:10.200.0.1")).unwrap().name.as_deref(), Some("corp"));
-        assert_eq!(inventory.lookup(addr("2001:db8:1::5")).unwrap().name.as_deref(), Some("v6 lab"));
+        assert_eq!(
+            inventory
+                .lookup(addr("10.200.0.1"))
+                .unwrap()
+                .name
+                .as_deref(),
+            Some("corp")
+        );
+        assert_eq!(
+            inventory
+                .lookup(addr("::ffff:10.200.0.1"))
+                .unwrap()
+                .name
+                .as_deref(),
+            Some("corp")
+        );
+        assert_eq!(
+            inventory
+                .lookup(addr("2001:db8:1::5"))
+                .unwrap()
+                .name
+                .as_deref(),
+            Some("v6 lab")
+        );
         assert!(inventory.lookup(addr("192.168.1.1")).is_none());
     }
 
     #[test]
     fn a_header_row_orders_the_columns() {
-        let inventory =
-            Inventory::from_csv("group,colour,subnet,name\nDMZ,#abcdef,192.0.2.0/24,\"web, public\"\n", "t.csv").unwrap();
+        let inventory = Inventory::from_csv(
+            "group,colour,subnet,name\nDMZ,#abcdef,192.0.2.0/24,\"web, public\"\n",
+            "t.csv",
+        )
+        .unwrap();
         let label = inventory.lookup(addr("192.0.2.7")).unwrap();
         assert_eq!(label.name.as_deref(), Some("web, public"));
         assert_eq!(label.group.as_deref(), Some("DMZ"));
@@ -316,20 +355,33 @@ mod tests {
             "inv.toml",
         )
         .unwrap();
-        assert_eq!(inventory.lookup(addr("10.1.0.1")).unwrap().group.as_deref(), Some("DC"));
+        assert_eq!(
+            inventory.lookup(addr("10.1.0.1")).unwrap().group.as_deref(),
+            Some("DC")
+        );
     }
 
     #[test]
     fn errors_name_the_file_and_line() {
-        let error = Inventory::from_csv("10.0.0.0/8,a\n10.0.0.300,b\n", "hosts.csv").unwrap_err().to_string();
+        let error = Inventory::from_csv("10.0.0.0/8,a\n10.0.0.300,b\n", "hosts.csv")
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("hosts.csv, line 2"), "{error}");
-        let error = Inventory::from_csv("10.0.0.0/8,a,b,#12\n", "hosts.csv").unwrap_err().to_string();
+        let error = Inventory::from_csv("10.0.0.0/8,a,b,#12\n", "hosts.csv")
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("colour"), "{error}");
-        let error = Inventory::from_csv("10.0.0.0/8,a\n10.0.0.0/8,b\n", "h.csv").unwrap_err().to_string();
+        let error = Inventory::from_csv("10.0.0.0/8,a\n10.0.0.0/8,b\n", "h.csv")
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("twice"), "{error}");
-        let error = Inventory::from_toml("[[hosts]]\nsubnet = 5\n", "i.toml").unwrap_err().to_string();
+        let error = Inventory::from_toml("[[hosts]]\nsubnet = 5\n", "i.toml")
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("i.toml, line 2"), "{error}");
-        let error = Inventory::from_csv("10.0.0.0/8,,,\n", "h.csv").unwrap_err().to_string();
+        let error = Inventory::from_csv("10.0.0.0/8,,,\n", "h.csv")
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("at least"), "{error}");
     }
 }

@@ -73,8 +73,13 @@ impl Metrics {
     pub fn new() -> Metrics {
         let mut registry = Registry::with_prefix("wiredraw");
         let requests = Family::<RequestLabels, Counter>::default();
-        registry.register("http_requests", "HTTP requests by route and status", requests.clone());
-        let request_seconds: HistogramFamily<RouteLabels> = Family::new_with_constructor(latency_histogram);
+        registry.register(
+            "http_requests",
+            "HTTP requests by route and status",
+            requests.clone(),
+        );
+        let request_seconds: HistogramFamily<RouteLabels> =
+            Family::new_with_constructor(latency_histogram);
         registry.register(
             "http_request_duration_seconds",
             "Time to answer an HTTP request, by route",
@@ -86,7 +91,8 @@ impl Metrics {
             "Log records received by log type and outcome (accepted or rejected)",
             records.clone(),
         );
-        let store_seconds: HistogramFamily<StoreLabels> = Family::new_with_constructor(latency_histogram);
+        let store_seconds: HistogramFamily<StoreLabels> =
+            Family::new_with_constructor(latency_histogram);
         registry.register(
             "store_operation_duration_seconds",
             "Time the store took per operation",
@@ -104,7 +110,9 @@ impl Metrics {
 
     /// Counts one answered request.
     pub fn request(&self, route: &'static str, status: u16, elapsed: Duration) {
-        self.requests.get_or_create(&RequestLabels { route, status }).inc();
+        self.requests
+            .get_or_create(&RequestLabels { route, status })
+            .inc();
         self.request_seconds
             .get_or_create(&RouteLabels { route })
             .observe(elapsed.as_secs_f64());
@@ -165,10 +173,25 @@ mod tests {
         metrics.records("conn", 10, 2);
         metrics.store_latency("ingest", Duration::from_millis(1));
         let text = metrics.render();
-        assert!(text.contains("wiredraw_http_requests_total{route=\"graph\",status=\"200\"} 2"), "{text}");
-        assert!(text.contains("wiredraw_ingest_records_total{log_type=\"conn\",outcome=\"accepted\"} 10"));
-        assert!(text.contains("wiredraw_ingest_records_total{log_type=\"conn\",outcome=\"rejected\"} 2"));
-        assert!(text.contains("wiredraw_store_operation_duration_seconds_count{operation=\"ingest\"} 1"));
+        assert!(
+            text.contains("wiredraw_http_requests_total{route=\"graph\",status=\"200\"} 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "wiredraw_ingest_records_total{log_type=\"conn\",outcome=\"accepted\"} 10"
+            )
+        );
+        assert!(
+            text.contains(
+                "wiredraw_ingest_records_total{log_type=\"conn\",outcome=\"rejected\"} 2"
+            )
+        );
+        assert!(
+            text.contains(
+                "wiredraw_store_operation_duration_seconds_count{operation=\"ingest\"} 1"
+            )
+        );
         assert!(text.ends_with("# EOF\n"));
     }
 
@@ -179,6 +202,9 @@ mod tests {
             metrics.records(&format!("type{i}"), 1, 0);
         }
         let text = metrics.render();
-        assert!(text.contains("log_type=\"other\",outcome=\"accepted\"} 5"), "{text}");
+        assert!(
+            text.contains("log_type=\"other\",outcome=\"accepted\"} 5"),
+            "{text}"
+        );
     }
 }

@@ -1,0 +1,377 @@
+//! `POST /logs/{type}` against the real server over loopback: real Zeek logs, every kind of bad
+//! body, and proof that a refused request changes nothing in the store.
+
+mod server_support;
+
+use bytes::Bytes;
+use server_support::*;
+use std::io::Write;
+use std::sync::Arc;
+use wiredraw_net::client::Span;
+use wiredraw_net::store::{RedisConfig, RedisStore, Store};
+use wiredraw_net::testkit::RedisServer;
+
+const CONN_HEADER: &str = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn\n\
+#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\tduration\torig_bytes\tresp_bytes\tconn_state\thistory\n\
+#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tstring\tinterval\tcount\tcount\tstring\tstring\n";
+
+fn conn_line(uid: &str, ts: f64) -> String {
+    format!("{ts}\t{uid}\t10.0.0.1\t50000\t10.0.0.2\t443\ttcp\tssl\t1.5\t100\t2000\tSF\tShADadFf\n")
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(data).unwrap();
+    encoder.finish().unwrap()
+}
+
+async fn post(
+    server: &TestServer,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> (u16, serde_json::Value) {
+    raw(
+        &server.url,
+        "POST",
+        path,
+        Some(COLLECTOR_TOKEN),
+        headers,
+        body,
+    )
+    .await
+}
+
+async fn ships_real_logs(store: Arc<dyn Store>) {
+    let server = TestServer::start(config(), store.clone()).await;
+    let collector = server.collector();
+    let conn_file = &rita_files("2024-04-19", "conn")[0];
+    let (header, lines) = split_log(conn_file);
+    let mut accepted = 0;
+    for (i, body) in batches(&header, &lines, 1000).into_iter().enumerate() {
+        let answer = collector.post_logs("conn", body, i % 2 == 0).await.unwrap();
+        assert_eq!(answer.rejected, 0, "{:?}", answer.errors);
+        accepted += answer.accepted;
+    }
+    assert_eq!(accepted, lines.len() as u64);
+    // Every uid of the file is stored.
+    assert_eq!(all_connections(&store).await.len(), lines.len());
+
+    // Details attach to their connections: http records of the same hour.
+    let http_file = &rita_files("2024-04-19", "http")[0];
+    let (http_header, http_lines) = split_log(http_file);
+    let answer = collector
+        .post_logs(
+            "http",
+            batches(&http_header, &http_lines, 100_000).remove(0),
+            true,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        answer.accepted,
+        http_lines.len() as u64,
+        "{:?}",
+        answer.errors
+    );
+    let uid = String::from_utf8_lossy(&http_lines[0])
+        .split('\t')
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let session = server.session().await;
+    let info = session.connection(&uid).await.unwrap();
+    assert!(!info.details["http"].is_empty());
+    assert!(!info.history_decoded.is_empty() || info.connection.history.is_none());
+
+    // Posting the same batch again changes nothing: ingest is idempotent.
+    let before = snapshot(&store).await;
+    let again = collector
+        .post_logs("conn", batches(&header, &lines, 1000).remove(0), false)
+        .await
+        .unwrap();
+    assert_eq!(again.accepted, 1000);
+    assert_eq!(snapshot(&store).await, before);
+
+    let (_, metrics) = raw(&server.url, "GET", "/metrics", None, &[], vec![]).await;
+    let metrics = metrics.as_str().unwrap();
+    let expected = format!(
+        "wiredraw_ingest_records_total{{log_type=\"conn\",outcome=\"accepted\"}} {}",
+        lines.len() + 1000
+    );
+    assert!(metrics.contains(&expected), "{metrics}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_logs_are_stored_whole_in_memory() {
+    ships_real_logs(memory_store()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_logs_are_stored_whole_in_redis() {
+    let redis = RedisServer::start().unwrap();
+    let mut config = RedisConfig::new(redis.url());
+    config.bucket_secs = BUCKET;
+    ships_real_logs(Arc::new(RedisStore::open(config).unwrap())).await;
+}
+
+/// Bad bodies: each answered with its status, and the store left as it was.
+async fn bad_bodies_change_nothing(store: Arc<dyn Store>) {
+    let mut config = config();
+    config.limits.max_body_bytes = 64 << 10;
+    config.limits.max_decompressed_bytes = 256 << 10;
+    config.limits.max_line_bytes = 4096;
+    let server = TestServer::start(config, store.clone()).await;
+    let good = format!("{CONN_HEADER}{}", conn_line("Cgood1", 1_700_000_000.0));
+    let (status, answer) = post(&server, "/logs/conn", &[], good.into_bytes()).await;
+    assert_eq!(
+        (status, answer["accepted"].as_u64()),
+        (200, Some(1)),
+        "{answer}"
+    );
+    let before = snapshot(&store).await;
+
+    let noise: Vec<u8> = (0..5000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let mut noise = noise;
+    noise[0] = 0;
+    let truncated = {
+        let full = gzip(
+            format!(
+                "{CONN_HEADER}{}",
+                conn_line("Ctrunc", 1_700_000_100.0).repeat(50)
+            )
+            .as_bytes(),
+        );
+        full[..full.len() - 20].to_vec()
+    };
+    let mismatched = CONN_HEADER.replace("\tstring\tstring\n", "\tstring\n")
+        + &conn_line("Cmis", 1_700_000_200.0);
+    let no_types = CONN_HEADER
+        .lines()
+        .filter(|l| !l.starts_with("#types"))
+        .map(|l| format!("{l}\n"))
+        .collect::<String>()
+        + &conn_line("Cnotypes", 1_700_000_300.0);
+    let bomb = gzip(&vec![b'#'; 1 << 20]);
+    let oversized = format!(
+        "{CONN_HEADER}{}",
+        conn_line("Cbig", 1_700_000_400.0).repeat(2000)
+    );
+    let cases: Vec<(&str, Vec<(&str, &str)>, Vec<u8>, u16)> = vec![
+        ("binary noise", vec![], noise.clone(), 400),
+        (
+            "gzip binary noise",
+            vec![("content-encoding", "gzip")],
+            noise,
+            400,
+        ),
+        (
+            "truncated gzip",
+            vec![("content-encoding", "gzip")],
+            truncated,
+            400,
+        ),
+        (
+            "plain body labelled gzip",
+            vec![("content-encoding", "gzip")],
+            mismatched.clone().into_bytes(),
+            400,
+        ),
+        (
+            "fields and types disagree",
+            vec![],
+            mismatched.into_bytes(),
+            400,
+        ),
+        ("no #types line", vec![], no_types.into_bytes(), 400),
+        ("empty body", vec![], Vec::new(), 400),
+        (
+            "text that is not a log",
+            vec![],
+            b"hello world\nthis is not zeek\n".to_vec(),
+            400,
+        ),
+        (
+            "unsupported encoding",
+            vec![("content-encoding", "br")],
+            b"{}".to_vec(),
+            415,
+        ),
+        ("body over the limit", vec![], oversized.into_bytes(), 413),
+        ("gzip bomb", vec![("content-encoding", "gzip")], bomb, 413),
+    ];
+    for (what, headers, body, expected) in cases {
+        let (status, answer) = post(&server, "/logs/conn", &headers, body).await;
+        assert_eq!(status, expected, "{what}: {answer}");
+        assert!(
+            answer["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{what}: {answer}"
+        );
+        assert_eq!(snapshot(&store).await, before, "{what} changed the store");
+    }
+    // Wrong log type names and wrong tokens are refused before the body is read.
+    let (status, _) = post(&server, "/logs/bad%20type", &[], b"#x\n".to_vec()).await;
+    assert_eq!(status, 400);
+    let body = format!("{CONN_HEADER}{}", conn_line("Cauth", 1_700_000_500.0)).into_bytes();
+    let mut session = server.session().await;
+    let session_token = session.login(USER, PASSWORD).await.unwrap().token;
+    for token in [None, Some("wrong"), Some(session_token.as_str())] {
+        let (status, answer) =
+            raw(&server.url, "POST", "/logs/conn", token, &[], body.clone()).await;
+        assert_eq!(status, 401, "{token:?}: {answer}");
+    }
+    assert_eq!(snapshot(&store).await, before);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_bodies_change_nothing_in_memory() {
+    bad_bodies_change_nothing(memory_store()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_bodies_change_nothing_in_redis() {
+    let redis = RedisServer::start().unwrap();
+    let mut config = RedisConfig::new(redis.url());
+    config.bucket_secs = BUCKET;
+    bad_bodies_change_nothing(Arc::new(RedisStore::open(config).unwrap())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_lines_are_rejected_one_by_one_and_the_rest_is_stored() {
+    let store = memory_store();
+    let mut config = config();
+    config.limits.max_line_bytes = 1024;
+    let server = TestServer::start(config, store.clone()).await;
+    let mut body = CONN_HEADER.to_string();
+    body += &conn_line("Cok1", 1_700_000_000.0); // line 8
+    body += "not-a-time\tCbad\t10.0.0.1\t1\t10.0.0.2\t2\ttcp\t-\t-\t-\t-\t-\t-\n"; // line 9
+    body += &format!("1700000001\tChuge\t{}\n", "x".repeat(5000)); // line 10: too long
+    body += "1700000002\tCshort\t10.0.0.1\n"; // line 11: too few fields
+    body += &conn_line("Cok2", 1_700_000_003.0); // line 12
+    body += "1700000004\tCnoaddr\t-\t1\t10.0.0.2\t2\ttcp\t-\t-\t-\t-\t-\t-\n"; // line 13: unset orig_h
+    let (status, answer) = raw(
+        &server.url,
+        "POST",
+        "/logs/conn",
+        Some(COLLECTOR_TOKEN),
+        &[],
+        body.into_bytes(),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["accepted"], 2, "{answer}");
+    assert_eq!(answer["rejected"], 4, "{answer}");
+    let lines: Vec<u64> = answer["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, [9, 10, 11, 13], "{answer}");
+    assert!(
+        answer["errors"][1]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("longer"),
+        "{answer}"
+    );
+    let uids: Vec<String> = all_connections(&store)
+        .await
+        .iter()
+        .map(|c| c.uid.to_string())
+        .collect();
+    assert_eq!(uids, ["Cok1", "Cok2"]);
+
+    // NDJSON: invalid JSON and JSON of the wrong shape are rejected per line too.
+    let ndjson = concat!(
+        r#"{"_path":"conn","ts":1700000010.0,"uid":"Cj1","id.orig_h":"10.0.0.5","id.orig_p":1,"id.resp_h":"10.0.0.6","id.resp_p":53,"proto":"udp"}"#,
+        "\n",
+        "{\"ts\": 1700000011, \"uid\": \n",
+        "[1, 2, 3]\n",
+        r#"{"_path":"conn","ts":"yesterday","uid":"Cj2","id.orig_h":"10.0.0.5","id.resp_h":"10.0.0.6","proto":"udp"}"#,
+        "\n",
+    );
+    let (status, answer) = raw(
+        &server.url,
+        "POST",
+        "/logs/conn",
+        Some(COLLECTOR_TOKEN),
+        &[],
+        ndjson.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        (answer["accepted"].as_u64(), answer["rejected"].as_u64()),
+        (Some(1), Some(3)),
+        "{answer}"
+    );
+
+    // Errors are capped at 100 per answer, the count is not.
+    let mut body = CONN_HEADER.to_string();
+    for _ in 0..150 {
+        body += "bad\tline\n";
+    }
+    let (status, answer) = raw(
+        &server.url,
+        "POST",
+        "/logs/conn",
+        Some(COLLECTOR_TOKEN),
+        &[],
+        body.into_bytes(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(answer["rejected"], 150);
+    assert_eq!(answer["errors"].as_array().unwrap().len(), 100);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_types_attach_to_their_connection_and_changes_are_announced() {
+    let store = memory_store();
+    let server = TestServer::start(config(), store.clone()).await;
+    let mut changes = server.app.subscribe_changes();
+    let collector = server.collector();
+    let body = format!(
+        "{CONN_HEADER}{}{}",
+        conn_line("Cx1", 1_700_000_005.0),
+        conn_line("Cx2", 1_700_000_031.0)
+    );
+    collector
+        .post_logs("conn", Bytes::from(body), false)
+        .await
+        .unwrap();
+    let change = changes.recv().await.unwrap();
+    assert_eq!(change.log_type, "conn");
+    assert_eq!(
+        (change.first, change.last),
+        (1_700_000_005.0, 1_700_000_032.5)
+    );
+    assert_eq!(change.buckets, [1_700_000_000, 1_700_000_030]);
+
+    let custom = "#separator \\x09\n#path\tbeacon_score\n#fields\tts\tuid\tscore\n#types\ttime\tstring\tdouble\n1700000006\tCx1\t0.93\n";
+    let answer = collector
+        .post_logs("beacon_score", Bytes::from(custom), true)
+        .await
+        .unwrap();
+    assert_eq!((answer.accepted, answer.rejected), (1, 0), "{answer:?}");
+    let session = server.session().await;
+    let edge = session
+        .edge(
+            "10.0.0.1".parse().unwrap(),
+            "10.0.0.2".parse().unwrap(),
+            Span::At(1_700_000_005.0),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        edge.connections[0].details["beacon_score"][0]["score"],
+        0.93
+    );
+    server.stop().await;
+}

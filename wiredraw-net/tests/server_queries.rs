@@ -1,0 +1,356 @@
+//! Every query route of the real server over loopback, on the memory store and on Redis.
+
+mod server_support;
+
+use server_support::*;
+use std::sync::Arc;
+use wiredraw_core::{Contribution, Detail, HostAnnotation, Record, Schema, Value};
+use wiredraw_net::client::Span;
+use wiredraw_net::http_client::HttpError;
+use wiredraw_net::server::Inventory;
+use wiredraw_net::store::{RedisConfig, RedisStore, Store};
+use wiredraw_net::testkit::RedisServer;
+
+const T0: f64 = 1_700_000_000.0;
+
+/// Three hosts: .1 talks to .2 twice (one conn with an http record), .2 to .3 once later.
+async fn load(store: &Arc<dyn Store>) {
+    ingest(
+        store,
+        vec![
+            conn("C1", T0 + 1.0, 2.0, "10.0.0.1", "10.0.0.2", (100, 1000)),
+            conn("C2", T0 + 3.0, 1.0, "10.0.0.1", "10.0.0.2", (10, 20)),
+            conn("C3", T0 + 25.0, 0.5, "10.0.0.2", "10.0.0.3", (5, 5)),
+        ],
+    )
+    .await;
+    let schema = Arc::new(Schema {
+        path: "http".into(),
+        names: vec!["ts".into(), "uid".into(), "host".into(), "uri".into()],
+        types: vec![
+            wiredraw_core::FieldType::Time,
+            wiredraw_core::FieldType::String,
+            wiredraw_core::FieldType::String,
+            wiredraw_core::FieldType::String,
+        ],
+    });
+    let dns_schema = Arc::new(Schema {
+        path: "dns".into(),
+        names: vec!["ts".into(), "uid".into(), "query".into(), "qtype".into()],
+        types: vec![
+            wiredraw_core::FieldType::Time,
+            wiredraw_core::FieldType::String,
+            wiredraw_core::FieldType::String,
+            wiredraw_core::FieldType::Count,
+        ],
+    });
+    let batch = Contribution {
+        details: vec![
+            Detail {
+                uid: "C1".into(),
+                log_type: "http".into(),
+                record: Record {
+                    schema,
+                    values: vec![
+                        Value::Time(T0 + 1.5),
+                        Value::String("C1".into()),
+                        Value::String("www.example.org".into()),
+                        Value::String("/index.html".into()),
+                    ],
+                    line: 9,
+                },
+            },
+            Detail {
+                uid: "C1".into(),
+                log_type: "dns".into(),
+                record: Record {
+                    schema: dns_schema,
+                    values: vec![
+                        Value::Time(T0 + 1.2),
+                        Value::String("C1".into()),
+                        Value::String("www.example.org".into()),
+                        Value::Count(1),
+                    ],
+                    line: 3,
+                },
+            },
+        ],
+        annotations: vec![HostAnnotation {
+            addr: "10.0.0.2".parse().unwrap(),
+            name: "www.example.org".into(),
+            ts: T0 + 1.2,
+        }],
+        ..Default::default()
+    };
+    store.ingest(&batch).await.unwrap();
+}
+
+fn inventory() -> Inventory {
+    Inventory::from_csv(
+        "10.0.0.0/24,lab,Test lab,#00ff00\n10.0.0.2,web server,DMZ,#ff0000\n",
+        "inventory.csv",
+    )
+    .unwrap()
+}
+
+async fn every_route_answers(store: Arc<dyn Store>) {
+    let server = TestServer::start_with(config(), store.clone(), inventory()).await;
+    let client = server.session().await;
+
+    let range = client.range().await.unwrap();
+    assert_eq!(
+        (range.first, range.last, range.bucket_secs),
+        (None, None, BUCKET)
+    );
+    load(&store).await;
+    let range = client.range().await.unwrap();
+    assert_eq!(range.first, Some(T0 + 1.0));
+    assert_eq!(range.last, Some(T0 + 25.5));
+
+    // The first bucket holds C1 and C2.
+    let graph = client.graph(Span::At(T0 + 5.0)).await.unwrap();
+    assert_eq!((graph.from, graph.to), (Some(T0), Some(T0 + 10.0)));
+    let ids: Vec<&str> = graph.nodes.iter().map(|n| n.id.as_str()).collect();
+    assert_eq!(ids, ["10.0.0.1", "10.0.0.2"]);
+    assert_eq!((graph.nodes[0].conns, graph.nodes[0].bytes), (2, 1130));
+    assert_eq!(graph.nodes[0].name.as_deref(), Some("lab"));
+    assert_eq!(graph.nodes[1].name.as_deref(), Some("web server"));
+    assert_eq!(graph.nodes[1].color.as_deref(), Some("#ff0000"));
+    assert_eq!(graph.edges.len(), 1);
+    assert_eq!((graph.edges[0].conns, graph.edges[0].bytes), (2, 1130));
+    assert!(graph.edges[0].services.contains("http"));
+    assert_eq!(graph.to_graph().nodes.len(), 2);
+
+    let whole = client
+        .graph(Span::Between {
+            from: T0,
+            to: T0 + 30.0,
+        })
+        .await
+        .unwrap();
+    assert_eq!(whole.nodes.len(), 3);
+    assert_eq!(whole.edges.len(), 2);
+
+    let connections = client
+        .connections(Span::Between {
+            from: T0,
+            to: T0 + 30.0,
+        })
+        .await
+        .unwrap();
+    let uids: Vec<&str> = connections
+        .connections
+        .iter()
+        .map(|c| c.uid.as_str())
+        .collect();
+    assert_eq!(uids, ["C1", "C2", "C3"]);
+
+    let node = client
+        .node(
+            "10.0.0.2".parse().unwrap(),
+            Span::Between {
+                from: T0,
+                to: T0 + 30.0,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((node.conns_as_orig, node.conns_as_resp), (1, 2));
+    assert_eq!(node.bytes, 1140);
+    assert_eq!(node.dns_names[0].name, "www.example.org");
+    assert_eq!(
+        (node.name.as_deref(), node.group.as_deref()),
+        (Some("web server"), Some("DMZ"))
+    );
+    assert_eq!(node.peers[0].addr, "10.0.0.1");
+
+    let edge = client
+        .edge(
+            "10.0.0.1".parse().unwrap(),
+            "10.0.0.2".parse().unwrap(),
+            Span::At(T0 + 1.0),
+        )
+        .await
+        .unwrap();
+    assert_eq!(edge.connections.len(), 2);
+    let c1 = &edge.connections[0];
+    assert_eq!(c1.connection.uid, "C1");
+    assert_eq!(c1.history_decoded.len(), "ShADadFf".len());
+    assert_eq!(c1.details["http"][0]["uri"], "/index.html");
+    assert_eq!(c1.details["dns"][0]["query"], "www.example.org");
+    assert_eq!(
+        edge.detail_types().into_iter().collect::<Vec<_>>(),
+        ["dns", "http"]
+    );
+    assert!(edge.connections[1].details.is_empty());
+
+    let one = client.connection("C1").await.unwrap();
+    assert_eq!(one, *c1);
+    let missing = client.connection("Cnope").await.unwrap_err();
+    assert_eq!(missing.status().map(|s| s.as_u16()), Some(404), "{missing}");
+
+    let histogram = client.histogram(T0, T0 + 30.0, 3).await.unwrap();
+    let counts: Vec<(u64, u64)> = histogram.bins.iter().map(|b| (b.conns, b.bytes)).collect();
+    assert_eq!(counts, [(2, 1130), (0, 0), (1, 10)]);
+
+    let dot = client
+        .graph_dot(Span::Between {
+            from: T0,
+            to: T0 + 30.0,
+        })
+        .await
+        .unwrap();
+    assert!(dot.starts_with("digraph wiredraw {"), "{dot}");
+    assert!(dot.contains("\"10.0.0.1\" -> \"10.0.0.2\""), "{dot}");
+    assert!(dot.contains("10.0.0.2\\nweb server"), "{dot}");
+    assert!(dot.contains("fillcolor=\"#ff0000\""), "{dot}");
+
+    assert_eq!(client.health().await.unwrap().status, "ok");
+    let (status, metrics) = raw(&server.url, "GET", "/metrics", None, &[], vec![]).await;
+    assert_eq!(status, 200);
+    let metrics = metrics.as_str().unwrap().to_string();
+    assert!(
+        metrics.contains("wiredraw_http_requests_total{route=\"graph\",status=\"200\"} 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("wiredraw_store_operation_duration_seconds_count{operation=\"graph\"}")
+    );
+
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_answers_on_the_memory_store() {
+    every_route_answers(memory_store()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_answers_on_redis() {
+    let redis = RedisServer::start().unwrap();
+    let mut config = RedisConfig::new(redis.url());
+    config.bucket_secs = BUCKET;
+    every_route_answers(Arc::new(RedisStore::open(config).unwrap())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hidden_dns_names_appear_in_no_answer() {
+    let store = memory_store();
+    load(&store).await;
+    let mut config = config();
+    config.hide_dns_names = true;
+    let server = TestServer::start(config, store).await;
+    let client = server.session().await;
+    let window = Span::Between {
+        from: T0,
+        to: T0 + 30.0,
+    };
+    for path in [
+        format!("/api/graph?from={T0}&to={}", T0 + 30.0),
+        format!("/api/node/10.0.0.2?from={T0}&to={}", T0 + 30.0),
+        format!(
+            "/api/edge?src=10.0.0.1&dst=10.0.0.2&from={T0}&to={}",
+            T0 + 30.0
+        ),
+        format!("/api/connections?from={T0}&to={}", T0 + 30.0),
+        "/api/connection/C1".to_string(),
+        format!("/api/graph.dot?from={T0}&to={}", T0 + 30.0),
+    ] {
+        let body = client.http().get_bytes(&path).await.unwrap();
+        let text = String::from_utf8_lossy(&body);
+        assert!(
+            !text.contains("example.org"),
+            "{path} shows a DNS name: {text}"
+        );
+    }
+    let node = client
+        .node("10.0.0.2".parse().unwrap(), window)
+        .await
+        .unwrap();
+    assert!(node.dns_names.is_empty());
+    let edge = client
+        .edge(
+            "10.0.0.1".parse().unwrap(),
+            "10.0.0.2".parse().unwrap(),
+            window,
+        )
+        .await
+        .unwrap();
+    assert_eq!(edge.connections[0].details["dns"][0]["qtype"], 1);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_get_the_right_status_and_an_error_body() {
+    let server = TestServer::start(config(), memory_store()).await;
+    let client = server.session().await;
+    let token = {
+        let mut c = wiredraw_net::client::ApiClient::new(&server.url).unwrap();
+        c.login(USER, PASSWORD).await.unwrap().token
+    };
+    let cases: &[(&str, &str, u16)] = &[
+        ("GET", "/api/graph", 400),
+        ("GET", "/api/graph?t=abc", 400),
+        ("GET", "/api/graph?t=1&from=1&to=2", 400),
+        ("GET", "/api/graph?from=20&to=10", 400),
+        ("GET", "/api/graph?from=0&to=99999999999", 400),
+        ("GET", "/api/graph?t=-5", 400),
+        ("GET", "/api/graph?x=1", 400),
+        ("GET", "/api/node/not-an-address?t=1", 400),
+        ("GET", "/api/edge?src=10.0.0.1&t=1", 400),
+        ("GET", "/api/histogram?from=0&to=10", 400),
+        ("GET", "/api/histogram?from=0&to=10&bins=0", 400),
+        ("GET", "/api/histogram?from=0&to=10&bins=many", 400),
+        ("GET", "/api/nothing", 404),
+        ("GET", "/", 404),
+        ("GET", "/api/connection/unknown-uid", 404),
+        ("POST", "/api/graph?t=1", 405),
+        ("GET", "/api/login", 405),
+        ("DELETE", "/logs/conn", 405),
+        ("PUT", "/healthz", 405),
+    ];
+    for (method, path, expected) in cases {
+        let (status, body) = raw(&server.url, method, path, Some(&token), &[], vec![]).await;
+        assert_eq!(status, *expected, "{method} {path}: {body}");
+        assert!(
+            body["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{method} {path}: {body}"
+        );
+    }
+    // The typed client reports the same as HttpError::Status with the server's message.
+    let error = client
+        .graph(Span::Between {
+            from: 20.0,
+            to: 10.0,
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, HttpError::Status { status, message, .. } if status.as_u16() == 400 && message.contains("before")),
+        "{error}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_that_is_down_answers_503() {
+    // Nothing listens on this Redis port.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut redis = RedisConfig::new(format!("redis://127.0.0.1:{port}/"));
+    redis.bucket_secs = BUCKET;
+    redis.timeout = std::time::Duration::from_millis(500);
+    let server = TestServer::start(config(), Arc::new(RedisStore::open(redis).unwrap())).await;
+    let client = server.session().await;
+    for error in [
+        client.range().await.unwrap_err(),
+        client.health().await.unwrap_err(),
+    ] {
+        assert_eq!(error.status().map(|s| s.as_u16()), Some(503), "{error}");
+        assert!(error.is_retryable());
+    }
+    server.stop().await;
+}
