@@ -8,6 +8,9 @@ const ID_DIGITS: usize = 17;
 /// How many distinct high words fit above the 64 unique low bits within 17 base62 digits.
 const HIGH_WORDS: u128 = 62u128.pow(ID_DIGITS as u32) >> 64;
 
+/// 62^8: the value of the eight lowest digits.
+const LOW_DIGITS_BASE: u128 = 62u128.pow(8);
+
 /// A Zeek identifier: one prefix letter and 17 base62 digits.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct ZeekId([u8; ID_DIGITS + 1]);
@@ -50,12 +53,20 @@ impl IdMint {
         self.issued += 1;
         let low = mix64(n ^ self.key);
         let high = u128::from(mix64(n.wrapping_add(self.key.rotate_left(32)))) % HIGH_WORDS;
-        let mut value = (high << 64) | u128::from(low);
+        let value = (high << 64) | u128::from(low);
+        // One 128-bit division, then 64-bit arithmetic for the 9 high and 8 low digits.
+        let (upper, lower) = (
+            (value / LOW_DIGITS_BASE) as u64,
+            (value % LOW_DIGITS_BASE) as u64,
+        );
         let mut bytes = [b'0'; ID_DIGITS + 1];
         bytes[0] = self.prefix;
-        for digit in bytes[1..].iter_mut().rev() {
-            *digit = BASE62[(value % 62) as usize];
-            value /= 62;
+        let (high_digits, low_digits) = bytes[1..].split_at_mut(ID_DIGITS - 8);
+        for (digits, mut part) in [(high_digits, upper), (low_digits, lower)] {
+            for digit in digits.iter_mut().rev() {
+                *digit = BASE62[(part % 62) as usize];
+                part /= 62;
+            }
         }
         ZeekId(bytes)
     }
