@@ -5,10 +5,16 @@
 
 use anyhow::bail;
 
+mod ingest;
+mod query;
+
 type BenchFn = fn(&[String]) -> anyhow::Result<()>;
 
 /// Every subcommand: name, what it measures, entry point.
-const BENCHES: &[(&str, &str, BenchFn)] = &[];
+const BENCHES: &[(&str, &str, BenchFn)] = &[
+    ("ingest", "store ingest of parsed Zeek logs (memory or Redis)", ingest::run),
+    ("query", "store graph() of one bucket with many connections", query::run),
+];
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -73,6 +73,7 @@ impl MemoryStore {
             .collect();
         let b = self.bucket_secs;
         let mut inner = self.inner.write();
+        inner.entries.reserve(checked.connections.len());
         for conn in checked.connections {
             let entry = inner.entries.entry(conn.uid.clone()).or_default();
             if entry.conn.is_some() {

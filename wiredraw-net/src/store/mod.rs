@@ -155,6 +155,22 @@ pub trait Store: Send + Sync {
     fn health(&self) -> StoreFuture<'_, ()>;
 }
 
+/// Opens the store a configuration names: `"memory"`, or a `redis://` URL (with
+/// [`RedisConfig::new`]'s defaults and the given bucket width).
+pub fn open(spec: &str, bucket_secs: u64) -> Result<std::sync::Arc<dyn Store>, StoreError> {
+    if spec == "memory" {
+        return Ok(std::sync::Arc::new(MemoryStore::new(bucket_secs)?));
+    }
+    if spec.starts_with("redis://") {
+        let mut config = RedisConfig::new(spec);
+        config.bucket_secs = bucket_secs;
+        return Ok(std::sync::Arc::new(RedisStore::open(config)?));
+    }
+    Err(StoreError::Config(format!(
+        "store {spec:?} is neither \"memory\" nor a redis:// URL"
+    )))
+}
+
 /// What one [`Store::ingest`] call accepted and rejected.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct IngestReport {
@@ -580,9 +596,13 @@ fn encode_value(value: &Value, out: &mut Vec<u8>) {
             });
             out.extend_from_slice(&x.to_bits().to_le_bytes());
         }
-        Value::Addr(a) => text(7, &a.to_string(), out),
+        Value::Addr(a) => {
+            out.push(7);
+            encode_addr(a, out);
+        }
         Value::Subnet(a, len) => {
-            text(8, &a.to_string(), out);
+            out.push(8);
+            encode_addr(a, out);
             out.push(*len);
         }
         Value::Port(p) => {
@@ -606,6 +626,13 @@ fn encode_value(value: &Value, out: &mut Vec<u8>) {
     }
 }
 
+fn encode_addr(addr: &IpAddr, out: &mut Vec<u8>) {
+    match addr {
+        IpAddr::V4(a) => out.extend_from_slice(&a.octets()),
+        IpAddr::V6(a) => out.extend_from_slice(&a.octets()),
+    }
+}
+
 /// The record's `ts` field, when it has a time there.
 pub(crate) fn record_ts(record: &Record) -> Option<f64> {
     let i = record.schema.names.iter().position(|n| &**n == "ts")?;
@@ -617,30 +644,39 @@ pub(crate) fn record_ts(record: &Record) -> Option<f64> {
 
 /// A record as a JSON object: field name → value, unset as `null`, times as epoch seconds.
 pub fn record_json(record: &Record) -> serde_json::Value {
-    let fields = record.schema.names.iter().zip(&record.values);
-    serde_json::Value::Object(
-        fields
-            .map(|(name, value)| (name.to_string(), value_json(value)))
-            .collect(),
-    )
+    serde_json::to_value(RecordJson(record)).unwrap_or(serde_json::Value::Null)
 }
 
-fn value_json(value: &Value) -> serde_json::Value {
-    use serde_json::Value as J;
-    match value {
-        Value::Unset => J::Null,
-        Value::Bool(b) => J::Bool(*b),
-        Value::Count(n) => J::from(*n),
-        Value::Int(n) => J::from(*n),
-        Value::Double(x) | Value::Time(x) | Value::Interval(x) => {
-            serde_json::Number::from_f64(*x).map_or(J::Null, J::Number)
-        }
-        Value::Addr(a) => J::String(a.to_string()),
-        Value::Subnet(a, len) => J::String(format!("{a}/{len}")),
-        Value::Port(p) => J::from(*p),
-        Value::Enum(s) | Value::String(s) | Value::Pattern(s) => J::String(s.to_string()),
-        Value::Set(items) | Value::Vector(items) => {
-            J::Array(items.iter().map(value_json).collect())
+/// Serializes a record as [`record_json`] shapes it, without building the tree first.
+pub(crate) struct RecordJson<'r>(pub &'r Record);
+
+impl Serialize for RecordJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let fields = self.0.schema.names.iter().zip(&self.0.values);
+        serializer.collect_map(fields.map(|(name, value)| (&**name, ValueJson(value))))
+    }
+}
+
+struct ValueJson<'v>(&'v Value);
+
+impl Serialize for ValueJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Value::Unset => serializer.serialize_none(),
+            Value::Bool(b) => serializer.serialize_bool(*b),
+            Value::Count(n) => serializer.serialize_u64(*n),
+            Value::Int(n) => serializer.serialize_i64(*n),
+            Value::Double(x) | Value::Time(x) | Value::Interval(x) if x.is_finite() => {
+                serializer.serialize_f64(*x)
+            }
+            Value::Double(_) | Value::Time(_) | Value::Interval(_) => serializer.serialize_none(),
+            Value::Addr(a) => serializer.collect_str(a),
+            Value::Subnet(a, len) => serializer.collect_str(&format_args!("{a}/{len}")),
+            Value::Port(p) => serializer.serialize_u16(*p),
+            Value::Enum(s) | Value::String(s) | Value::Pattern(s) => serializer.serialize_str(s),
+            Value::Set(items) | Value::Vector(items) => {
+                serializer.collect_seq(items.iter().map(ValueJson))
+            }
         }
     }
 }

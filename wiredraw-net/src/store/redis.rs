@@ -8,8 +8,9 @@
 //! | `P d:{uid}.<logtype>` | hash | detail key (`ts` order + content hash, hex) → record as JSON |
 //! | `P i<level>:{<k>}` | hash | uid → summary of every connection placed in this index bucket |
 //! | `P ix<level>` | sorted set | the bucket keys `k` of that level holding data (score `k`) |
-//! | `P h:{<k>}` / `P hs:{<k>}` | hash | histogram totals `c`, `b` of connections starting in `k` / uid → bytes counted |
-//! | `P hx` | sorted set | histogram bucket keys |
+//! | `P h:{<s>}` | hash | histogram shard `s` (level-2 wide): `<k>:c`, `<k>:b` totals of the connections starting in bucket `k` |
+//! | `P hs:{<s>}` | hash | uid → `<k> <bytes>` for every connection counted in shard `s` |
+//! | `P hx` | sorted set | histogram shard keys |
 //! | `P p:{<k>}` / `P px` | set / sorted set | uids given details with `ts` in bucket `k`, to find orphans |
 //! | `P a:{<addr>}` / `P ax` | sorted set | `ts\tname` sightings (score `ts`) / addresses (score: oldest sighting) |
 //! | `P range` | hash | `first`, `last` |
@@ -18,7 +19,7 @@
 //! field names. Summaries are immutable once written, so the index copies them and a graph query
 //! is one `HGETALL` per bucket instead of a lookup per connection.
 //!
-//! Every multi-key step stays in one hash slot: a uid's keys share `{uid}`, a bucket's histogram
+//! Every multi-key step stays in one hash slot: a uid's keys share `{uid}`, a shard's histogram
 //! keys share `{k}`, and the Lua scripts touch one slot each. Each step is idempotent (hash and
 //! set writes of immutable values; histogram totals guarded per uid by `HSETNX` inside the
 //! script), so a retried batch changes nothing. On a single server each pipelined batch is also
@@ -26,9 +27,9 @@
 
 use super::{
     BucketSpan, ConnectionInfo, DetailKey, GraphBuilder, HistogramBin, HostInfo, IngestReport,
-    LEVELS, Placement, RetainReport, Store, StoreError, StoreFuture, TimeRange, Window,
+    LEVELS, Placement, RecordJson, RetainReport, Store, StoreError, StoreFuture, TimeRange, Window,
     add_to_bins, check_batch, counted_here, floor_key, histogram_bins, host_info, host_names,
-    level_keys, record_json, record_ts, sort_connections,
+    level_keys, level_width, record_ts, sort_connections,
 };
 use compact_str::CompactString;
 use deadpool_redis::{Manager, Pool, PoolError, Runtime};
@@ -44,6 +45,9 @@ use std::time::Duration;
 use wiredraw_core::{Connection, Contribution, Detail, Graph, HostAnnotation};
 
 const HISTOGRAM_SCRIPT: &str = include_str!("histogram.lua");
+/// Histogram totals are kept in shards as wide as index level 2 (4096 buckets), so one script
+/// call per batch counts a whole stretch of time.
+const HISTOGRAM_SHARD_LEVEL: usize = 2;
 const RANGE_SCRIPT: &str = include_str!("range.lua");
 
 /// How to reach Redis and lay data out there.
@@ -279,7 +283,8 @@ impl RedisStore {
         let b = self.bucket_secs;
         let mut pipe = self.new_pipeline();
         let mut index: BTreeMap<(usize, i64), Vec<(&str, &str)>> = BTreeMap::new();
-        let mut histogram: BTreeMap<i64, Vec<(&str, u64)>> = BTreeMap::new();
+        let mut histogram: BTreeMap<i64, Vec<(&str, i64, u64)>> = BTreeMap::new();
+        let shard_width = level_width(b, HISTOGRAM_SHARD_LEVEL);
         let summaries: Vec<String> = conns.iter().map(|c| encode_summary(c)).collect();
         let (mut first, mut last) = (f64::INFINITY, f64::NEG_INFINITY);
         for (conn, summary) in conns.iter().zip(&summaries) {
@@ -297,9 +302,9 @@ impl RedisStore {
                     .push((&conn.uid, summary));
             }
             histogram
-                .entry(floor_key(conn.ts, b as i64))
+                .entry(floor_key(conn.ts, shard_width))
                 .or_default()
-                .push((&conn.uid, conn.total_bytes()));
+                .push((&conn.uid, floor_key(conn.ts, b as i64), conn.total_bytes()));
             first = first.min(conn.ts);
             last = last.max(end);
         }
@@ -323,8 +328,8 @@ impl RedisStore {
                 .arg(self.keys.histogram(*key))
                 .arg(self.keys.histogram_seen(*key))
                 .arg("+");
-            for (uid, bytes) in members {
-                cmd.arg(*uid).arg(*bytes);
+            for (uid, bucket, bytes) in members {
+                cmd.arg(*uid).arg(*bucket).arg(*bytes);
             }
             cmd.ignore();
         }
@@ -352,7 +357,8 @@ impl RedisStore {
         let mut pending: BTreeMap<i64, Vec<&str>> = BTreeMap::new();
         for detail in details {
             let key = DetailKey::of(detail, &mut scratch);
-            let json = record_json(&detail.record).to_string();
+            let json = serde_json::to_vec(&RecordJson(&detail.record))
+                .expect("a record always serializes");
             pipe.cmd("HSET")
                 .arg(self.keys.detail(&detail.uid, &detail.log_type))
                 .arg(key.to_hex())
@@ -580,33 +586,44 @@ impl RedisStore {
         bins: usize,
     ) -> Result<Vec<HistogramBin>, StoreError> {
         let mut out = histogram_bins(from, to, bins)?;
-        let keys = self
+        let shard_width = level_width(self.bucket_secs, HISTOGRAM_SHARD_LEVEL);
+        let first_bucket = from.ceil() as i64;
+        let shards = self
             .keys_between(
                 &self.keys.histogram_set(),
-                Some(from.ceil() as i64),
+                Some(floor_key(first_bucket as f64, shard_width)),
                 Some(to),
             )
             .await?;
-        if keys.is_empty() {
+        if shards.is_empty() {
             return Ok(out);
         }
         let mut pipe = redis::pipe();
-        for key in &keys {
-            pipe.cmd("HMGET")
-                .arg(self.keys.histogram(*key))
-                .arg("c")
-                .arg("b");
+        for shard in &shards {
+            pipe.cmd("HGETALL").arg(self.keys.histogram(*shard));
         }
-        let totals: Vec<(Option<u64>, Option<u64>)> = self.query(&pipe).await?;
-        for (key, (conns, bytes)) in keys.iter().zip(totals) {
-            add_to_bins(
-                &mut out,
-                from,
-                to,
-                *key,
-                conns.unwrap_or(0),
-                bytes.unwrap_or(0),
-            );
+        let replies: Vec<RedisValue> = self.query(&pipe).await?;
+        let mut totals: BTreeMap<i64, (u64, u64)> = BTreeMap::new();
+        for reply in replies {
+            for (field, value) in pairs(reply)? {
+                let parsed = field.split_once(':').and_then(|(bucket, kind)| {
+                    Some((
+                        bucket.parse::<i64>().ok()?,
+                        kind,
+                        value.parse::<u64>().ok()?,
+                    ))
+                });
+                let (bucket, kind, value) =
+                    parsed.ok_or_else(|| corrupt("histogram field", &field))?;
+                let cell = totals.entry(bucket).or_default();
+                match kind {
+                    "c" => cell.0 = value,
+                    _ => cell.1 = value,
+                }
+            }
+        }
+        for (bucket, (conns, bytes)) in totals.range(first_bucket..) {
+            add_to_bins(&mut out, from, to, *bucket, *conns, *bytes);
         }
         Ok(out)
     }
@@ -766,6 +783,7 @@ impl RedisStore {
         let fields: Vec<Vec<String>> = self.query(&names).await?;
         let mut pipe = self.new_pipeline();
         let mut histogram: BTreeMap<i64, Vec<&str>> = BTreeMap::new();
+        let shard_width = level_width(b, HISTOGRAM_SHARD_LEVEL);
         for (conn, fields) in conns.iter().zip(&fields) {
             for log_type in fields.iter().filter_map(|f| f.strip_prefix(DETAIL_FIELD)) {
                 pipe.cmd("DEL")
@@ -781,7 +799,7 @@ impl RedisStore {
                     .ignore();
             }
             histogram
-                .entry(floor_key(conn.ts, b as i64))
+                .entry(floor_key(conn.ts, shard_width))
                 .or_default()
                 .push(&conn.uid);
         }
@@ -835,36 +853,51 @@ impl RedisStore {
         Ok(())
     }
 
-    /// After retention: the first time is the earliest start in the earliest histogram bucket
-    /// (histogram totals are kept per start bucket, exactly); the last time cannot have changed
-    /// unless nothing is left.
+    /// After retention: the first time is the earliest start among the connections of the
+    /// earliest histogram bucket (totals are kept exactly per start bucket); the last time cannot
+    /// have changed unless nothing is left.
     async fn recompute_range(&self) -> Result<(), StoreError> {
         let mut pipe = redis::pipe();
         pipe.cmd("ZRANGE")
             .arg(self.keys.histogram_set())
             .arg(0)
             .arg(0);
-        let (first_bucket,): (Vec<i64>,) = self.query(&pipe).await?;
-        let Some(first_bucket) = first_bucket.first() else {
+        let (first_shard,): (Vec<i64>,) = self.query(&pipe).await?;
+        let Some(first_shard) = first_shard.first() else {
             let mut pipe = redis::pipe();
             pipe.cmd("DEL").arg(self.keys.range()).ignore();
             return self.query::<()>(&pipe).await;
         };
         let mut pipe = redis::pipe();
-        pipe.cmd("HKEYS")
-            .arg(self.keys.histogram_seen(*first_bucket));
-        let (uids,): (Vec<String>,) = self.query(&pipe).await?;
+        pipe.cmd("HGETALL")
+            .arg(self.keys.histogram_seen(*first_shard));
+        let (counted,): (RedisValue,) = self.query(&pipe).await?;
+        let mut earliest: Vec<String> = Vec::new();
+        let mut earliest_bucket = i64::MAX;
+        for (uid, value) in pairs(counted)? {
+            let bucket: i64 = value
+                .split_once(' ')
+                .and_then(|(bucket, _)| bucket.parse().ok())
+                .ok_or_else(|| corrupt("histogram entry", &value))?;
+            if bucket < earliest_bucket {
+                earliest_bucket = bucket;
+                earliest.clear();
+            }
+            if bucket == earliest_bucket {
+                earliest.push(uid);
+            }
+        }
         let mut pipe = redis::pipe();
-        for uid in &uids {
+        for uid in &earliest {
             pipe.cmd("HGET").arg(self.keys.conn(uid)).arg("s");
         }
-        let summaries: Vec<Option<String>> = if uids.is_empty() {
+        let summaries: Vec<Option<String>> = if earliest.is_empty() {
             Vec::new()
         } else {
             self.query(&pipe).await?
         };
         let mut first = f64::INFINITY;
-        for (uid, summary) in uids.iter().zip(summaries) {
+        for (uid, summary) in earliest.iter().zip(summaries) {
             if let Some(summary) = summary {
                 first = first.min(decode_summary(uid, &summary)?.ts);
             }

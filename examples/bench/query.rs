@@ -1,0 +1,127 @@
+//! `bench query --store memory|redis|redis://HOST:PORT [--conns N] [--hosts H] [--iters I]`
+//!
+//! Fills one bucket with `--conns` active connections (default 10,000) between `--hosts`
+//! addresses (default 2,000; clients talk to a quarter of them as servers; one in fifty
+//! connections is hours long, so the interval index is read too), then times `graph()` of that
+//! bucket `--iters` times (default 200) after a warm-up.
+//!
+//! Prints `{"bench":"query","store":…,"conns":N,"nodes":…,"edges":…,"p50_ms":…,"p99_ms":…}`.
+
+use super::ingest::{flag, open_store};
+use anyhow::Context;
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Instant;
+use wiredraw_core::{Connection, Contribution};
+use wiredraw_net::store::Window;
+
+/// Start of the measured bucket (2024-04-19 00:00:00 UTC).
+const T: f64 = 1_713_484_800.0;
+
+pub fn run(args: &[String]) -> anyhow::Result<()> {
+    let spec =
+        flag(args, "--store").context("--store memory|redis|redis://HOST:PORT is required")?;
+    let conns: usize = flag(args, "--conns")
+        .map_or(Ok(10_000), str::parse)
+        .context("--conns")?;
+    let hosts: u32 = flag(args, "--hosts")
+        .map_or(Ok(2_000), str::parse)
+        .context("--hosts")?;
+    let iters: usize = flag(args, "--iters")
+        .map_or(Ok(200), str::parse)
+        .context("--iters")?;
+    anyhow::ensure!(
+        hosts >= 4 && iters > 0,
+        "--hosts must be at least 4 and --iters positive"
+    );
+
+    // A fixed xorshift sequence: the same data every run.
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move |m: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % m
+    };
+    let servers = (hosts / 4).max(1);
+    let addr = |i: u32| IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + i));
+    let batch = Contribution {
+        connections: (0..conns)
+            .map(|i| {
+                let long = i % 50 == 0;
+                let ts = if long {
+                    T - next(20_000) as f64
+                } else {
+                    T + next(10_000) as f64 / 1000.0
+                };
+                let service = ["http", "ssl", "dns", "ssh"][next(4) as usize];
+                Connection {
+                    uid: format!("Cq{i:08}").into(),
+                    ts,
+                    duration: Some(if long {
+                        30_000.0
+                    } else {
+                        next(5000) as f64 / 1000.0
+                    }),
+                    orig_h: addr(servers + next((hosts - servers) as u64) as u32),
+                    orig_p: Some(40_000 + next(20_000) as u16),
+                    resp_h: addr(next(servers as u64) as u32),
+                    resp_p: Some(443),
+                    proto: if service == "dns" {
+                        "udp".into()
+                    } else {
+                        "tcp".into()
+                    },
+                    service: Some(service.into()),
+                    orig_bytes: Some(next(100_000)),
+                    resp_bytes: Some(next(1_000_000)),
+                    conn_state: Some("SF".into()),
+                    history: Some("ShADadFf".into()),
+                }
+            })
+            .collect(),
+        ..Default::default()
+    };
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let bench = open_store(spec)?;
+    let store = &*bench.store;
+    let (graph, mut times) = runtime.block_on(async {
+        store.ingest(&batch).await?;
+        let window = Window::At(T + 5.0);
+        let graph = store.graph(window).await?;
+        let active: u64 = graph.edges.iter().map(|e| e.conns).sum();
+        anyhow::ensure!(
+            active == conns as u64,
+            "bucket holds {active} connections, expected {conns}"
+        );
+        for _ in 0..iters.min(20) {
+            store.graph(window).await?;
+        }
+        let mut times = Vec::with_capacity(iters);
+        for _ in 0..iters {
+            let started = Instant::now();
+            std::hint::black_box(store.graph(window).await?);
+            times.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+        Ok::<_, anyhow::Error>((graph, times))
+    })?;
+    times.sort_by(f64::total_cmp);
+    let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
+    println!(
+        "{}",
+        serde_json::json!({
+            "bench": "query",
+            "store": bench.label,
+            "conns": conns,
+            "nodes": graph.nodes.len(),
+            "edges": graph.edges.len(),
+            "iters": iters,
+            "mean_ms": times.iter().sum::<f64>() / times.len() as f64,
+            "p50_ms": at(0.5),
+            "p99_ms": at(0.99),
+        })
+    );
+    Ok(())
+}
