@@ -14,6 +14,7 @@ use tokio::task::JoinSet;
 use super::batch::{Batch, Position};
 use super::logfile::{
     FillStop, Fingerprint, Identity, Limits, LogSource, Probe, Resume, is_live_name, probe,
+    probe_open_file,
 };
 use super::ship::{Shipper, Stopped};
 use super::state::{FileProgress, SharedState, temp_path, unix_now};
@@ -411,6 +412,8 @@ impl Worker {
         let mut batch = Batch::new();
         let mut raw_seen = 0;
         let mut rotated_away = false;
+        // The size at the last check that the file still starts with the same content.
+        let mut checked_len = 0;
         loop {
             if *shutdown.borrow() {
                 return Ended::Shutdown;
@@ -503,6 +506,16 @@ impl Worker {
                 );
                 return Ended::Truncated;
             }
+            if len != checked_len {
+                checked_len = len;
+                if !self.same_content(job, &source) {
+                    tracing::warn!(
+                        "{}: rewritten in place; reading it again from the start",
+                        job.path.display()
+                    );
+                    return Ended::Truncated;
+                }
+            }
             let still_there = std::fs::metadata(&job.path).is_ok_and(|m| file_key(&m) == job.key);
             // One more read after the rotation catches lines written just before it.
             rotated_away = !still_there;
@@ -550,6 +563,17 @@ impl Worker {
             Ok(_) => Ok(()),
             Err(Stopped::Shutdown) => Err(Ended::Shutdown),
             Err(Stopped::Fatal(e)) => Err(Ended::Fatal(e)),
+        }
+    }
+
+    /// Whether the open file still starts as it did when it was identified.
+    fn same_content(&self, job: &Job, source: &LogSource) -> bool {
+        let name = job.path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        match probe_open_file(source.file(), name) {
+            Ok(Probe::Log(identity)) => identity.fingerprint == job.identity.fingerprint,
+            Ok(_) => false,
+            // Unreadable now: keep going, a real problem shows up in the next read.
+            Err(_) => true,
         }
     }
 

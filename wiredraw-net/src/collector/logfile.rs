@@ -127,7 +127,35 @@ fn open_decoded(path: &Path) -> io::Result<Box<dyn Read + Send>> {
 
 /// Reads the start of a file (decompressing `.gz`) and identifies it.
 pub fn probe(path: &Path) -> io::Result<Probe> {
-    let mut reader = BufReader::new(open_decoded(path)?);
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    probe_reader(open_decoded(path)?, &file_name)
+}
+
+/// Identifies an open plain file from its first bytes without moving its read position, to
+/// notice content replaced in place (copytruncate followed by more writes than before).
+pub fn probe_open_file(file: &File, file_name: &str) -> io::Result<Probe> {
+    probe_reader(ReadAt { file, position: 0 }, file_name)
+}
+
+/// Positional reads, which leave the file's own offset alone.
+struct ReadAt<'a> {
+    file: &'a File,
+    position: u64,
+}
+
+impl Read for ReadAt<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let read = std::os::unix::fs::FileExt::read_at(self.file, buf, self.position)?;
+        self.position += read as u64;
+        Ok(read)
+    }
+}
+
+fn probe_reader(input: impl Read, file_name: &str) -> io::Result<Probe> {
+    let mut reader = BufReader::new(input);
     let mut prefix = Vec::new();
     let mut path_header: Option<String> = None;
     loop {
@@ -174,16 +202,12 @@ pub fn probe(path: &Path) -> io::Result<Probe> {
         } else {
             Format::Json
         };
-        let file_name = path
-            .file_name()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default();
         let log_type = match format {
             Format::Tsv => path_header,
             Format::Json => json_path_field(content),
         }
         .filter(|t| !t.is_empty())
-        .unwrap_or_else(|| type_from_name(&file_name).to_owned());
+        .unwrap_or_else(|| type_from_name(file_name).to_owned());
         if !is_valid_type(&log_type) {
             return Ok(Probe::NotZeek(format!(
                 "log type {log_type:?} is not a plain name"
