@@ -662,3 +662,19 @@ fn bad_configurations_and_unwritable_folders_are_reported() {
     }
     assert!(err.to_string().contains("not-a-folder"));
 }
+
+#[test]
+fn the_largest_office_fits_its_address_plan() {
+    let config = SynthConfig {
+        hosts: synth::MAX_HOSTS,
+        hours: 0.01,
+        ..SynthConfig::default()
+    };
+    let clients: HashSet<Ipv4Addr> = Generator::new(&config)
+        .unwrap()
+        .filter(|line| line.log == LogKind::Conn)
+        .map(|line| addr(line.text.split('\t').nth(2).unwrap()))
+        .filter(|a| a.octets()[1] == 1)
+        .collect();
+    assert!(clients.len() > 1000, "{} workstations seen", clients.len());
+}

@@ -95,6 +95,7 @@ pub struct Generator {
 }
 
 impl Generator {
+    /// Checks `config` and builds the simulated network; nothing is generated until iterated.
     pub fn new(config: &SynthConfig) -> Result<Self, SynthError> {
         config.validate()?;
         let mut rng = ChaCha8Rng::seed_from_u64(config.seed);

@@ -86,6 +86,7 @@ pub struct SynthConfig {
     pub seed: u64,
     /// Start of the time range, in seconds since the Unix epoch.
     pub start: u64,
+    /// TSV (Zeek's default) or NDJSON.
     pub format: OutputFormat,
 }
 
@@ -138,14 +139,20 @@ impl SynthConfig {
 /// How many records went to each log.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct SynthSummary {
+    /// Records in `conn.log`.
     pub conn: u64,
+    /// Records in `dns.log`.
     pub dns: u64,
+    /// Records in `http.log`.
     pub http: u64,
+    /// Records in `ssl.log`.
     pub ssl: u64,
+    /// Records in `files.log`.
     pub files: u64,
 }
 
 impl SynthSummary {
+    /// Records in `log`.
     pub fn count(&self, log: LogKind) -> u64 {
         match log {
             LogKind::Conn => self.conn,
@@ -182,10 +189,13 @@ pub struct Progress {
     pub written: SynthSummary,
 }
 
+/// Why generation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SynthError {
+    /// A [`SynthConfig`] value is out of range; the message names it.
     #[error("invalid synth configuration: {0}")]
     InvalidConfig(String),
+    /// Creating or writing an output file failed.
     #[error("{}: {source}", path.display())]
     Io {
         path: PathBuf,
