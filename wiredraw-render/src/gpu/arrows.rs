@@ -1,0 +1,249 @@
+//! Connection arrows: a unit arrow tessellated once with lyon, drawn instanced along every edge
+//! (see shaders/arrows.wgsl).
+
+use super::culling::Frustum;
+use super::instance_buffer::InstanceBuffer;
+use super::{TargetState, create_shader};
+use crate::scene::Scene;
+use bytemuck::{Pod, Zeroable};
+use lyon::math::point;
+use lyon::path::Path;
+use lyon::tessellation::{BuffersBuilder, FillOptions, FillTessellator, FillVertex, VertexBuffers};
+use wgpu::util::DeviceExt;
+
+/// Head length in shaft widths; mirrors `HEAD_LENGTH` in shaders/arrows.wgsl.
+pub(crate) const HEAD_LENGTH: f32 = 4.0;
+/// Head half-width in shaft widths.
+const HEAD_HALF_WIDTH: f32 = 1.5;
+/// The arrow sits this many widths to its right of the centre line, so the two arrows of a
+/// pair of hosts talking both ways lie side by side instead of fighting over the same pixels.
+const SIDE_SHIFT: f32 = 0.6;
+/// How far the arrow reaches sideways from the centre line, in widths (for culling).
+pub(crate) const REACH: f32 = HEAD_HALF_WIDTH + SIDE_SHIFT;
+
+/// A vertex of the unit arrow.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Pod, Zeroable, PartialEq)]
+pub(crate) struct ArrowVertex {
+    /// 0: placed relative to the tail, 1: relative to the tip.
+    anchor: f32,
+    /// Offset from the anchor in shaft widths: along the arrow, then across it.
+    offset: [f32; 2],
+}
+
+const _: () = assert!(std::mem::size_of::<ArrowVertex>() == 12);
+
+/// One arrow as the shaders read it.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Pod, Zeroable)]
+pub(crate) struct GpuArrow {
+    tail: [f32; 3],
+    width: f32,
+    tip: [f32; 3],
+    /// sRGB colour with the fade in alpha.
+    color: [u8; 4],
+}
+
+const _: () = assert!(std::mem::size_of::<GpuArrow>() == 32);
+
+/// Tessellates the unit arrow: a shaft and a head, in shaft widths. The shaft is drawn at a
+/// nominal length and each vertex is then tied to the end it belongs to, so one mesh fits every
+/// arrow length with a head of constant proportions.
+pub(crate) fn unit_arrow() -> (Vec<ArrowVertex>, Vec<u16>) {
+    const NOMINAL_SHAFT: f32 = 10.0;
+    let tip_x = NOMINAL_SHAFT + HEAD_LENGTH;
+    let mut builder = Path::builder();
+    let (shaft_low, shaft_high) = (SIDE_SHIFT - 0.5, SIDE_SHIFT + 0.5);
+    builder.begin(point(0.0, shaft_low));
+    builder.line_to(point(NOMINAL_SHAFT, shaft_low));
+    builder.line_to(point(NOMINAL_SHAFT, shaft_high));
+    builder.line_to(point(0.0, shaft_high));
+    builder.end(true);
+    builder.begin(point(NOMINAL_SHAFT, SIDE_SHIFT - HEAD_HALF_WIDTH));
+    builder.line_to(point(tip_x, SIDE_SHIFT));
+    builder.line_to(point(NOMINAL_SHAFT, SIDE_SHIFT + HEAD_HALF_WIDTH));
+    builder.end(true);
+    let path = builder.build();
+    let mut geometry: VertexBuffers<ArrowVertex, u16> = VertexBuffers::new();
+    FillTessellator::new()
+        .tessellate_path(
+            &path,
+            &FillOptions::default(),
+            &mut BuffersBuilder::new(&mut geometry, |vertex: FillVertex<'_>| {
+                let p = vertex.position();
+                if p.x < NOMINAL_SHAFT * 0.5 {
+                    ArrowVertex {
+                        anchor: 0.0,
+                        offset: [p.x, p.y],
+                    }
+                } else {
+                    ArrowVertex {
+                        anchor: 1.0,
+                        offset: [p.x - tip_x, p.y],
+                    }
+                }
+            }),
+        )
+        .expect("a fixed, valid polygon path always tessellates");
+    (geometry.vertices, geometry.indices)
+}
+
+pub(crate) struct ArrowRenderer {
+    pipeline: wgpu::RenderPipeline,
+    vertices: wgpu::Buffer,
+    indices: wgpu::Buffer,
+    index_count: u32,
+    instances: InstanceBuffer<GpuArrow>,
+    scratch: Vec<GpuArrow>,
+}
+
+/// What preparing arrows found.
+pub(crate) struct ArrowCounts {
+    pub drawn: usize,
+    /// Edges with an endpoint index outside the scene's nodes.
+    pub dangling: usize,
+}
+
+impl ArrowRenderer {
+    pub fn new(
+        device: &wgpu::Device,
+        layout: &wgpu::PipelineLayout,
+        target: TargetState,
+    ) -> ArrowRenderer {
+        let shader = create_shader(device, "arrows.wgsl");
+        let vertex_attributes = wgpu::vertex_attr_array![0 => Float32, 1 => Float32x2];
+        let instance_attributes = wgpu::vertex_attr_array![
+            2 => Float32x3, 3 => Float32, 4 => Float32x3, 5 => Unorm8x4
+        ];
+        let pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+            label: Some("arrows"),
+            layout: Some(layout),
+            vertex: wgpu::VertexState {
+                module: &shader,
+                entry_point: Some("vs_arrow"),
+                compilation_options: Default::default(),
+                buffers: &[
+                    Some(wgpu::VertexBufferLayout {
+                        array_stride: std::mem::size_of::<ArrowVertex>() as u64,
+                        step_mode: wgpu::VertexStepMode::Vertex,
+                        attributes: &vertex_attributes,
+                    }),
+                    Some(wgpu::VertexBufferLayout {
+                        array_stride: std::mem::size_of::<GpuArrow>() as u64,
+                        step_mode: wgpu::VertexStepMode::Instance,
+                        attributes: &instance_attributes,
+                    }),
+                ],
+            },
+            // Ribbons turn towards the eye, but which winding faces it depends on the side.
+            primitive: wgpu::PrimitiveState::default(),
+            depth_stencil: target.depth_stencil(),
+            multisample: target.multisample(),
+            fragment: Some(wgpu::FragmentState {
+                module: &shader,
+                entry_point: Some("fs_arrow"),
+                compilation_options: Default::default(),
+                targets: &target.color_targets(),
+            }),
+            multiview_mask: None,
+            cache: None,
+        });
+        let (vertices, indices) = unit_arrow();
+        ArrowRenderer {
+            pipeline,
+            vertices: device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("unit arrow vertices"),
+                contents: bytemuck::cast_slice(&vertices),
+                usage: wgpu::BufferUsages::VERTEX,
+            }),
+            indices: device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("unit arrow indices"),
+                contents: bytemuck::cast_slice(&indices),
+                usage: wgpu::BufferUsages::INDEX,
+            }),
+            index_count: indices.len() as u32,
+            instances: InstanceBuffer::new("arrow instances"),
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Uploads the arrows that can show.
+    pub fn prepare(
+        &mut self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        scene: &Scene,
+        frustum: &Frustum,
+        min_length_px: f32,
+    ) -> ArrowCounts {
+        self.scratch.clear();
+        let node_count = scene.nodes.len();
+        let mut dangling = 0;
+        for edge in &scene.edges {
+            if edge.from as usize >= node_count || edge.to as usize >= node_count {
+                dangling += 1;
+                continue;
+            }
+            let Some(segment) = scene.segment_of(edge) else {
+                continue;
+            };
+            let margin = segment.width * REACH;
+            if !segment.tail.is_finite()
+                || !frustum.segment_visible(segment.tail, segment.tip, margin, min_length_px)
+            {
+                continue;
+            }
+            let [r, g, b, _] = edge.color.0;
+            let fade = (edge.fade.clamp(0.0, 1.0) * 255.0).round() as u8;
+            self.scratch.push(GpuArrow {
+                tail: segment.tail.to_array(),
+                width: edge.width,
+                tip: segment.tip.to_array(),
+                color: [r, g, b, fade],
+            });
+        }
+        self.instances.upload(device, queue, &self.scratch);
+        ArrowCounts {
+            drawn: self.scratch.len(),
+            dangling,
+        }
+    }
+
+    pub fn paint(&self, pass: &mut wgpu::RenderPass<'_>) {
+        let Some((instances, count)) = self.instances.slice() else {
+            return;
+        };
+        pass.set_pipeline(&self.pipeline);
+        pass.set_vertex_buffer(0, self.vertices.slice(..));
+        pass.set_vertex_buffer(1, instances);
+        pass.set_index_buffer(self.indices.slice(..), wgpu::IndexFormat::Uint16);
+        pass.draw_indexed(0..self.index_count, 0, 0..count);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unit_arrow_has_a_shaft_and_a_head_at_the_tip() {
+        let (vertices, indices) = unit_arrow();
+        assert!(indices.len() >= 9 && indices.len() % 3 == 0);
+        assert!(indices.iter().all(|&i| (i as usize) < vertices.len()));
+        let tip = vertices
+            .iter()
+            .find(|v| v.anchor == 1.0 && v.offset[0] == 0.0)
+            .expect("a vertex at the tip");
+        assert!((tip.offset[1] - SIDE_SHIFT).abs() < 1e-6);
+        let widest = vertices
+            .iter()
+            .map(|v| v.offset[1])
+            .fold(f32::MIN, f32::max);
+        assert!((widest - (SIDE_SHIFT + HEAD_HALF_WIDTH)).abs() < 1e-6);
+        let tail_vertices = vertices.iter().filter(|v| v.anchor == 0.0).count();
+        assert_eq!(
+            tail_vertices, 2,
+            "the shaft starts with one edge at the tail"
+        );
+    }
+}

@@ -1,0 +1,85 @@
+//! Per-frame constants shared by every pipeline (`Frame` in shaders/common.wgsl).
+
+use crate::camera::{Camera, DepthConvention, Viewport};
+use crate::scene::Color;
+use bytemuck::{Pod, Zeroable};
+use glam::Vec3;
+
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Pod, Zeroable)]
+pub(crate) struct FrameUniforms {
+    view_proj: [[f32; 4]; 4],
+    camera_position: [f32; 4],
+    camera_right: [f32; 4],
+    camera_up: [f32; 4],
+    light_direction: [f32; 4],
+    selection_color: [f32; 4],
+    hover_color: [f32; 4],
+    output: [f32; 4],
+}
+
+const _: () = assert!(std::mem::size_of::<FrameUniforms>() == 176);
+
+/// Settings of a [`crate::GraphRenderer`] that hosts may change between frames.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RenderSettings {
+    /// Rim colour of selected nodes.
+    pub selection_color: Color,
+    /// Colour hovered nodes are brightened towards.
+    pub hover_color: Color,
+    /// Arrows are never drawn thinner than this many pixels, so far edges stay visible.
+    pub min_arrow_width_px: f32,
+    /// Arrows shorter than this on screen are skipped.
+    pub min_arrow_length_px: f32,
+}
+
+impl Default for RenderSettings {
+    fn default() -> Self {
+        RenderSettings {
+            selection_color: Color::rgb(255, 214, 10),
+            hover_color: Color::WHITE,
+            min_arrow_width_px: 1.0,
+            min_arrow_length_px: 1.0,
+        }
+    }
+}
+
+impl FrameUniforms {
+    pub fn new(
+        camera: &Camera,
+        viewport: Viewport,
+        settings: &RenderSettings,
+        convention: DepthConvention,
+        encode_srgb: bool,
+    ) -> FrameUniforms {
+        let eye = camera.eye();
+        let (right, up) = (camera.right(), camera.up());
+        let to_eye = (eye - camera.target).normalize_or(Vec3::Z);
+        // Key light over the viewer's left shoulder: shading follows the camera, so depth reads
+        // the same from every angle.
+        let light = (to_eye * 0.8 + up * 0.55 - right * 0.35).normalize();
+        let rgb = |color: Color| {
+            let [r, g, b, a] = color.to_f32();
+            [r, g, b, a]
+        };
+        FrameUniforms {
+            view_proj: camera
+                .view_proj_for(viewport.aspect(), convention)
+                .to_cols_array_2d(),
+            camera_position: eye
+                .extend(camera.pixel_size_at_unit_depth(viewport))
+                .to_array(),
+            camera_right: right.extend(0.0).to_array(),
+            camera_up: up.extend(0.0).to_array(),
+            light_direction: light.extend(0.0).to_array(),
+            selection_color: rgb(settings.selection_color),
+            hover_color: rgb(settings.hover_color),
+            output: [
+                if encode_srgb { 1.0 } else { 0.0 },
+                settings.min_arrow_width_px,
+                0.0,
+                0.0,
+            ],
+        }
+    }
+}

@@ -1,0 +1,292 @@
+//! Host spheres, drawn one instance per node (see shaders/spheres.wgsl).
+
+use super::culling::Frustum;
+use super::instance_buffer::InstanceBuffer;
+use super::{TargetState, create_shader};
+use crate::scene::{NodeInstance, Scene};
+use bytemuck::{Pod, Zeroable};
+use glam::Vec3;
+use wgpu::util::DeviceExt;
+
+/// How spheres are drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SphereTechnique {
+    /// A camera-facing quad per sphere, ray-cast per pixel with exact depth: 2 triangles per
+    /// sphere and perfectly round at any size. The default; see docs/PERFORMANCE.md for figures.
+    #[default]
+    Impostor,
+    /// An instanced 80-triangle icosphere: faceted, and far more vertex work. Kept as the
+    /// fallback for targets where writing fragment depth is unwanted, and as the baseline.
+    Mesh,
+}
+
+/// One sphere as the shaders read it.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Pod, Zeroable)]
+pub(crate) struct GpuSphere {
+    center: [f32; 3],
+    radius: f32,
+    /// sRGB colour with the fade in alpha.
+    color: [u8; 4],
+    state: u32,
+}
+
+const _: () = assert!(std::mem::size_of::<GpuSphere>() == 24);
+
+const INSTANCE_ATTRIBUTES: [wgpu::VertexAttribute; 4] = wgpu::vertex_attr_array![
+    0 => Float32x3, 1 => Float32, 2 => Unorm8x4, 3 => Uint32
+];
+
+fn instance_layout() -> wgpu::VertexBufferLayout<'static> {
+    wgpu::VertexBufferLayout {
+        array_stride: std::mem::size_of::<GpuSphere>() as u64,
+        step_mode: wgpu::VertexStepMode::Instance,
+        attributes: &INSTANCE_ATTRIBUTES,
+    }
+}
+
+impl GpuSphere {
+    fn new(node: &NodeInstance) -> GpuSphere {
+        let [r, g, b, _] = node.color.0;
+        let fade = (node.fade.clamp(0.0, 1.0) * 255.0).round() as u8;
+        GpuSphere {
+            center: node.position.to_array(),
+            radius: node.radius,
+            color: [r, g, b, fade],
+            state: node.state.bits(),
+        }
+    }
+}
+
+/// The unit icosphere the mesh technique instances.
+struct SphereMesh {
+    vertices: wgpu::Buffer,
+    indices: wgpu::Buffer,
+    index_count: u32,
+}
+
+pub(crate) struct SphereRenderer {
+    technique: SphereTechnique,
+    pipeline: wgpu::RenderPipeline,
+    /// Only for [`SphereTechnique::Mesh`].
+    mesh: Option<SphereMesh>,
+    instances: InstanceBuffer<GpuSphere>,
+    scratch: Vec<GpuSphere>,
+}
+
+impl SphereRenderer {
+    pub fn new(
+        device: &wgpu::Device,
+        layout: &wgpu::PipelineLayout,
+        target: TargetState,
+        technique: SphereTechnique,
+    ) -> SphereRenderer {
+        let shader = create_shader(device, "spheres.wgsl");
+        let mesh_vertex_attributes = wgpu::vertex_attr_array![4 => Float32x3];
+        let (vertex_entry, fragment_entry, topology, buffers) = match technique {
+            SphereTechnique::Impostor => (
+                "vs_impostor",
+                "fs_impostor",
+                wgpu::PrimitiveTopology::TriangleStrip,
+                vec![Some(instance_layout())],
+            ),
+            SphereTechnique::Mesh => (
+                "vs_mesh",
+                "fs_mesh",
+                wgpu::PrimitiveTopology::TriangleList,
+                vec![
+                    Some(instance_layout()),
+                    Some(wgpu::VertexBufferLayout {
+                        array_stride: std::mem::size_of::<[f32; 3]>() as u64,
+                        step_mode: wgpu::VertexStepMode::Vertex,
+                        attributes: &mesh_vertex_attributes,
+                    }),
+                ],
+            ),
+        };
+        let pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+            label: Some(vertex_entry),
+            layout: Some(layout),
+            vertex: wgpu::VertexState {
+                module: &shader,
+                entry_point: Some(vertex_entry),
+                compilation_options: Default::default(),
+                buffers: &buffers,
+            },
+            primitive: wgpu::PrimitiveState {
+                topology,
+                // Impostor quads always face the eye; icosphere back faces are hidden anyway.
+                cull_mode: (technique == SphereTechnique::Mesh).then_some(wgpu::Face::Back),
+                ..Default::default()
+            },
+            depth_stencil: target.depth_stencil(),
+            multisample: target.multisample(),
+            fragment: Some(wgpu::FragmentState {
+                module: &shader,
+                entry_point: Some(fragment_entry),
+                compilation_options: Default::default(),
+                targets: &target.color_targets(),
+            }),
+            multiview_mask: None,
+            cache: None,
+        });
+        let mesh = (technique == SphereTechnique::Mesh).then(|| {
+            let (positions, indices) = icosphere(1);
+            SphereMesh {
+                vertices: device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                    label: Some("icosphere vertices"),
+                    contents: bytemuck::cast_slice(&positions),
+                    usage: wgpu::BufferUsages::VERTEX,
+                }),
+                indices: device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                    label: Some("icosphere indices"),
+                    contents: bytemuck::cast_slice(&indices),
+                    usage: wgpu::BufferUsages::INDEX,
+                }),
+                index_count: indices.len() as u32,
+            }
+        });
+        SphereRenderer {
+            technique,
+            pipeline,
+            mesh,
+            instances: InstanceBuffer::new("sphere instances"),
+            scratch: Vec::new(),
+        }
+    }
+
+    pub fn technique(&self) -> SphereTechnique {
+        self.technique
+    }
+
+    /// Uploads the visible spheres; returns how many will be drawn.
+    pub fn prepare(
+        &mut self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        scene: &Scene,
+        frustum: &Frustum,
+    ) -> usize {
+        self.scratch.clear();
+        self.scratch.extend(
+            scene
+                .nodes
+                .iter()
+                .filter(|node| {
+                    node.fade > 0.0
+                        && node.radius > 0.0
+                        && node.position.is_finite()
+                        && frustum.sphere_visible(node.position, node.drawn_radius())
+                })
+                .map(GpuSphere::new),
+        );
+        self.instances.upload(device, queue, &self.scratch);
+        self.scratch.len()
+    }
+
+    pub fn paint(&self, pass: &mut wgpu::RenderPass<'_>) {
+        let Some((instances, count)) = self.instances.slice() else {
+            return;
+        };
+        pass.set_pipeline(&self.pipeline);
+        pass.set_vertex_buffer(0, instances);
+        match &self.mesh {
+            None => pass.draw(0..4, 0..count),
+            Some(mesh) => {
+                pass.set_vertex_buffer(1, mesh.vertices.slice(..));
+                pass.set_index_buffer(mesh.indices.slice(..), wgpu::IndexFormat::Uint16);
+                pass.draw_indexed(0..mesh.index_count, 0, 0..count);
+            }
+        }
+    }
+}
+
+/// A unit icosphere: the icosahedron with each triangle split `subdivisions` times
+/// (1 → 42 vertices, 80 triangles), counter-clockwise seen from outside.
+pub(crate) fn icosphere(subdivisions: u32) -> (Vec<[f32; 3]>, Vec<u16>) {
+    let t = (1.0 + 5f32.sqrt()) / 2.0;
+    let mut vertices: Vec<Vec3> = [
+        [-1.0, t, 0.0],
+        [1.0, t, 0.0],
+        [-1.0, -t, 0.0],
+        [1.0, -t, 0.0],
+        [0.0, -1.0, t],
+        [0.0, 1.0, t],
+        [0.0, -1.0, -t],
+        [0.0, 1.0, -t],
+        [t, 0.0, -1.0],
+        [t, 0.0, 1.0],
+        [-t, 0.0, -1.0],
+        [-t, 0.0, 1.0],
+    ]
+    .into_iter()
+    .map(|p| Vec3::from_array(p).normalize())
+    .collect();
+    let mut faces: Vec<[u16; 3]> = vec![
+        [0, 11, 5],
+        [0, 5, 1],
+        [0, 1, 7],
+        [0, 7, 10],
+        [0, 10, 11],
+        [1, 5, 9],
+        [5, 11, 4],
+        [11, 10, 2],
+        [10, 7, 6],
+        [7, 1, 8],
+        [3, 9, 4],
+        [3, 4, 2],
+        [3, 2, 6],
+        [3, 6, 8],
+        [3, 8, 9],
+        [4, 9, 5],
+        [2, 4, 11],
+        [6, 2, 10],
+        [8, 6, 7],
+        [9, 8, 1],
+    ];
+    for _ in 0..subdivisions {
+        let mut midpoints = std::collections::HashMap::new();
+        let mut midpoint = |a: u16, b: u16, vertices: &mut Vec<Vec3>| {
+            *midpoints.entry((a.min(b), a.max(b))).or_insert_with(|| {
+                let p = (vertices[a as usize] + vertices[b as usize]).normalize();
+                vertices.push(p);
+                (vertices.len() - 1) as u16
+            })
+        };
+        faces = faces
+            .iter()
+            .flat_map(|&[a, b, c]| {
+                let ab = midpoint(a, b, &mut vertices);
+                let bc = midpoint(b, c, &mut vertices);
+                let ca = midpoint(c, a, &mut vertices);
+                [[a, ab, ca], [b, bc, ab], [c, ca, bc], [ab, bc, ca]]
+            })
+            .collect();
+    }
+    (
+        vertices.iter().map(|v| v.to_array()).collect(),
+        faces.into_iter().flatten().collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn icosphere_is_closed_outward_and_unit() {
+        let (vertices, indices) = icosphere(1);
+        assert_eq!((vertices.len(), indices.len() / 3), (42, 80));
+        for v in &vertices {
+            assert!((Vec3::from_array(*v).length() - 1.0).abs() < 1e-5);
+        }
+        for tri in indices.chunks(3) {
+            let [a, b, c] = [0, 1, 2].map(|i| Vec3::from_array(vertices[tri[i] as usize]));
+            let normal = (b - a).cross(c - a);
+            assert!(
+                normal.dot(a + b + c) > 0.0,
+                "triangle {tri:?} faces inwards"
+            );
+        }
+    }
+}

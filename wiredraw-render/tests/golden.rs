@@ -1,0 +1,85 @@
+//! Golden images: scenes rendered offscreen on the GPU (lavapipe in CI) and compared with the
+//! PNGs in tests/golden/ within the tolerance stated in `common`.
+
+mod common;
+
+use common::{assert_matches_golden, cloud_scene, gpu, states_scene};
+use wiredraw_render::glam::Vec3;
+use wiredraw_render::{Camera, OffscreenRenderer, RendererConfig, SphereTechnique};
+
+const SIZE: u32 = 512;
+
+fn front_camera(scene: &wiredraw_render::Scene) -> Camera {
+    let mut camera = Camera::default().with_angles(0.0, 0.0);
+    camera.fit(scene.bounds().unwrap(), 1.0);
+    camera
+}
+
+#[test]
+fn states_scene_matches_golden() {
+    let scene = states_scene();
+    let mut offscreen = OffscreenRenderer::new(gpu());
+    let image = offscreen
+        .render_to_rgba(SIZE, SIZE, &scene, &front_camera(&scene))
+        .unwrap();
+    assert_matches_golden("states", &image);
+}
+
+#[test]
+fn states_scene_with_mesh_spheres_matches_golden() {
+    let scene = states_scene();
+    let config = RendererConfig {
+        spheres: SphereTechnique::Mesh,
+        ..RendererConfig::new(wiredraw_render::offscreen::OFFSCREEN_FORMAT)
+    };
+    let mut offscreen = OffscreenRenderer::with_config(gpu(), config);
+    let image = offscreen
+        .render_to_rgba(SIZE, SIZE, &scene, &front_camera(&scene))
+        .unwrap();
+    assert_matches_golden("states_mesh", &image);
+}
+
+#[test]
+fn cloud_from_an_angle_matches_golden() {
+    let scene = cloud_scene(300, 500, 7);
+    let mut camera = Camera::default().with_angles(0.8, 0.5);
+    camera.fit(scene.bounds().unwrap(), 1.0);
+    let mut offscreen = OffscreenRenderer::new(gpu());
+    let image = offscreen
+        .render_to_rgba(SIZE, SIZE, &scene, &camera)
+        .unwrap();
+    assert_matches_golden("cloud", &image);
+}
+
+#[test]
+fn close_up_with_msaa_matches_golden() {
+    let scene = states_scene();
+    let mut camera = Camera::looking_at(Vec3::new(0.0, 0.0, 0.0), 9.0);
+    camera.yaw = 0.3;
+    camera.pitch = 0.2;
+    let config = RendererConfig {
+        sample_count: 4,
+        ..RendererConfig::new(wiredraw_render::offscreen::OFFSCREEN_FORMAT)
+    };
+    let mut offscreen = OffscreenRenderer::with_config(gpu(), config);
+    let image = offscreen
+        .render_to_rgba(SIZE, SIZE, &scene, &camera)
+        .unwrap();
+    assert_matches_golden("close_up_msaa", &image);
+}
+
+#[test]
+fn an_empty_scene_is_all_background() {
+    let mut offscreen = OffscreenRenderer::new(gpu());
+    let image = offscreen
+        .render_to_rgba(64, 48, &Default::default(), &Camera::default())
+        .unwrap();
+    let [r, g, b, _] = offscreen.background.0;
+    assert!(image.pixels.chunks_exact(4).all(|p| p == [r, g, b, 255]));
+    assert_eq!((image.width, image.height), (64, 48));
+    assert!(
+        offscreen
+            .render_to_rgba(0, 10, &Default::default(), &Camera::default())
+            .is_err()
+    );
+}
