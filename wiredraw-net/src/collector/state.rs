@@ -169,6 +169,10 @@ pub struct SharedState {
     path: PathBuf,
     inner: Mutex<Inner>,
     changed: Notify,
+    /// Held while writing the file, with the version last written: saves never overlap (they
+    /// share the temporary file) and an older snapshot never replaces a newer one, even when
+    /// the task that started a save was dropped while its thread still writes.
+    written: Arc<Mutex<u64>>,
 }
 
 #[derive(Debug)]
@@ -190,6 +194,7 @@ impl SharedState {
                 saved: 0,
             }),
             changed: Notify::new(),
+            written: Arc::new(Mutex::new(0)),
         }))
     }
 
@@ -225,12 +230,21 @@ impl SharedState {
             (inner.offsets.clone(), inner.version)
         };
         let path = self.path.clone();
-        tokio::task::spawn_blocking(move || snapshot.save(&path))
-            .await
-            .map_err(|e| StateError::Io {
-                path: self.path.clone(),
-                source: io::Error::other(e),
-            })??;
+        let written = self.written.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut last = written.lock().unwrap_or_else(|e| e.into_inner());
+            if *last >= version {
+                return Ok(());
+            }
+            snapshot.save(&path)?;
+            *last = version;
+            Ok(())
+        })
+        .await
+        .map_err(|e| StateError::Io {
+            path: self.path.clone(),
+            source: io::Error::other(e),
+        })??;
         let mut inner = self.lock();
         inner.saved = inner.saved.max(version);
         Ok(())
