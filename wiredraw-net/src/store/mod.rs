@@ -51,7 +51,7 @@ pub use self::redis::{RedisConfig, RedisStore};
 
 use rustc_hash::FxHashMap;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::hash::Hash;
 use std::net::IpAddr;
@@ -700,16 +700,50 @@ pub(crate) fn sort_connections<T>(items: &mut [T], conn: impl Fn(&T) -> &Connect
 }
 
 /// Aggregates connections into a [`Graph`], rendering each address as text once.
+///
+/// Protocols and services are interned per graph and kept per edge as bit sets, and edges are
+/// sorted by the nodes' text order computed once, so aggregation allocates nothing per
+/// connection and sorting compares integers.
 pub(crate) struct GraphBuilder<'c> {
     nodes: FxHashMap<IpAddr, (u64, u64)>,
-    edges: FxHashMap<(IpAddr, IpAddr), EdgeTotals<'c>>,
+    edges: FxHashMap<(IpAddr, IpAddr), EdgeTotals>,
+    symbols: Vec<&'c str>,
 }
 
-struct EdgeTotals<'c> {
+#[derive(Default)]
+struct EdgeTotals {
     conns: u64,
     bytes: u64,
-    protos: Vec<&'c str>,
-    services: Vec<&'c str>,
+    protos: SymbolSet,
+    services: SymbolSet,
+}
+
+/// A set of interned symbols: the first 128 as bits, any further ones listed.
+#[derive(Default)]
+struct SymbolSet {
+    bits: u128,
+    more: Vec<usize>,
+}
+
+impl SymbolSet {
+    fn insert(&mut self, symbol: usize) {
+        if symbol < 128 {
+            self.bits |= 1 << symbol;
+        } else if !self.more.contains(&symbol) {
+            self.more.push(symbol);
+        }
+    }
+
+    fn to_strings(&self, symbols: &[&str]) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        let mut bits = self.bits;
+        while bits != 0 {
+            out.insert(symbols[bits.trailing_zeros() as usize].to_owned());
+            bits &= bits - 1;
+        }
+        out.extend(self.more.iter().map(|i| symbols[*i].to_owned()));
+        out
+    }
 }
 
 impl<'c> GraphBuilder<'c> {
@@ -717,6 +751,17 @@ impl<'c> GraphBuilder<'c> {
         GraphBuilder {
             nodes: FxHashMap::default(),
             edges: FxHashMap::default(),
+            symbols: Vec::new(),
+        }
+    }
+
+    fn symbol(&mut self, text: &'c str) -> usize {
+        match self.symbols.iter().position(|s| *s == text) {
+            Some(i) => i,
+            None => {
+                self.symbols.push(text);
+                self.symbols.len() - 1
+            }
         }
     }
 
@@ -731,60 +776,61 @@ impl<'c> GraphBuilder<'c> {
         if conn.resp_h != conn.orig_h {
             touch(conn.resp_h);
         }
-        let edge = self
-            .edges
-            .entry((conn.orig_h, conn.resp_h))
-            .or_insert_with(|| EdgeTotals {
-                conns: 0,
-                bytes: 0,
-                protos: Vec::new(),
-                services: Vec::new(),
-            });
+        let proto = self.symbol(&conn.proto);
+        let edge = self.edges.entry((conn.orig_h, conn.resp_h)).or_default();
         edge.conns += 1;
         edge.bytes = edge.bytes.saturating_add(bytes);
-        if !edge.protos.contains(&conn.proto.as_str()) {
-            edge.protos.push(&conn.proto);
-        }
+        edge.protos.insert(proto);
         for service in services(conn) {
-            if !edge.services.contains(&service) {
-                edge.services.push(service);
-            }
+            let service = self.symbol(service);
+            let edge = self
+                .edges
+                .get_mut(&(conn.orig_h, conn.resp_h))
+                .expect("just added");
+            edge.services.insert(service);
         }
     }
 
     pub fn finish(self, span: BucketSpan) -> Graph {
-        let names: FxHashMap<IpAddr, String> = self
-            .nodes
-            .keys()
-            .map(|addr| (*addr, addr.to_string()))
-            .collect();
-        let mut nodes: Vec<Node> = self
+        let mut nodes: Vec<(IpAddr, Node)> = self
             .nodes
             .iter()
-            .map(|(addr, (conns, bytes))| Node {
-                id: names[addr].clone(),
-                conns: *conns,
-                bytes: *bytes,
+            .map(|(addr, (conns, bytes))| {
+                let node = Node {
+                    id: addr.to_string(),
+                    conns: *conns,
+                    bytes: *bytes,
+                };
+                (*addr, node)
             })
             .collect();
-        nodes.sort_unstable_by(|a, b| a.id.cmp(&b.id));
-        let mut edges: Vec<Edge> = self
+        nodes.sort_unstable_by(|a, b| a.1.id.cmp(&b.1.id));
+        let rank: FxHashMap<IpAddr, usize> = nodes
+            .iter()
+            .enumerate()
+            .map(|(i, (addr, _))| (*addr, i))
+            .collect();
+        let mut edges: Vec<((usize, usize), EdgeTotals)> = self
             .edges
             .into_iter()
+            .map(|((src, dst), totals)| ((rank[&src], rank[&dst]), totals))
+            .collect();
+        edges.sort_unstable_by_key(|(key, _)| *key);
+        let edges = edges
+            .into_iter()
             .map(|((src, dst), totals)| Edge {
-                src: names[&src].clone(),
-                dst: names[&dst].clone(),
+                src: nodes[src].1.id.clone(),
+                dst: nodes[dst].1.id.clone(),
                 conns: totals.conns,
                 bytes: totals.bytes,
-                protos: totals.protos.into_iter().map(str::to_owned).collect(),
-                services: totals.services.into_iter().map(str::to_owned).collect(),
+                protos: totals.protos.to_strings(&self.symbols),
+                services: totals.services.to_strings(&self.symbols),
             })
             .collect();
-        edges.sort_unstable_by(|a, b| (&a.src, &a.dst).cmp(&(&b.src, &b.dst)));
         Graph {
             from: Some(span.start as f64),
             to: Some(span.end as f64),
-            nodes,
+            nodes: nodes.into_iter().map(|(_, node)| node).collect(),
             edges,
         }
     }
