@@ -5,15 +5,65 @@
 
 use anyhow::bail;
 
+mod diff;
+mod http_ingest;
+mod http_query;
 mod ingest;
+mod layout;
+mod parse;
 mod query;
+mod render;
+mod synth;
 
 type BenchFn = fn(&[String]) -> anyhow::Result<()>;
 
 /// Every subcommand: name, what it measures, entry point.
 const BENCHES: &[(&str, &str, BenchFn)] = &[
-    ("ingest", "store ingest of parsed Zeek logs (memory or Redis)", ingest::run),
-    ("query", "store graph() of one bucket with many connections", query::run),
+    (
+        "parse",
+        "typed reading of one Zeek log (TSV or JSON, plain or gzip) on one core",
+        parse::run,
+    ),
+    (
+        "ingest",
+        "store ingest of parsed Zeek logs (memory or Redis)",
+        ingest::run,
+    ),
+    (
+        "query",
+        "store graph() of one bucket with many connections",
+        query::run,
+    ),
+    (
+        "layout",
+        "one incremental 3D layout step (Barnes-Hut) on a traffic-shaped graph",
+        layout::run,
+    ),
+    (
+        "diff",
+        "GraphDiff between two traffic-shaped graphs, and applying it",
+        diff::run,
+    ),
+    (
+        "http-ingest",
+        "collector-style POSTs of Zeek logs to an in-process server, end to end",
+        http_ingest::run,
+    ),
+    (
+        "http-query",
+        "GET /api/graph latency of a 10k-connection bucket, optionally while ingest runs",
+        http_query::run,
+    ),
+    (
+        "synth",
+        "synthetic Zeek log generation (records/s, written to a temp folder)",
+        synth::run,
+    ),
+    (
+        "render",
+        "offscreen frame time of the wgpu graph renderer (spheres + arrows)",
+        render::run,
+    ),
 ];
 
 fn main() -> anyhow::Result<()> {

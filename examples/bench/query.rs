@@ -1,9 +1,10 @@
-//! `bench query --store memory|redis|redis://HOST:PORT [--conns N] [--hosts H] [--iters I]`
+//! `bench query --store memory|redis|redis://HOST:PORT [--conns N] [--hosts H] [--pairs P] [--iters I]`
 //!
-//! Fills one bucket with `--conns` active connections (default 10,000) between `--hosts`
-//! addresses (default 2,000; clients talk to a quarter of them as servers; one in fifty
-//! connections is hours long, so the interval index is read too), then times `graph()` of that
-//! bucket `--iters` times (default 200) after a warm-up.
+//! Fills one bucket with `--conns` active connections (default 10,000) over `--pairs` distinct
+//! client→server pairs (default 2,500) drawn from `--hosts` addresses (default 2,000, a quarter
+//! of them servers); one in fifty connections is hours long, so the interval index is read too.
+//! Then times `graph()` of that bucket `--iters` times (default 200) after a warm-up. The graph
+//! has about `--pairs` edges; `--pairs 10000` is the worst case of one edge per connection.
 //!
 //! Prints `{"bench":"query","store":…,"conns":N,"nodes":…,"edges":…,"p50_ms":…,"p99_ms":…,…}`
 //! (wall times; `thread_cpu_*` is the querying thread's CPU time, see [`thread_cpu_ms`]).
@@ -36,12 +37,15 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let hosts: u32 = flag(args, "--hosts")
         .map_or(Ok(2_000), str::parse)
         .context("--hosts")?;
+    let pairs: u64 = flag(args, "--pairs")
+        .map_or(Ok(2_500), str::parse)
+        .context("--pairs")?;
     let iters: usize = flag(args, "--iters")
         .map_or(Ok(200), str::parse)
         .context("--iters")?;
     anyhow::ensure!(
-        hosts >= 4 && iters > 0,
-        "--hosts must be at least 4 and --iters positive"
+        hosts >= 4 && iters > 0 && pairs > 0,
+        "--hosts must be at least 4, --pairs and --iters positive"
     );
 
     // A fixed xorshift sequence: the same data every run.
@@ -54,6 +58,12 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     };
     let servers = (hosts / 4).max(1);
     let addr = |i: u32| IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + i));
+    let pair_list: Vec<(IpAddr, IpAddr)> = (0..pairs)
+        .map(|_| {
+            let client = servers + next((hosts - servers) as u64) as u32;
+            (addr(client), addr(next(servers as u64) as u32))
+        })
+        .collect();
     let batch = Contribution {
         connections: (0..conns)
             .map(|i| {
@@ -64,6 +74,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
                     T + next(10_000) as f64 / 1000.0
                 };
                 let service = ["http", "ssl", "dns", "ssh"][next(4) as usize];
+                let (orig_h, resp_h) = pair_list[next(pairs) as usize];
                 Connection {
                     uid: format!("Cq{i:08}").into(),
                     ts,
@@ -72,9 +83,9 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
                     } else {
                         next(5000) as f64 / 1000.0
                     }),
-                    orig_h: addr(servers + next((hosts - servers) as u64) as u32),
+                    orig_h,
                     orig_p: Some(40_000 + next(20_000) as u16),
-                    resp_h: addr(next(servers as u64) as u32),
+                    resp_h,
                     resp_p: Some(443),
                     proto: if service == "dns" {
                         "udp".into()

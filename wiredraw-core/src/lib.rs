@@ -3,8 +3,10 @@
 //! No GPU and no network: everything here is plain data and algorithms.
 
 pub mod contribution;
+pub mod diff;
 pub mod graph;
 pub mod history;
+pub mod layout;
 pub mod plugin;
 pub mod record;
 pub mod synth;
@@ -12,6 +14,7 @@ pub mod value;
 pub mod zeek;
 
 pub use contribution::{Connection, Contribution, Detail, HostAnnotation};
-pub use graph::{Edge, Graph, Node};
+pub use diff::GraphDiff;
+pub use graph::{Edge, Graph, GraphError, Node};
 pub use record::{Record, Schema};
 pub use value::{FieldType, Value};

@@ -240,6 +240,17 @@ impl Inner {
         }
     }
 
+    /// How many entries the index buckets of a span hold (an upper bound of its connections).
+    fn candidates(&self, bucket_secs: u64, span: BucketSpan) -> usize {
+        let levels = self.levels.iter().enumerate();
+        levels
+            .map(|(level, buckets)| {
+                let stored = buckets.range(level_keys(bucket_secs, level, span));
+                stored.map(|(_, conns)| conns.len()).sum::<usize>()
+            })
+            .sum()
+    }
+
     fn info(&self, conn: &Connection) -> ConnectionInfo {
         let mut details: BTreeMap<String, Vec<serde_json::Value>> = BTreeMap::new();
         if let Some(entry) = self.entries.get(&conn.uid) {
@@ -285,7 +296,7 @@ impl Store for MemoryStore {
         Box::pin(async move {
             let span = window.span(self.bucket_secs)?;
             let inner = self.inner.read();
-            let mut builder = GraphBuilder::new();
+            let mut builder = GraphBuilder::with_capacity(inner.candidates(self.bucket_secs, span));
             inner.for_each_active(self.bucket_secs, span, |c| builder.add(c));
             Ok(builder.finish(span))
         })

@@ -747,10 +747,11 @@ impl SymbolSet {
 }
 
 impl<'c> GraphBuilder<'c> {
-    pub fn new() -> Self {
+    /// A builder sized for about `conns` connections.
+    pub fn with_capacity(conns: usize) -> Self {
         GraphBuilder {
-            nodes: FxHashMap::default(),
-            edges: FxHashMap::default(),
+            nodes: FxHashMap::with_capacity_and_hasher(conns, Default::default()),
+            edges: FxHashMap::with_capacity_and_hasher(conns, Default::default()),
             symbols: Vec::new(),
         }
     }

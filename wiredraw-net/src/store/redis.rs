@@ -1116,7 +1116,7 @@ impl Store for RedisStore {
         self.timed(async move {
             let span = window.span(self.bucket_secs)?;
             let conns = self.active(span).await?;
-            let mut builder = GraphBuilder::new();
+            let mut builder = GraphBuilder::with_capacity(conns.len());
             for conn in &conns {
                 builder.add(conn);
             }

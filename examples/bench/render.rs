@@ -1,0 +1,144 @@
+//! `bench -- render --nodes N --edges M [--frames K] [--width W] [--height H]
+//! [--spheres impostor|mesh] [--no-readback]`
+//!
+//! Frame time of the wgpu renderer, offscreen, on the default adapter (`WGPU_BACKEND` picks
+//! it; lavapipe on machines without a GPU). Each measured frame is the whole cost a viewer pays:
+//! CPU culling and instance upload (`prepare`), drawing, and either reading the image back
+//! (default: `"measures":"render+readback"`) or waiting for the GPU to finish
+//! (`--no-readback`: `"render+wait"`). The camera turns a little every frame so nothing is
+//! cached. The scene is a random ball of hosts, denser towards hubs, framed by the camera.
+
+use anyhow::Context as _;
+use clap::Parser;
+use rand::{Rng, SeedableRng, rngs::StdRng};
+use std::time::Instant;
+use wiredraw_render::glam::Vec3;
+use wiredraw_render::{
+    Camera, Color, EdgeInstance, GpuContext, NodeInstance, OffscreenRenderer, RendererConfig,
+    Scene, SphereTechnique,
+};
+
+#[derive(Parser)]
+#[command(name = "bench render")]
+struct Args {
+    #[arg(long, default_value_t = 10_000)]
+    nodes: usize,
+    #[arg(long, default_value_t = 20_000)]
+    edges: usize,
+    #[arg(long, default_value_t = 20)]
+    frames: usize,
+    #[arg(long, default_value_t = 1280)]
+    width: u32,
+    #[arg(long, default_value_t = 720)]
+    height: u32,
+    /// impostor or mesh.
+    #[arg(long, default_value = "impostor")]
+    spheres: String,
+    /// Wait for the GPU instead of reading the image back.
+    #[arg(long)]
+    no_readback: bool,
+}
+
+/// A ball of hosts: uniform density, radii skewed small, edges preferring the first (hub) hosts.
+fn random_scene(nodes: usize, edges: usize, rng: &mut StdRng) -> Scene {
+    let palette = [
+        Color::rgb(66, 135, 245),
+        Color::rgb(46, 204, 113),
+        Color::rgb(245, 166, 35),
+        Color::rgb(231, 76, 60),
+        Color::rgb(155, 89, 182),
+    ];
+    // Keeps the mean spacing between hosts near 6 units whatever their number.
+    let ball = 3.0 * (nodes as f32).cbrt();
+    let mut scene = Scene::default();
+    for _ in 0..nodes {
+        let direction = Vec3::new(
+            rng.random_range(-1.0..1.0),
+            rng.random_range(-1.0..1.0),
+            rng.random_range(-1.0..1.0),
+        )
+        .normalize_or(Vec3::X);
+        let position = direction * ball * rng.random::<f32>().cbrt();
+        let radius = 0.4 + 1.6 * rng.random::<f32>().powi(3);
+        let color = palette[rng.random_range(0..palette.len())];
+        scene.nodes.push(NodeInstance::new(position, radius, color));
+    }
+    if nodes > 1 {
+        let hubs = (nodes / 50).max(1);
+        for _ in 0..edges {
+            let from = rng.random_range(0..nodes) as u32;
+            let to = if rng.random_bool(0.5) {
+                rng.random_range(0..hubs)
+            } else {
+                rng.random_range(0..nodes)
+            } as u32;
+            let width = 0.05 + 0.35 * rng.random::<f32>().powi(2);
+            let color = palette[rng.random_range(0..palette.len())];
+            scene.edges.push(EdgeInstance::new(from, to, width, color));
+        }
+    }
+    scene
+}
+
+pub fn run(args: &[String]) -> anyhow::Result<()> {
+    let args = Args::try_parse_from(
+        std::iter::once("bench render".to_string()).chain(args.iter().cloned()),
+    )?;
+    let spheres = match args.spheres.as_str() {
+        "impostor" => SphereTechnique::Impostor,
+        "mesh" => SphereTechnique::Mesh,
+        other => anyhow::bail!("--spheres {other:?}: expected impostor or mesh"),
+    };
+    let mut rng = StdRng::seed_from_u64(42);
+    let scene = random_scene(args.nodes, args.edges, &mut rng);
+    let gpu = GpuContext::headless().context("opening the GPU")?;
+    let adapter = gpu.adapter_name();
+    let config = RendererConfig {
+        spheres,
+        ..RendererConfig::new(wiredraw_render::offscreen::OFFSCREEN_FORMAT)
+    };
+    let mut offscreen = OffscreenRenderer::with_config(gpu, config);
+    let mut camera = Camera::default();
+    let bounds = scene.bounds().context("the scene has no nodes")?;
+    camera.fit(bounds, args.width as f32 / args.height as f32);
+
+    let mut frame = |camera: &Camera| -> anyhow::Result<()> {
+        if args.no_readback {
+            offscreen.render_and_wait(args.width, args.height, &scene, camera)?;
+        } else {
+            offscreen.render_to_rgba(args.width, args.height, &scene, camera)?;
+        }
+        Ok(())
+    };
+    // Warm-up: pipeline compilation, buffer allocation.
+    for _ in 0..2 {
+        frame(&camera)?;
+    }
+    let frames = args.frames.max(1);
+    let start = Instant::now();
+    for _ in 0..frames {
+        camera.orbit(wiredraw_render::glam::Vec2::new(2.0, 0.0));
+        frame(&camera)?;
+    }
+    let ms_per_frame = start.elapsed().as_secs_f64() * 1000.0 / frames as f64;
+    let stats = offscreen.renderer().stats();
+    println!(
+        "{}",
+        serde_json::json!({
+            "bench": "render",
+            "nodes": args.nodes,
+            "edges": args.edges,
+            "width": args.width,
+            "height": args.height,
+            "frames": frames,
+            "spheres": args.spheres,
+            "measures": if args.no_readback { "render+wait" } else { "render+readback" },
+            "nodes_drawn": stats.nodes_drawn,
+            "edges_drawn": stats.edges_drawn,
+            "ms_per_frame": (ms_per_frame * 100.0).round() / 100.0,
+            "fps": (1000.0 / ms_per_frame * 10.0).round() / 10.0,
+            "adapter": adapter,
+        })
+    );
+    Ok(())
+}

@@ -1,0 +1,315 @@
+//! What changed between two graph snapshots, and replaying that change.
+//!
+//! The viewer asks for the graph at the playhead again and again; between two answers most
+//! hosts are the same. A [`GraphDiff`] carries only what differs, so the layout and the renderer
+//! can add, remove and update just those nodes and edges.
+//!
+//! ```
+//! use wiredraw_core::{Graph, GraphDiff, Node};
+//! let node = |id: &str, conns| Node { id: id.into(), conns, bytes: 0 };
+//! let old = Graph { nodes: vec![node("a", 1), node("b", 1)], ..Graph::default() };
+//! let new = Graph { nodes: vec![node("b", 2), node("c", 1)], ..Graph::default() };
+//! let diff = GraphDiff::between(&old, &new);
+//! assert_eq!(diff.nodes_removed, ["a"]);
+//! assert_eq!(diff.nodes_changed, [node("b", 2)]);
+//! assert_eq!(diff.nodes_added, [node("c", 1)]);
+//! assert_eq!(diff.apply(&old).unwrap(), new);
+//! ```
+
+use crate::graph::{Edge, Graph, GraphError, Node, edge_key};
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+use std::cmp::Ordering;
+
+/// The directed pair naming an edge: `(src, dst)`.
+pub type EdgeKey = (String, String);
+
+/// The change from one graph to another. Every list is sorted by id (edges by `(src, dst)`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GraphDiff {
+    /// The new graph's window start.
+    #[serde(default)]
+    pub from: Option<f64>,
+    /// The new graph's window end.
+    #[serde(default)]
+    pub to: Option<f64>,
+    /// Nodes only in the new graph.
+    pub nodes_added: Vec<Node>,
+    /// Ids of nodes only in the old graph.
+    pub nodes_removed: Vec<String>,
+    /// Nodes in both whose counts differ, with their new values.
+    pub nodes_changed: Vec<Node>,
+    /// Edges only in the new graph.
+    pub edges_added: Vec<Edge>,
+    /// Edges only in the old graph.
+    pub edges_removed: Vec<EdgeKey>,
+    /// Edges in both whose counts or sets differ, with their new values.
+    pub edges_changed: Vec<Edge>,
+}
+
+/// Why a diff could not be applied: it was not made against this graph.
+#[derive(Debug, thiserror::Error)]
+pub enum DiffError {
+    #[error("diff removes node {0:?}, which the graph does not have")]
+    MissingRemovedNode(String),
+    #[error("diff changes node {0:?}, which the graph does not have")]
+    MissingChangedNode(String),
+    #[error("diff adds node {0:?}, which the graph already has")]
+    NodeAlreadyPresent(String),
+    #[error("diff removes edge {0:?} -> {1:?}, which the graph does not have")]
+    MissingRemovedEdge(String, String),
+    #[error("diff changes edge {0:?} -> {1:?}, which the graph does not have")]
+    MissingChangedEdge(String, String),
+    #[error("diff adds edge {0:?} -> {1:?}, which the graph already has")]
+    EdgeAlreadyPresent(String, String),
+    #[error("diff is not sorted or has duplicates in {0}")]
+    Unsorted(&'static str),
+    #[error("applying the diff breaks the graph invariant: {0}")]
+    Invalid(#[from] GraphError),
+}
+
+impl GraphDiff {
+    /// The change that turns `old` into `new`.
+    ///
+    /// Both graphs are expected to hold the [`Graph`] invariant; one that does not is normalised
+    /// first (a copy), so the diff is still right.
+    pub fn between(old: &Graph, new: &Graph) -> GraphDiff {
+        let old = normalised(old);
+        let new = normalised(new);
+        let mut diff = GraphDiff {
+            from: new.from,
+            to: new.to,
+            ..GraphDiff::default()
+        };
+        merge_walk(
+            &old.nodes,
+            &new.nodes,
+            |n| n.id.as_str(),
+            |gone| diff.nodes_removed.push(gone.id.clone()),
+            |came| diff.nodes_added.push(came.clone()),
+            |was, now| {
+                if was != now {
+                    diff.nodes_changed.push(now.clone());
+                }
+            },
+        );
+        merge_walk(
+            &old.edges,
+            &new.edges,
+            edge_key,
+            |gone| {
+                diff.edges_removed
+                    .push((gone.src.clone(), gone.dst.clone()))
+            },
+            |came| diff.edges_added.push(came.clone()),
+            |was, now| {
+                if was != now {
+                    diff.edges_changed.push(now.clone());
+                }
+            },
+        );
+        diff
+    }
+
+    /// Whether the two graphs had the same nodes and edges (the window may still differ).
+    pub fn is_empty(&self) -> bool {
+        self.nodes_added.is_empty()
+            && self.nodes_removed.is_empty()
+            && self.nodes_changed.is_empty()
+            && self.edges_added.is_empty()
+            && self.edges_removed.is_empty()
+            && self.edges_changed.is_empty()
+    }
+
+    /// Number of node and edge entries the diff carries.
+    pub fn len(&self) -> usize {
+        self.nodes_added.len()
+            + self.nodes_removed.len()
+            + self.nodes_changed.len()
+            + self.edges_added.len()
+            + self.edges_removed.len()
+            + self.edges_changed.len()
+    }
+
+    /// Replays the change on `old`: for the `old` the diff was made from, the result equals that
+    /// `new` exactly. A diff made against some other graph is an error naming the first entry
+    /// that does not fit, and the result always holds the [`Graph`] invariant.
+    pub fn apply(&self, old: &Graph) -> Result<Graph, DiffError> {
+        let nodes = merge_apply(
+            &old.nodes,
+            &self.nodes_removed,
+            &self.nodes_changed,
+            &self.nodes_added,
+            |n| n.id.as_str(),
+            |id| id.as_str(),
+            ApplyErrors {
+                missing_removed: |id: &str| DiffError::MissingRemovedNode(id.to_owned()),
+                missing_changed: |id: &str| DiffError::MissingChangedNode(id.to_owned()),
+                already_present: |id: &str| DiffError::NodeAlreadyPresent(id.to_owned()),
+                list: "nodes",
+            },
+        )?;
+        let edges = merge_apply(
+            &old.edges,
+            &self.edges_removed,
+            &self.edges_changed,
+            &self.edges_added,
+            edge_key,
+            |(src, dst)| (src.as_str(), dst.as_str()),
+            ApplyErrors {
+                missing_removed: |(s, d): (&str, &str)| {
+                    DiffError::MissingRemovedEdge(s.to_owned(), d.to_owned())
+                },
+                missing_changed: |(s, d): (&str, &str)| {
+                    DiffError::MissingChangedEdge(s.to_owned(), d.to_owned())
+                },
+                already_present: |(s, d): (&str, &str)| {
+                    DiffError::EdgeAlreadyPresent(s.to_owned(), d.to_owned())
+                },
+                list: "edges",
+            },
+        )?;
+        let graph = Graph {
+            from: self.from,
+            to: self.to,
+            nodes,
+            edges,
+        };
+        // Sorting and uniqueness hold by construction; only endpoints can dangle, and only
+        // through a removed node or an added edge, so check just those.
+        let dangling = self
+            .edges_added
+            .iter()
+            .any(|e| graph.node_index(&e.src).is_none() || graph.node_index(&e.dst).is_none())
+            || (!self.nodes_removed.is_empty()
+                && graph.edges.iter().any(|e| {
+                    [&e.src, &e.dst]
+                        .into_iter()
+                        .any(|id| self.nodes_removed.binary_search(id).is_ok())
+                }));
+        if dangling {
+            graph.validate()?;
+        }
+        Ok(graph)
+    }
+}
+
+fn normalised(graph: &Graph) -> Cow<'_, Graph> {
+    if graph.is_normalised() {
+        Cow::Borrowed(graph)
+    } else {
+        let mut copy = graph.clone();
+        copy.normalise();
+        Cow::Owned(copy)
+    }
+}
+
+/// Walks two lists sorted by `key`, reporting entries only in `old`, only in `new`, and in both.
+fn merge_walk<'a, T, K: Ord>(
+    old: &'a [T],
+    new: &'a [T],
+    key: impl Fn(&'a T) -> K,
+    mut only_old: impl FnMut(&'a T),
+    mut only_new: impl FnMut(&'a T),
+    mut both: impl FnMut(&'a T, &'a T),
+) {
+    let (mut i, mut j) = (0, 0);
+    while i < old.len() && j < new.len() {
+        match key(&old[i]).cmp(&key(&new[j])) {
+            Ordering::Less => {
+                only_old(&old[i]);
+                i += 1;
+            }
+            Ordering::Greater => {
+                only_new(&new[j]);
+                j += 1;
+            }
+            Ordering::Equal => {
+                both(&old[i], &new[j]);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    old[i..].iter().for_each(only_old);
+    new[j..].iter().for_each(only_new);
+}
+
+/// How [`merge_apply`] names a misfit entry.
+struct ApplyErrors<E1, E2, E3> {
+    missing_removed: E1,
+    missing_changed: E2,
+    already_present: E3,
+    list: &'static str,
+}
+
+/// Merges sorted `old` with sorted removals, replacements and insertions in one pass.
+fn merge_apply<'a, T: Clone, R, K: Ord + Copy, E1, E2, E3>(
+    old: &'a [T],
+    removed: &'a [R],
+    changed: &'a [T],
+    added: &'a [T],
+    key: impl Fn(&'a T) -> K,
+    removed_key: impl Fn(&'a R) -> K,
+    errors: ApplyErrors<E1, E2, E3>,
+) -> Result<Vec<T>, DiffError>
+where
+    E1: Fn(K) -> DiffError,
+    E2: Fn(K) -> DiffError,
+    E3: Fn(K) -> DiffError,
+{
+    if !strictly_sorted(removed.iter().map(&removed_key))
+        || !strictly_sorted(changed.iter().map(&key))
+        || !strictly_sorted(added.iter().map(&key))
+    {
+        return Err(DiffError::Unsorted(errors.list));
+    }
+    let mut out = Vec::with_capacity(old.len() + added.len() - removed.len().min(old.len()));
+    let (mut r, mut c, mut a) = (0, 0, 0);
+    for item in old {
+        let k = key(item);
+        while let Some(next) = added.get(a).filter(|n| key(n) < k) {
+            out.push(next.clone());
+            a += 1;
+        }
+        if added.get(a).is_some_and(|n| key(n) == k) {
+            return Err((errors.already_present)(k));
+        }
+        if let Some(gone) = removed.get(r).map(&removed_key).filter(|g| *g <= k) {
+            if gone < k {
+                return Err((errors.missing_removed)(gone));
+            }
+            r += 1;
+            continue;
+        }
+        match changed.get(c).filter(|n| key(n) <= k) {
+            Some(now) if key(now) < k => return Err((errors.missing_changed)(key(now))),
+            Some(now) => {
+                out.push(now.clone());
+                c += 1;
+            }
+            None => out.push(item.clone()),
+        }
+    }
+    if let Some(gone) = removed.get(r) {
+        return Err((errors.missing_removed)(removed_key(gone)));
+    }
+    if let Some(now) = changed.get(c) {
+        return Err((errors.missing_changed)(key(now)));
+    }
+    out.extend_from_slice(&added[a..]);
+    Ok(out)
+}
+
+fn strictly_sorted<K: Ord>(mut keys: impl Iterator<Item = K>) -> bool {
+    let Some(mut prev) = keys.next() else {
+        return true;
+    };
+    for key in keys {
+        if prev >= key {
+            return false;
+        }
+        prev = key;
+    }
+    true
+}

@@ -1,0 +1,366 @@
+//! Barnes-Hut octree: repulsion between all pairs of bodies in O(n log n).
+//!
+//! Cells are stored in depth-first order, so a cell's first child is the next cell and `next`
+//! skips its whole subtree: a traversal is one loop over an array, with no stack. Bodies are kept
+//! in tree order as well, so neighbouring bodies (which walk nearly the same cells) are
+//! evaluated together and their data sits together in memory.
+
+use rayon::prelude::*;
+
+/// Bodies per leaf cell; smaller makes deeper trees, larger makes more exact pair work.
+const LEAF_SIZE: usize = 12;
+/// Guards against unbounded splitting when many bodies share one point.
+const MAX_DEPTH: u32 = 24;
+/// Bodies evaluated per parallel task; large enough to amortise scheduling.
+const CHUNK: usize = 256;
+/// Below this many bodies one thread is faster than fanning out.
+const PARALLEL_MIN: usize = 2048;
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Cell {
+    /// Charge-weighted centre.
+    centre: [f32; 3],
+    charge: f32,
+    /// A body farther than this (squared) from `centre` may treat the cell as one charge.
+    open_r2: f32,
+    /// Index of the cell after this one's subtree.
+    next: u32,
+    /// First body (tree order) of a leaf.
+    first: u32,
+    /// Bodies in a leaf; 0 for an inner cell.
+    count: u32,
+}
+
+/// A reusable octree: building it again reuses every buffer.
+#[derive(Debug, Default)]
+pub(super) struct Octree {
+    cells: Vec<Cell>,
+    /// Body index (as given to `build`) for each tree position.
+    order: Vec<u32>,
+    scratch: Vec<u32>,
+    octants: Vec<u8>,
+    positions: Vec<[f32; 3]>,
+    charges: Vec<f32>,
+}
+
+impl Octree {
+    /// Rebuilds the tree over `positions` with the given charges.
+    ///
+    /// `theta` is the opening angle: a cell of side `s` whose charge centre lies `d` away is
+    /// treated as one charge when `d > s / theta + δ`, where `δ` is the distance between the
+    /// cell's geometric and charge centres (Barnes' `bmax` criterion). Beyond the usual `s/d <
+    /// theta` this guarantees that a cell containing the body itself is always opened.
+    pub(super) fn build(&mut self, positions: &[[f32; 3]], charges: &[f32], theta: f32) {
+        let n = positions.len();
+        self.cells.clear();
+        self.order.clear();
+        self.order.extend(0..n as u32);
+        self.scratch.resize(n, 0);
+        self.octants.resize(n, 0);
+        if n == 0 {
+            self.positions.clear();
+            self.charges.clear();
+            return;
+        }
+        let (mut lo, mut hi) = ([f32::INFINITY; 3], [f32::NEG_INFINITY; 3]);
+        for p in positions {
+            for a in 0..3 {
+                lo[a] = lo[a].min(p[a]);
+                hi[a] = hi[a].max(p[a]);
+            }
+        }
+        let centre = [0, 1, 2].map(|a| 0.5 * (lo[a] + hi[a]));
+        let half = (0..3).map(|a| hi[a] - lo[a]).fold(0.0f32, f32::max) * 0.5001 + 1e-3;
+        let mut builder = Builder {
+            tree: self,
+            positions,
+            charges,
+            inverse_theta: if theta > 0.0 {
+                1.0 / theta
+            } else {
+                f32::INFINITY
+            },
+        };
+        builder.cell(0, n, centre, half, 0);
+        self.positions.clear();
+        self.positions
+            .extend(self.order.iter().map(|&b| positions[b as usize]));
+        self.charges.clear();
+        self.charges
+            .extend(self.order.iter().map(|&b| charges[b as usize]));
+    }
+
+    /// Body index (as given to `build`) at each tree position.
+    pub(super) fn order(&self) -> &[u32] {
+        &self.order
+    }
+
+    /// Repulsion on every body, in tree order: `strength · qᵢ Σⱼ qⱼ (xᵢ − xⱼ) / (|xᵢ − xⱼ|² +
+    /// ε²)^{3/2}` (inverse-square, softened by `ε` so near neighbours stay finite).
+    ///
+    /// Each body's sum is formed alone in a fixed order, so the result does not depend on how
+    /// the work is split across threads.
+    pub(super) fn repulsion(&self, strength: f32, softening: f32, out: &mut Vec<[f32; 3]>) {
+        let n = self.positions.len();
+        out.resize(n, [0.0; 3]);
+        let eps2 = softening * softening;
+        let fill = |(chunk_index, chunk): (usize, &mut [[f32; 3]])| {
+            for (offset, force) in chunk.iter_mut().enumerate() {
+                *force = self.force_on(chunk_index * CHUNK + offset, strength, eps2);
+            }
+        };
+        if n >= PARALLEL_MIN {
+            out.par_chunks_mut(CHUNK).enumerate().for_each(fill);
+        } else {
+            out.chunks_mut(CHUNK).enumerate().for_each(fill);
+        }
+    }
+
+    fn force_on(&self, body: usize, strength: f32, eps2: f32) -> [f32; 3] {
+        let p = self.positions[body];
+        let mut f = [0.0f32; 3];
+        let mut add = |d: [f32; 3], d2: f32, charge: f32| {
+            let r2 = d2 + eps2;
+            let scale = charge / (r2 * r2.sqrt());
+            f[0] += d[0] * scale;
+            f[1] += d[1] * scale;
+            f[2] += d[2] * scale;
+        };
+        let cells = self.cells.as_slice();
+        let mut c = 0;
+        while c < cells.len() {
+            let cell = &cells[c];
+            let d = sub(p, cell.centre);
+            let d2 = dot(d, d);
+            if d2 > cell.open_r2 {
+                add(d, d2, cell.charge);
+                c = cell.next as usize;
+            } else if cell.count > 0 {
+                let first = cell.first as usize;
+                for other in first..first + cell.count as usize {
+                    if other == body {
+                        continue;
+                    }
+                    let mut d = sub(p, self.positions[other]);
+                    let mut d2 = dot(d, d);
+                    if d2 == 0.0 {
+                        // Two bodies on one point: part them along x, the lower index first,
+                        // so the outcome is the same on every run.
+                        d = [if body < other { -1e-3 } else { 1e-3 }, 0.0, 0.0];
+                        d2 = 1e-6;
+                    }
+                    add(d, d2, self.charges[other]);
+                }
+                c = cell.next as usize;
+            } else {
+                c += 1;
+            }
+        }
+        let scale = strength * self.charges[body];
+        f.map(|x| x * scale)
+    }
+}
+
+struct Builder<'a> {
+    tree: &'a mut Octree,
+    positions: &'a [[f32; 3]],
+    charges: &'a [f32],
+    inverse_theta: f32,
+}
+
+impl Builder<'_> {
+    /// Builds the cell holding tree positions `lo..hi` and its subtree; returns its index.
+    fn cell(&mut self, lo: usize, hi: usize, centre: [f32; 3], half: f32, depth: u32) -> usize {
+        let index = self.tree.cells.len();
+        self.tree.cells.push(Cell::default());
+        if hi - lo <= LEAF_SIZE || depth >= MAX_DEPTH {
+            let (mut weighted, mut charge, mut plain) = ([0.0f32; 3], 0.0f32, [0.0f32; 3]);
+            for &b in &self.tree.order[lo..hi] {
+                let (p, q) = (self.positions[b as usize], self.charges[b as usize]);
+                for a in 0..3 {
+                    weighted[a] += p[a] * q;
+                    plain[a] += p[a];
+                }
+                charge += q;
+            }
+            let count = (hi - lo) as f32;
+            let charge_centre = if charge > 0.0 {
+                weighted.map(|x| x / charge)
+            } else {
+                plain.map(|x| x / count)
+            };
+            self.tree.cells[index] = Cell {
+                centre: charge_centre,
+                charge,
+                open_r2: self.open_r2(charge_centre, centre, half),
+                next: index as u32 + 1,
+                first: lo as u32,
+                count: (hi - lo) as u32,
+            };
+            return index;
+        }
+
+        let mut counts = [0usize; 8];
+        for k in lo..hi {
+            let p = self.positions[self.tree.order[k] as usize];
+            let octant = usize::from(p[0] >= centre[0])
+                | usize::from(p[1] >= centre[1]) << 1
+                | usize::from(p[2] >= centre[2]) << 2;
+            self.tree.octants[k] = octant as u8;
+            counts[octant] += 1;
+        }
+        let mut starts = [0usize; 8];
+        for o in 1..8 {
+            starts[o] = starts[o - 1] + counts[o - 1];
+        }
+        let mut fill = starts;
+        for k in lo..hi {
+            let o = self.tree.octants[k] as usize;
+            self.tree.scratch[lo + fill[o]] = self.tree.order[k];
+            fill[o] += 1;
+        }
+        self.tree.order[lo..hi].copy_from_slice(&self.tree.scratch[lo..hi]);
+
+        let (mut weighted, mut charge, mut plain, mut mass) = ([0.0f32; 3], 0.0f32, [0.0; 3], 0.0);
+        let quarter = half * 0.5;
+        for o in 0..8 {
+            if counts[o] == 0 {
+                continue;
+            }
+            let child_centre = [
+                centre[0] + if o & 1 != 0 { quarter } else { -quarter },
+                centre[1] + if o & 2 != 0 { quarter } else { -quarter },
+                centre[2] + if o & 4 != 0 { quarter } else { -quarter },
+            ];
+            let start = lo + starts[o];
+            let child = self.cell(start, start + counts[o], child_centre, quarter, depth + 1);
+            let child = self.tree.cells[child];
+            for a in 0..3 {
+                weighted[a] += child.centre[a] * child.charge;
+                plain[a] += child.centre[a] * counts[o] as f32;
+            }
+            charge += child.charge;
+            mass += counts[o] as f32;
+        }
+        let charge_centre = if charge > 0.0 {
+            weighted.map(|x| x / charge)
+        } else {
+            plain.map(|x| x / mass)
+        };
+        self.tree.cells[index] = Cell {
+            centre: charge_centre,
+            charge,
+            open_r2: self.open_r2(charge_centre, centre, half),
+            next: self.tree.cells.len() as u32,
+            first: 0,
+            count: 0,
+        };
+        index
+    }
+
+    fn open_r2(&self, charge_centre: [f32; 3], centre: [f32; 3], half: f32) -> f32 {
+        let offset = sub(charge_centre, centre);
+        let r = 2.0 * half * self.inverse_theta + dot(offset, offset).sqrt();
+        r * r
+    }
+}
+
+pub(super) fn sub(a: [f32; 3], b: [f32; 3]) -> [f32; 3] {
+    [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
+}
+
+pub(super) fn dot(a: [f32; 3], b: [f32; 3]) -> f32 {
+    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exact(positions: &[[f32; 3]], charges: &[f32], softening: f32) -> Vec<[f32; 3]> {
+        let eps2 = softening * softening;
+        (0..positions.len())
+            .map(|i| {
+                let mut f = [0.0f32; 3];
+                for j in 0..positions.len() {
+                    if i == j {
+                        continue;
+                    }
+                    let d = sub(positions[i], positions[j]);
+                    let r2 = dot(d, d) + eps2;
+                    let s = charges[i] * charges[j] / (r2 * r2.sqrt());
+                    for a in 0..3 {
+                        f[a] += d[a] * s;
+                    }
+                }
+                f
+            })
+            .collect()
+    }
+
+    fn cloud(n: usize) -> (Vec<[f32; 3]>, Vec<f32>) {
+        let mut state = 0x9e3779b97f4a7c15u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 40) as f32 / (1u64 << 24) as f32
+        };
+        let positions = (0..n)
+            .map(|_| [next() * 100.0, next() * 100.0, next() * 30.0])
+            .collect();
+        let charges = (0..n).map(|i| if i % 3 == 0 { 0.5 } else { 1.0 }).collect();
+        (positions, charges)
+    }
+
+    fn relative_error(tree: &Octree, approx: &[[f32; 3]], exact: &[[f32; 3]]) -> f32 {
+        let mut err = 0.0;
+        let mut norm = 0.0;
+        for (k, &b) in tree.order().iter().enumerate() {
+            let d = sub(approx[k], exact[b as usize]);
+            err += dot(d, d).sqrt();
+            norm += dot(exact[b as usize], exact[b as usize]).sqrt();
+        }
+        err / norm
+    }
+
+    #[test]
+    fn theta_zero_is_exact_and_theta_one_is_close() {
+        let (positions, charges) = cloud(3000);
+        let truth = exact(&positions, &charges, 0.5);
+        let mut tree = Octree::default();
+        let mut forces = Vec::new();
+
+        tree.build(&positions, &charges, 0.0);
+        tree.repulsion(1.0, 0.5, &mut forces);
+        assert!(relative_error(&tree, &forces, &truth) < 1e-4);
+
+        tree.build(&positions, &charges, 1.0);
+        tree.repulsion(1.0, 0.5, &mut forces);
+        let err = relative_error(&tree, &forces, &truth);
+        assert!(err < 0.05, "relative error {err}");
+    }
+
+    #[test]
+    fn coincident_bodies_are_parted_and_do_not_hang() {
+        let positions = vec![[1.0, 2.0, 3.0]; 100];
+        let charges = vec![1.0; 100];
+        let mut tree = Octree::default();
+        let mut forces = Vec::new();
+        tree.build(&positions, &charges, 0.9);
+        tree.repulsion(1.0, 0.0, &mut forces);
+        assert!(forces.iter().all(|f| f.iter().all(|x| x.is_finite())));
+        // The body listed first in a leaf is pushed towards -x by all the others.
+        assert!(forces[0][0] < 0.0);
+    }
+
+    #[test]
+    fn every_body_appears_once_in_tree_order() {
+        let (positions, charges) = cloud(5000);
+        let mut tree = Octree::default();
+        tree.build(&positions, &charges, 0.9);
+        let mut seen = tree.order().to_vec();
+        seen.sort_unstable();
+        assert_eq!(seen, (0..5000).collect::<Vec<u32>>());
+    }
+}
