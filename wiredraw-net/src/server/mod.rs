@@ -10,7 +10,7 @@
 //! use wiredraw_net::server::{App, Config, shutdown_signal};
 //! use wiredraw_net::store::MemoryStore;
 //!
-//! # async fn run() -> anyhow::Result<()> {
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let config = Config::default();
 //! let store = Arc::new(MemoryStore::new(config.bucket_secs)?);
 //! let app = App::new(config.clone(), store)?;
