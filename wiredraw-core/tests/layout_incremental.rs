@@ -239,8 +239,10 @@ fn odd_graphs_do_not_panic() {
     layout.run(500);
     assert!(layout.position("a").unwrap().iter().all(|x| x.is_finite()));
     // Not normalised: unsorted, duplicated, with an endpoint missing from the nodes.
-    let mut messy = Graph::default();
-    messy.edges = vec![edge("b", "a"), edge("a", "b"), edge("b", "a")];
+    let messy = Graph {
+        edges: vec![edge("b", "a"), edge("a", "b"), edge("b", "a")],
+        ..Graph::default()
+    };
     layout.set_graph(&messy);
     assert_eq!(layout.ids().len(), 2);
     layout.run(500);

@@ -1,7 +1,5 @@
 //! The layout worker: off the calling thread, never blocking a reader.
 
-mod layout_common;
-
 use std::time::{Duration, Instant};
 use wiredraw_core::GraphDiff;
 use wiredraw_core::layout::{FrameReader, Layout, LayoutFrame, LayoutParams, LayoutWorker, sample};

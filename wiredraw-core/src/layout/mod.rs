@@ -497,12 +497,15 @@ impl Layout {
         self.heat = heat;
         self.refresh_mass_and_charge();
         let hottest = self.heat.iter().copied().fold(self.alpha, f32::max);
+        // A graph with the same hosts and springs (only counts changed) leaves a settled
+        // layout settled, however it got there (cold, or at rest while still warm).
+        let was_settled = !changed && self.last.converged;
         self.last = StepStats {
             step: self.steps,
             heat: hottest,
             max_displacement: 0.0,
             mean_displacement: 0.0,
-            converged: n == 0 || hottest < self.params.alpha_min,
+            converged: n == 0 || was_settled || hottest < self.params.alpha_min,
         };
     }
 

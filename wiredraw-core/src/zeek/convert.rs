@@ -147,8 +147,9 @@ fn textual(ty: &FieldType, text: CompactString) -> Value {
 
 /// Undoes Zeek's TSV escapes: `\xNN` is the byte NN and `\\` a backslash.
 ///
-/// Bytes that do not form UTF-8 once unescaped are kept as the text `\xNN`, the way Zeek's JSON
-/// writer writes them, so one value reads the same from TSV and JSON.
+/// Bytes that do not form UTF-8 once unescaped, and control bytes other than whitespace, are
+/// kept as the text `\xNN`, the way Zeek's JSON writer writes them, so one value reads the same
+/// from TSV and JSON.
 pub(crate) fn unescape(text: &str) -> CompactString {
     let bytes = text.as_bytes();
     let Some(first) = memchr::memchr(b'\\', bytes) else {
@@ -168,7 +169,11 @@ pub(crate) fn unescape(text: &str) -> CompactString {
                 }
                 Some(b'x') => {
                     if let Some(byte) = bytes.get(i + 2..i + 4).and_then(hex_byte) {
-                        out.push(byte);
+                        if kept_escaped(byte) {
+                            out.extend_from_slice(format!("\\x{byte:02x}").as_bytes());
+                        } else {
+                            out.push(byte);
+                        }
                         i += 4;
                         continue;
                     }
@@ -183,6 +188,13 @@ pub(crate) fn unescape(text: &str) -> CompactString {
         Ok(s) => CompactString::from(s),
         Err(e) => CompactString::from(escape_invalid_utf8(e.as_bytes())),
     }
+}
+
+/// Control bytes Zeek's JSON writer keeps as the text `\xNN` (all but backspace, tab, newline,
+/// form feed and carriage return, which JSON escapes itself); the TSV reader does the same so
+/// both formats of one log read alike.
+fn kept_escaped(byte: u8) -> bool {
+    (byte < 0x20 && !matches!(byte, 0x08 | 0x09 | 0x0a | 0x0c | 0x0d)) || byte == 0x7f
 }
 
 fn hex_byte(pair: &[u8]) -> Option<u8> {
@@ -244,6 +256,10 @@ mod tests {
         assert_eq!(unescape(r"back\\slash"), r"back\slash");
         assert_eq!(unescape(r"caf\xc3\xa9"), "café");
         assert_eq!(unescape(r"bad\xff!"), r"bad\xff!");
+        assert_eq!(
+            unescape(r"nul\x00 soh\x01 lf\x0a"),
+            "nul\\x00 soh\\x01 lf\n"
+        );
         assert_eq!(unescape(r"short\x4"), r"short\x4");
         assert_eq!(unescape(r"\q"), r"\q");
     }

@@ -103,8 +103,8 @@ impl JsonState {
     /// JSON carries no declared types, so they are inferred: `null` is unset, `true`/`false`
     /// bool, whole numbers count (int when negative), other numbers double; `ts` and names
     /// ending in `_ts` hold times; a string that is an ISO-8601 timestamp is a time, one that is
-    /// an address or subnet is one (normalised); arrays are vectors. `_path` names the log type
-    /// and is not a field. Nested objects are flattened to dotted names.
+    /// an address or subnet is one (see `text_value`); arrays are vectors. `_path` names the log
+    /// type and is not a field. Nested objects are flattened to dotted names.
     pub(crate) fn data_line(
         &mut self,
         line: &str,
@@ -158,7 +158,7 @@ fn flatten(
                 if out.iter().any(|(n, _)| *n == name) {
                     return Err(LineErrorKind::Json(format!("field {name} appears twice")));
                 }
-                let value = to_value(node, is_time_name(&name));
+                let value = to_value(node, &name);
                 out.push((name, value));
             }
         }
@@ -170,7 +170,13 @@ fn is_time_name(name: &str) -> bool {
     name == "ts" || name.ends_with("_ts") || name.ends_with(".ts")
 }
 
-fn to_value(node: Node, time_name: bool) -> Value {
+/// Zeek's connection endpoints (`id.orig_h`, `id.resp_h`) and fields named like them.
+fn is_host_name(name: &str) -> bool {
+    name.ends_with("_h")
+}
+
+fn to_value(node: Node, name: &str) -> Value {
+    let time_name = is_time_name(name);
     match node {
         Node::Null => Value::Unset,
         Node::Bool(b) => Value::Bool(b),
@@ -180,16 +186,20 @@ fn to_value(node: Node, time_name: bool) -> Value {
         Node::Signed(n) => Value::Int(n),
         Node::Float(x) if time_name => Value::Time(x),
         Node::Float(x) => Value::Double(x),
-        Node::Text(text) => text_value(text),
-        Node::Array(items) => {
-            Value::Vector(items.into_iter().map(|n| to_value(n, time_name)).collect())
-        }
+        Node::Text(text) => text_value(text, is_host_name(name)),
+        Node::Array(items) => Value::Vector(items.into_iter().map(|n| to_value(n, name)).collect()),
         // Zeek never logs records inside containers; keep such an object as its JSON text.
         Node::Object(entries) => Value::String(object_text(entries).into()),
     }
 }
 
-fn text_value(text: String) -> Value {
+/// A JSON string as a time, address or subnet when it is one, else as text.
+///
+/// JSON declares no types, and a string field may hold address-like text that must stay as
+/// written (a certificate's DNS names, say). So a string is an address (or subnet) only when it
+/// is written the way Zeek writes one (normalised), or when its field is a host endpoint
+/// (`…_h`), where any spelling is normalised.
+fn text_value(text: String, host_field: bool) -> Value {
     let looks_numeric = text
         .as_bytes()
         .first()
@@ -198,10 +208,14 @@ fn text_value(text: String) -> Value {
         if let Some(t) = parse_iso8601(&text) {
             return Value::Time(t);
         }
-        if let Some(addr) = parse_addr(&text) {
+        if let Some(addr) = parse_addr(&text)
+            && (host_field || addr.to_string() == text)
+        {
             return Value::Addr(addr);
         }
-        if let Some((addr, len)) = parse_subnet(&text) {
+        if let Some((addr, len)) = parse_subnet(&text)
+            && (host_field || format!("{addr}/{len}") == text)
+        {
             return Value::Subnet(addr, len);
         }
     }
