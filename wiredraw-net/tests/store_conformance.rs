@@ -1,8 +1,9 @@
 //! One conformance suite for every store backend.
 //!
-//! Each test is written once against `&dyn Store` and run on the in-memory store (`memory::…`)
-//! and on a real `redis-server` started by the test itself (`redis::…`). Expected answers are
-//! computed here, independently of the store code, from the model in issue 3.
+//! Each test is written once against `&dyn Store` and run on the in-memory store (`memory::…`),
+//! on a real `redis-server` started by the test itself (`redis::…`) and on a real three-master
+//! Redis Cluster started the same way (`cluster::…`). Expected answers are computed here,
+//! independently of the store code, from the model in issue 3.
 
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
@@ -18,7 +19,7 @@ use wiredraw_net::store::{
     ConnectionInfo, ItemKind, MemoryStore, RedisConfig, RedisStore, Store, StoreError, TimeRange,
     Window,
 };
-use wiredraw_net::testkit::RedisServer;
+use wiredraw_net::testkit::{RedisCluster, RedisServer};
 
 const B: f64 = 10.0;
 /// A Monday, 00:00:00 UTC; every fixture time is relative to it.
@@ -29,6 +30,10 @@ enum Backend {
     Memory,
     Redis {
         server: RedisServer,
+        next_prefix: AtomicUsize,
+    },
+    Cluster {
+        cluster: RedisCluster,
         next_prefix: AtomicUsize,
     },
 }
@@ -46,21 +51,32 @@ impl Backend {
         }
     }
 
-    /// A new empty store (on Redis: a fresh key prefix on the same server).
+    fn cluster() -> Backend {
+        let cluster = RedisCluster::start().expect("start a redis cluster for the store tests");
+        Backend::Cluster {
+            cluster,
+            next_prefix: AtomicUsize::new(0),
+        }
+    }
+
+    /// A new empty store (on Redis: a fresh key prefix on the same server or cluster).
     fn store(&self) -> Box<dyn Store> {
-        match self {
-            Backend::Memory => Box::new(MemoryStore::new(B as u64).unwrap()),
+        let (url, next_prefix) = match self {
+            Backend::Memory => return Box::new(MemoryStore::new(B as u64).unwrap()),
             Backend::Redis {
                 server,
                 next_prefix,
-            } => {
-                let mut config = RedisConfig::new(server.url());
-                config.prefix = format!("t{}:", next_prefix.fetch_add(1, Ordering::Relaxed));
-                config.bucket_secs = B as u64;
-                config.batch_records = 7; // small batches so tests cross batch boundaries
-                Box::new(RedisStore::open(config).unwrap())
-            }
-        }
+            } => (server.url(), next_prefix),
+            Backend::Cluster {
+                cluster,
+                next_prefix,
+            } => (cluster.url(), next_prefix),
+        };
+        let mut config = RedisConfig::new(url);
+        config.prefix = format!("t{}:", next_prefix.fetch_add(1, Ordering::Relaxed));
+        config.bucket_secs = B as u64;
+        config.batch_records = 7; // small batches so tests cross batch boundaries
+        Box::new(RedisStore::open(config).unwrap())
     }
 }
 
@@ -1406,6 +1422,52 @@ mod redis_failures {
         );
     }
 
+    /// The data really is spread over the cluster: every master holds some of it, and a spec
+    /// whose first seed node is dead still reaches the cluster through the others.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn cluster_spreads_keys_over_every_master() {
+        let cluster = RedisCluster::start().unwrap();
+        let dead_port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap().port()
+        };
+        let url = cluster.url().replacen(
+            "redis+cluster://",
+            &format!("redis+cluster://127.0.0.1:{dead_port},"),
+            1,
+        );
+        let store = wiredraw_net::store::open(&url, B as u64).unwrap();
+        let batch: Vec<Connection> = (0..300)
+            .map(|i| {
+                simple(
+                    &format!("S{i}"),
+                    T0 + i as f64 * 7.0,
+                    "10.0.0.1",
+                    "10.0.0.2",
+                    i,
+                )
+            })
+            .collect();
+        store.ingest(&conns(batch.clone())).await.unwrap();
+        store.health().await.unwrap();
+        assert_eq!(
+            store
+                .connections(Window::Between {
+                    from: T0,
+                    to: T0 + 3000.0
+                })
+                .await
+                .unwrap(),
+            batch
+        );
+        for port in cluster.ports() {
+            let client = ::redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();
+            let mut raw = client.get_multiplexed_async_connection().await.unwrap();
+            let keys: u64 = ::redis::cmd("DBSIZE").query_async(&mut raw).await.unwrap();
+            assert!(keys > 10, "master on port {port} holds only {keys} keys");
+        }
+    }
+
     #[test]
     fn braces_in_the_prefix_are_refused() {
         let mut config = RedisConfig::new("redis://127.0.0.1:1/");
@@ -1447,6 +1509,20 @@ macro_rules! conformance {
             #[test]
             fn arrival_order_never_changes_answers() {
                 super::arrival_order_never_changes_answers(&super::Backend::redis(), 24);
+            }
+        }
+
+        mod cluster {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$test(&super::Backend::cluster()).await;
+                }
+            )*
+
+            #[test]
+            fn arrival_order_never_changes_answers() {
+                super::arrival_order_never_changes_answers(&super::Backend::cluster(), 16);
             }
         }
     };

@@ -2,7 +2,8 @@
 //!
 //! ```toml
 //! listen = "127.0.0.1:8750"
-//! store = "memory"            # or "redis://127.0.0.1:6379/0"
+//! store = "memory"            # or "redis://127.0.0.1:6379/0", or a cluster:
+//!                             # "redis+cluster://10.0.0.1:7000,10.0.0.2:7000"
 //! bucket_secs = 10
 //! retention_secs = 604800     # 0 keeps everything
 //!
@@ -51,7 +52,8 @@ pub enum ConfigError {
 pub enum StoreSpec {
     /// In this process; lost on exit.
     Memory,
-    /// A Redis (or Redis Cluster) URL, `redis://…` or `rediss://…`.
+    /// A Redis URL, `redis://…` or `rediss://…`, or a Redis Cluster's seed nodes,
+    /// `redis+cluster://host:port,host:port`.
     Redis(String),
 }
 
@@ -216,7 +218,11 @@ impl Config {
         };
         let store = match raw.store.as_deref().map(str::trim) {
             None | Some("memory") => StoreSpec::Memory,
-            Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => {
+            Some(url)
+                if url.starts_with("redis://")
+                    || url.starts_with("rediss://")
+                    || url.starts_with(crate::store::CLUSTER_SCHEME) =>
+            {
                 StoreSpec::Redis(url.to_string())
             }
             Some(other) => {

@@ -485,11 +485,7 @@ impl Service<Request<Incoming>> for App {
 pub fn open_store(config: &Config) -> Result<Arc<dyn Store>, StoreError> {
     Ok(match &config.store {
         StoreSpec::Memory => Arc::new(crate::store::MemoryStore::new(config.bucket_secs)?),
-        StoreSpec::Redis(url) => {
-            let mut redis = crate::store::RedisConfig::new(url.clone());
-            redis.bucket_secs = config.bucket_secs;
-            Arc::new(crate::store::RedisStore::open(redis)?)
-        }
+        StoreSpec::Redis(url) => crate::store::open(url, config.bucket_secs)?,
     })
 }
 

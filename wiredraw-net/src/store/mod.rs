@@ -45,9 +45,11 @@
 
 mod memory;
 mod redis;
+mod redis_pool;
 
 pub use self::memory::MemoryStore;
 pub use self::redis::{RedisConfig, RedisStore};
+pub use self::redis_pool::CLUSTER_SCHEME;
 
 use rustc_hash::FxHashMap;
 use serde::Serialize;
@@ -155,19 +157,23 @@ pub trait Store: Send + Sync {
     fn health(&self) -> StoreFuture<'_, ()>;
 }
 
-/// Opens the store a configuration names: `"memory"`, or a `redis://` URL (with
-/// [`RedisConfig::new`]'s defaults and the given bucket width).
+/// Opens the store a configuration names: `"memory"`, a `redis://` URL, or a Redis Cluster as
+/// `redis+cluster://host:port,host:port` (with [`RedisConfig::new`]'s defaults and the given
+/// bucket width).
 pub fn open(spec: &str, bucket_secs: u64) -> Result<std::sync::Arc<dyn Store>, StoreError> {
     if spec == "memory" {
         return Ok(std::sync::Arc::new(MemoryStore::new(bucket_secs)?));
     }
-    if spec.starts_with("redis://") {
+    if ["redis://", "rediss://", CLUSTER_SCHEME]
+        .iter()
+        .any(|scheme| spec.starts_with(scheme))
+    {
         let mut config = RedisConfig::new(spec);
         config.bucket_secs = bucket_secs;
         return Ok(std::sync::Arc::new(RedisStore::open(config)?));
     }
     Err(StoreError::Config(format!(
-        "store {spec:?} is neither \"memory\" nor a redis:// URL"
+        "store {spec:?} is neither \"memory\", a redis:// URL nor a {CLUSTER_SCHEME} node list"
     )))
 }
 

@@ -24,7 +24,17 @@
 //! set writes of immutable values; histogram totals guarded per uid by `HSETNX` inside the
 //! script), so a retried batch changes nothing. On a single server each pipelined batch is also
 //! one `MULTI`/`EXEC` transaction, so a crash leaves every record of it whole or absent.
+//!
+//! On a Redis Cluster (`redis+cluster://host:port,host:port`) the same commands run split by
+//! hash slot, each slot's share of a batch as its own transaction (see the `redis_pool`
+//! module). A record's keys live in several slots (its `c:{uid}`, its index buckets, its
+//! histogram shard), so there a crash mid-batch can leave a record partly written; the
+//! collector's retry of the unacknowledged batch completes it, and idempotence makes that
+//! retry exact.
+//!
+//! Changes are announced on the pub/sub channel `P changes` (cluster-wide on a cluster).
 
+use super::redis_pool::{Commands, Connections, redis_error};
 use super::{
     BucketSpan, ConnectionInfo, DetailKey, GraphBuilder, HistogramBin, HostInfo, IngestReport,
     LEVELS, Placement, RecordJson, RetainReport, Store, StoreError, StoreFuture, TimeRange, Window,
@@ -32,11 +42,8 @@ use super::{
     level_keys, level_width, record_ts, sort_connections,
 };
 use compact_str::CompactString;
-use deadpool_redis::{Manager, Pool, PoolError, Runtime};
 use futures_util::{StreamExt, TryStreamExt};
-use redis::{
-    AsyncConnectionConfig, ErrorKind, Pipeline, RedisError, ServerErrorKind, Value as RedisValue,
-};
+use redis::{ErrorKind, ServerErrorKind, Value as RedisValue};
 use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -53,7 +60,9 @@ const RANGE_SCRIPT: &str = include_str!("range.lua");
 /// How to reach Redis and lay data out there.
 #[derive(Debug, Clone)]
 pub struct RedisConfig {
-    /// `redis://[user:password@]host:port[/db]`.
+    /// `redis://[user:password@]host:port[/db]`, or for a Redis Cluster
+    /// `redis+cluster://[user:password@]host:port,host:port,…` (seed nodes; any one that
+    /// answers is enough).
     pub url: String,
     /// Put before every key; no braces. Default `wd:`.
     pub prefix: String,
@@ -91,73 +100,6 @@ pub struct RedisStore {
     conns: Connections,
     histogram_sha: String,
     range_sha: String,
-}
-
-/// Where connections come from. Kept small so a cluster-aware pool can take its place; it also
-/// says whether one transaction may span hash slots.
-struct Connections {
-    pool: Pool,
-}
-
-impl Connections {
-    fn open(config: &RedisConfig) -> Result<Connections, StoreError> {
-        let mut settings = AsyncConnectionConfig::new();
-        settings = settings
-            .set_connection_timeout(Some(config.timeout.min(Duration::from_secs(2))))
-            .set_response_timeout(Some(config.timeout));
-        let manager = Manager::new_with_config(config.url.as_str(), settings)
-            .map_err(|e| StoreError::Config(format!("redis url {:?}: {e}", config.url)))?;
-        let pool = Pool::builder(manager)
-            .max_size(config.pool_size.max(1))
-            .wait_timeout(Some(config.timeout))
-            .create_timeout(Some(config.timeout.min(Duration::from_secs(2))))
-            .recycle_timeout(Some(config.timeout))
-            .runtime(Runtime::Tokio1)
-            .build()
-            .map_err(|e| StoreError::Config(format!("redis pool: {e}")))?;
-        Ok(Connections { pool })
-    }
-
-    /// Runs a pipeline on one pooled connection.
-    async fn run<T: redis::FromRedisValue>(
-        &self,
-        pipe: &Pipeline,
-    ) -> Result<Result<T, RedisError>, StoreError> {
-        let mut conn = self.pool.get().await.map_err(pool_error)?;
-        Ok(pipe.query_async(&mut conn).await)
-    }
-
-    /// A single server runs a whole batch as one transaction; a cluster could not.
-    fn transactions_span_slots(&self) -> bool {
-        true
-    }
-}
-
-fn pool_error(e: PoolError) -> StoreError {
-    match e {
-        PoolError::Backend(e) => redis_error(e),
-        other => StoreError::Unavailable(format!("redis pool: {other}")),
-    }
-}
-
-fn redis_error(e: RedisError) -> StoreError {
-    let transient = matches!(
-        e.kind(),
-        ErrorKind::Io
-            | ErrorKind::ClusterConnectionNotFound
-            | ErrorKind::Server(
-                ServerErrorKind::BusyLoading
-                    | ServerErrorKind::TryAgain
-                    | ServerErrorKind::ClusterDown
-                    | ServerErrorKind::MasterDown
-                    | ServerErrorKind::ReadOnly
-            )
-    );
-    if transient || e.is_timeout() || e.is_connection_dropped() || e.is_connection_refusal() {
-        StoreError::Unavailable(format!("redis: {e}"))
-    } else {
-        StoreError::Backend(format!("redis: {e}"))
-    }
 }
 
 /// Key names, all under one prefix.
@@ -228,22 +170,22 @@ impl RedisStore {
             keys: Keys {
                 prefix: config.prefix.clone(),
             },
-            conns: Connections::open(&config)?,
+            conns: Connections::open(&config.url, config.pool_size, config.timeout)?,
             histogram_sha: redis::Script::new(HISTOGRAM_SCRIPT).get_hash().to_owned(),
             range_sha: redis::Script::new(RANGE_SCRIPT).get_hash().to_owned(),
         })
     }
 
     /// Runs a read pipeline.
-    async fn query<T: redis::FromRedisValue>(&self, pipe: &Pipeline) -> Result<T, StoreError> {
+    async fn query<T: redis::FromRedisValue>(&self, pipe: &Commands) -> Result<T, StoreError> {
         self.conns.run(pipe).await?.map_err(redis_error)
     }
 
     /// Runs a write pipeline, loading the scripts once if the server lost them (a restart).
-    async fn write(&self, pipe: &Pipeline) -> Result<(), StoreError> {
+    async fn write(&self, pipe: &Commands) -> Result<(), StoreError> {
         match self.conns.run::<()>(pipe).await? {
             Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
-                let mut load = redis::pipe();
+                let mut load = Commands::new();
                 for script in [HISTOGRAM_SCRIPT, RANGE_SCRIPT] {
                     load.cmd("SCRIPT").arg("LOAD").arg(script).ignore();
                 }
@@ -271,15 +213,13 @@ impl RedisStore {
         })
     }
 
-    fn new_pipeline(&self) -> Pipeline {
-        let mut pipe = redis::pipe();
-        if self.conns.transactions_span_slots() {
-            pipe.atomic();
-        }
+    fn new_pipeline(&self) -> Commands {
+        let mut pipe = Commands::new();
+        pipe.atomic();
         pipe
     }
 
-    fn connections_pipeline(&self, conns: &[&Connection]) -> Pipeline {
+    fn connections_pipeline(&self, conns: &[&Connection]) -> Commands {
         let b = self.bucket_secs;
         let mut pipe = self.new_pipeline();
         let mut index: BTreeMap<(usize, i64), Vec<(&str, &str)>> = BTreeMap::new();
@@ -350,7 +290,7 @@ impl RedisStore {
         pipe
     }
 
-    fn details_pipeline(&self, details: &[&Detail]) -> Pipeline {
+    fn details_pipeline(&self, details: &[&Detail]) -> Commands {
         let b = self.bucket_secs as i64;
         let mut pipe = self.new_pipeline();
         let mut scratch = Vec::new();
@@ -390,7 +330,7 @@ impl RedisStore {
         pipe
     }
 
-    fn annotations_pipeline(&self, annotations: &[&HostAnnotation]) -> Pipeline {
+    fn annotations_pipeline(&self, annotations: &[&HostAnnotation]) -> Commands {
         let mut pipe = self.new_pipeline();
         let mut oldest: BTreeMap<IpAddr, f64> = BTreeMap::new();
         for ann in annotations {
@@ -439,7 +379,7 @@ impl RedisStore {
 
     /// Every connection active in the span, each once.
     async fn active(&self, span: BucketSpan) -> Result<Vec<Connection>, StoreError> {
-        let mut lookup = redis::pipe();
+        let mut lookup = Commands::new();
         for level in 0..LEVELS {
             let keys = level_keys(self.bucket_secs, level, span);
             lookup
@@ -470,7 +410,7 @@ impl RedisStore {
         buckets: &[(usize, i64)],
         span: BucketSpan,
     ) -> Result<Vec<Connection>, StoreError> {
-        let mut pipe = redis::pipe();
+        let mut pipe = Commands::new();
         for (level, key) in buckets {
             pipe.cmd("HGETALL").arg(self.keys.index(*level, *key));
         }
@@ -494,7 +434,7 @@ impl RedisStore {
         &self,
         conns: Vec<Connection>,
     ) -> Result<Vec<ConnectionInfo>, StoreError> {
-        let mut names = redis::pipe();
+        let mut names = Commands::new();
         for conn in &conns {
             names.cmd("HKEYS").arg(self.keys.conn(&conn.uid));
         }
@@ -503,7 +443,7 @@ impl RedisStore {
         } else {
             self.query(&names).await?
         };
-        let mut reads = redis::pipe();
+        let mut reads = Commands::new();
         let mut wanted: Vec<(usize, String)> = Vec::new();
         for (i, (conn, fields)) in conns.iter().zip(&fields).enumerate() {
             for log_type in fields.iter().filter_map(|f| f.strip_prefix(DETAIL_FIELD)) {
@@ -547,7 +487,7 @@ impl RedisStore {
         if super::check_uid(uid).is_err() {
             return Ok(None);
         }
-        let mut pipe = redis::pipe();
+        let mut pipe = Commands::new();
         pipe.cmd("HGET").arg(self.keys.conn(uid)).arg("s");
         let (summary,): (Option<String>,) = self.query(&pipe).await?;
         let Some(summary) = summary else {
@@ -561,7 +501,7 @@ impl RedisStore {
         let span = window.span(self.bucket_secs)?;
         let conns = self.active(span).await?;
         let mut info = host_info(addr, &conns);
-        let mut pipe = redis::pipe();
+        let mut pipe = Commands::new();
         pipe.cmd("ZRANGE").arg(self.keys.names(addr)).arg(0).arg(-1);
         let (members,): (Vec<String>,) = self.query(&pipe).await?;
         let mut sightings = Vec::with_capacity(members.len());
@@ -598,7 +538,7 @@ impl RedisStore {
         if shards.is_empty() {
             return Ok(out);
         }
-        let mut pipe = redis::pipe();
+        let mut pipe = Commands::new();
         for shard in &shards {
             pipe.cmd("HGETALL").arg(self.keys.histogram(*shard));
         }
@@ -635,7 +575,7 @@ impl RedisStore {
         from: Option<i64>,
         to: Option<f64>,
     ) -> Result<Vec<i64>, StoreError> {
-        let mut pipe = redis::pipe();
+        let mut pipe = Commands::new();
         pipe.cmd("ZRANGEBYSCORE")
             .arg(set)
             .arg(from.map_or("-inf".to_owned(), |f| f.to_string()))
@@ -666,7 +606,7 @@ impl RedisStore {
             }
         }
         for chunk in buckets.chunks(256) {
-            let mut pipe = redis::pipe();
+            let mut pipe = Commands::new();
             for (level, key) in chunk {
                 pipe.cmd("HGETALL").arg(self.keys.index(*level, *key));
             }
@@ -699,10 +639,10 @@ impl RedisStore {
             .keys_between(&self.keys.pending_set(), None, Some(limit as f64))
             .await?
         {
-            let mut pipe = redis::pipe();
+            let mut pipe = Commands::new();
             pipe.cmd("SMEMBERS").arg(self.keys.pending(key));
             let (uids,): (Vec<String>,) = self.query(&pipe).await?;
-            let mut check = redis::pipe();
+            let mut check = Commands::new();
             for uid in &uids {
                 check.cmd("HKEYS").arg(self.keys.conn(uid));
             }
@@ -734,7 +674,7 @@ impl RedisStore {
         }
 
         // Annotations seen before the limit.
-        let mut pipe = redis::pipe();
+        let mut pipe = Commands::new();
         pipe.cmd("ZRANGEBYSCORE")
             .arg(self.keys.names_set())
             .arg("-inf")
@@ -743,7 +683,7 @@ impl RedisStore {
         for addr in addrs {
             let ip: IpAddr = addr.parse().map_err(|_| corrupt("address", &addr))?;
             let names = self.keys.names(ip);
-            let mut pipe = redis::pipe();
+            let mut pipe = Commands::new();
             pipe.cmd("ZREMRANGEBYSCORE")
                 .arg(&names)
                 .arg("-inf")
@@ -755,7 +695,7 @@ impl RedisStore {
                 .arg("WITHSCORES");
             let (removed, oldest): (u64, Vec<(String, f64)>) = self.query(&pipe).await?;
             report.annotations += removed;
-            let mut update = redis::pipe();
+            let mut update = Commands::new();
             match oldest.first() {
                 Some((_, ts)) => update
                     .cmd("ZADD")
@@ -776,7 +716,7 @@ impl RedisStore {
     /// Deletes connections with their details, index entries and histogram counts.
     async fn forget_connections(&self, conns: &[Connection]) -> Result<(), StoreError> {
         let b = self.bucket_secs;
-        let mut names = redis::pipe();
+        let mut names = Commands::new();
         for conn in conns {
             names.cmd("HKEYS").arg(self.keys.conn(&conn.uid));
         }
@@ -814,7 +754,7 @@ impl RedisStore {
                 .ignore();
         }
         self.write(&pipe).await?;
-        let mut forget = redis::pipe();
+        let mut forget = Commands::new();
         for key in histogram.keys() {
             forget.cmd("EXISTS").arg(self.keys.histogram_seen(*key));
         }
@@ -826,7 +766,7 @@ impl RedisStore {
             .map(|(k, _)| *k)
             .collect();
         if !gone.is_empty() {
-            let mut pipe = redis::pipe();
+            let mut pipe = Commands::new();
             pipe.cmd("ZREM")
                 .arg(self.keys.histogram_set())
                 .arg(&gone)
@@ -842,11 +782,11 @@ impl RedisStore {
         set: &str,
         member: i64,
     ) -> Result<(), StoreError> {
-        let mut pipe = redis::pipe();
+        let mut pipe = Commands::new();
         pipe.cmd("EXISTS").arg(key);
         let (exists,): (bool,) = self.query(&pipe).await?;
         if !exists {
-            let mut pipe = redis::pipe();
+            let mut pipe = Commands::new();
             pipe.cmd("ZREM").arg(set).arg(member).ignore();
             self.query::<()>(&pipe).await?;
         }
@@ -857,18 +797,18 @@ impl RedisStore {
     /// earliest histogram bucket (totals are kept exactly per start bucket); the last time cannot
     /// have changed unless nothing is left.
     async fn recompute_range(&self) -> Result<(), StoreError> {
-        let mut pipe = redis::pipe();
+        let mut pipe = Commands::new();
         pipe.cmd("ZRANGE")
             .arg(self.keys.histogram_set())
             .arg(0)
             .arg(0);
         let (first_shard,): (Vec<i64>,) = self.query(&pipe).await?;
         let Some(first_shard) = first_shard.first() else {
-            let mut pipe = redis::pipe();
+            let mut pipe = Commands::new();
             pipe.cmd("DEL").arg(self.keys.range()).ignore();
             return self.query::<()>(&pipe).await;
         };
-        let mut pipe = redis::pipe();
+        let mut pipe = Commands::new();
         pipe.cmd("HGETALL")
             .arg(self.keys.histogram_seen(*first_shard));
         let (counted,): (RedisValue,) = self.query(&pipe).await?;
@@ -887,7 +827,7 @@ impl RedisStore {
                 earliest.push(uid);
             }
         }
-        let mut pipe = redis::pipe();
+        let mut pipe = Commands::new();
         for uid in &earliest {
             pipe.cmd("HGET").arg(self.keys.conn(uid)).arg("s");
         }
@@ -903,7 +843,7 @@ impl RedisStore {
             }
         }
         if first.is_finite() {
-            let mut pipe = redis::pipe();
+            let mut pipe = Commands::new();
             pipe.cmd("HSET")
                 .arg(self.keys.range())
                 .arg("first")
@@ -915,7 +855,7 @@ impl RedisStore {
     }
 }
 
-fn zadd_keys(pipe: &mut Pipeline, set: &str, keys: &[i64]) {
+fn zadd_keys(pipe: &mut Commands, set: &str, keys: &[i64]) {
     if keys.is_empty() {
         return;
     }
@@ -1092,7 +1032,7 @@ impl Store for RedisStore {
 
     fn range(&self) -> StoreFuture<'_, Option<TimeRange>> {
         self.timed(async move {
-            let mut pipe = redis::pipe();
+            let mut pipe = Commands::new();
             pipe.cmd("HMGET")
                 .arg(self.keys.range())
                 .arg("first")
@@ -1165,7 +1105,7 @@ impl Store for RedisStore {
 
     fn health(&self) -> StoreFuture<'_, ()> {
         self.timed(async move {
-            let mut pipe = redis::pipe();
+            let mut pipe = Commands::new();
             pipe.cmd("PING").ignore();
             self.query::<()>(&pipe).await
         })
