@@ -19,7 +19,9 @@ use crate::api::{
     HistogramResponse, IngestResponse, LoginRequest, LoginResponse, NodeResponse, RangeResponse,
 };
 use crate::http_client::{HttpClient, HttpError};
+use crate::server::live::{LiveChange, LiveEvent};
 use bytes::Bytes;
+use http_body_util::BodyExt;
 use std::fmt::Write;
 use std::net::IpAddr;
 use std::time::Duration;
@@ -39,6 +41,9 @@ impl Span {
         }
     }
 }
+
+/// Longest event a live stream may send; a longer one means the stream is not ours.
+const MAX_LIVE_EVENT_BYTES: usize = 1 << 20;
 
 /// The API client. Clones share the connection pool and the session.
 #[derive(Debug, Clone)]
@@ -189,6 +194,21 @@ impl ApiClient {
             .await
     }
 
+    /// `GET /api/live`: subscribes to what changes in the store, through whichever server this
+    /// client talks to (each sees what is ingested through any other sharing the store). The
+    /// first event is [`LiveEvent::Range`]. See [`crate::server::live`] for the format.
+    pub async fn live(&self) -> Result<LiveEvents, HttpError> {
+        let response = self
+            .http
+            .get_stream("/api/live", "text/event-stream")
+            .await?;
+        Ok(LiveEvents {
+            url: self.http.url("/api/live"),
+            body: response.into_body(),
+            buffer: Vec::new(),
+        })
+    }
+
     /// `POST /logs/{log_type}` with raw log lines (needs a collector token).
     pub async fn post_logs(
         &self,
@@ -199,6 +219,101 @@ impl ApiClient {
         self.http
             .post_bytes(&format!("/logs/{}", escape(log_type)), lines, gzip)
             .await
+    }
+}
+
+/// The events of one `GET /api/live` stream, read as they arrive.
+///
+/// ```no_run
+/// # async fn watch(client: wiredraw_net::client::ApiClient) -> Result<(), wiredraw_net::http_client::HttpError> {
+/// use wiredraw_net::server::live::LiveEvent;
+/// let mut events = client.live().await?;
+/// while let Some(event) = events.recv().await {
+///     match event? {
+///         LiveEvent::Range(range) => println!("holding {:?}..{:?}", range.first, range.last),
+///         LiveEvent::Change(change) => println!("buckets {:?} changed", change.buckets),
+///         LiveEvent::Resync => println!("fetch everything on screen again"),
+///     }
+/// }
+/// // The server ended the stream (shutting down): poll until it is back.
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct LiveEvents {
+    url: String,
+    body: hyper::body::Incoming,
+    buffer: Vec<u8>,
+}
+
+impl LiveEvents {
+    /// The next event; `None` when the server ended the stream. An error means the stream is
+    /// broken: fall back to polling and subscribe again later. Events of kinds this client does
+    /// not know are skipped.
+    pub async fn recv(&mut self) -> Option<Result<LiveEvent, HttpError>> {
+        loop {
+            while let Some(end) = self.buffer.windows(2).position(|w| w == b"\n\n") {
+                let block: Vec<u8> = self.buffer.drain(..end + 2).collect();
+                if let Some(event) = self.parse(&block) {
+                    return Some(event);
+                }
+            }
+            if self.buffer.len() > MAX_LIVE_EVENT_BYTES {
+                return Some(Err(self.decode_error(format!(
+                    "an event longer than {MAX_LIVE_EVENT_BYTES} bytes"
+                ))));
+            }
+            match self.body.frame().await? {
+                Ok(frame) => {
+                    if let Ok(data) = frame.into_data() {
+                        self.buffer.extend_from_slice(&data);
+                    }
+                }
+                Err(e) => {
+                    return Some(Err(HttpError::Transport {
+                        url: self.url.clone(),
+                        reason: format!("live stream broke: {e}"),
+                    }));
+                }
+            }
+        }
+    }
+
+    /// One blank-line-ended block: `None` for comments and unknown kinds.
+    fn parse(&self, block: &[u8]) -> Option<Result<LiveEvent, HttpError>> {
+        let text = match std::str::from_utf8(block) {
+            Ok(text) => text,
+            Err(e) => return Some(Err(self.decode_error(e.to_string()))),
+        };
+        let mut name = "message";
+        let mut data = String::new();
+        for line in text.lines() {
+            let (field, value) = line.split_once(':').unwrap_or((line, ""));
+            let value = value.strip_prefix(' ').unwrap_or(value);
+            match field {
+                "event" => name = value,
+                "data" => {
+                    if !data.is_empty() {
+                        data.push('\n');
+                    }
+                    data.push_str(value);
+                }
+                _ => {}
+            }
+        }
+        let event = match name {
+            "range" => serde_json::from_str(&data).map(LiveEvent::Range),
+            "change" => serde_json::from_str::<LiveChange>(&data).map(LiveEvent::Change),
+            "resync" => Ok(LiveEvent::Resync),
+            _ => return None,
+        };
+        Some(event.map_err(|e| self.decode_error(format!("{name} event: {e}"))))
+    }
+
+    fn decode_error(&self, reason: String) -> HttpError {
+        HttpError::Decode {
+            url: self.url.clone(),
+            reason,
+        }
     }
 }
 

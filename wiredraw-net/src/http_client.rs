@@ -253,6 +253,52 @@ impl HttpClient {
         decode_json(&url, &answer)
     }
 
+    /// `GET path` for an answer that streams (server-sent events): returns once the headers of
+    /// a 2xx answer arrive, within the timeout; the body then comes as the server sends it, with
+    /// no time limit. Any other answer is the matching error.
+    pub async fn get_stream(
+        &self,
+        path_and_query: &str,
+        accept: &'static str,
+    ) -> Result<hyper::Response<hyper::body::Incoming>, HttpError> {
+        let url = self.url(path_and_query);
+        let mut builder = Request::builder()
+            .method(Method::GET)
+            .uri(&url)
+            .header(ACCEPT, accept);
+        if let Some(authorization) = &self.authorization {
+            builder = builder.header(AUTHORIZATION, authorization.clone());
+        }
+        let request = builder
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| HttpError::InvalidUrl {
+                url: url.clone(),
+                reason: e.to_string(),
+            })?;
+        let timed_out = || HttpError::Timeout {
+            url: url.clone(),
+            timeout: self.timeout,
+        };
+        let response = tokio::time::timeout(self.timeout, self.inner.request(request))
+            .await
+            .map_err(|_| timed_out())?
+            .map_err(|e| classify_client_error(&url, &e))?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(response);
+        }
+        let body = tokio::time::timeout(self.timeout, response.into_body().collect())
+            .await
+            .map_err(|_| timed_out())?
+            .map(|body| body.to_bytes())
+            .unwrap_or_default();
+        Err(HttpError::Status {
+            message: error_message(status, &body),
+            url,
+            status,
+        })
+    }
+
     /// Sends one request and returns the body of a 2xx answer, or the matching error.
     async fn send(
         &self,

@@ -151,8 +151,7 @@ impl App {
         if let Some(change) =
             parsed.change(log_type, &report.rejected, self.inner.config.bucket_secs)
         {
-            // No live subscriber is not an error.
-            let _ = self.inner.changes.send(change);
+            self.announce_change(change).await;
         }
         Ok(json_response(&answer))
     }

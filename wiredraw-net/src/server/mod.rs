@@ -34,6 +34,7 @@
 //! | `GET /api/node/{addr}?…` | session | [`NodeResponse`](crate::api::NodeResponse) |
 //! | `GET /api/edge?src=…&dst=…&…` | session | [`EdgeResponse`](crate::api::EdgeResponse) |
 //! | `GET /api/histogram?from=…&to=…&bins=…` | session | [`HistogramResponse`](crate::api::HistogramResponse) |
+//! | `GET /api/live` | session | server-sent events: range, change, resync ([`live`]) |
 //! | `GET /healthz` | none | `{"status": "ok"}`, 503 when the store is down |
 //! | `GET /metrics` | none | Prometheus / OpenMetrics text |
 
@@ -42,6 +43,7 @@ pub mod config;
 pub mod dot;
 mod ingest;
 pub mod inventory;
+pub mod live;
 pub mod metrics;
 mod query;
 mod routes;
@@ -137,6 +139,7 @@ struct Inner {
     metrics: Metrics,
     registry: Arc<Registry>,
     changes: broadcast::Sender<Change>,
+    live: live::Live,
     next_request_id: AtomicU64,
 }
 
@@ -278,6 +281,7 @@ impl App {
                 metrics: Metrics::new(),
                 registry: Arc::new(registry),
                 changes,
+                live: live::Live::new(),
                 next_request_id: AtomicU64::new(1),
             }),
         })
@@ -358,6 +362,7 @@ impl App {
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
         let connection_slots = Arc::new(Semaphore::new(limits.max_connections));
         let retention = self.spawn_retention();
+        let relay = self.spawn_change_relay();
         let mut builder = hyper::server::conn::http1::Builder::new();
         builder
             .timer(TokioTimer::new())
@@ -399,6 +404,7 @@ impl App {
             });
         }
         drop(listener);
+        self.close_live_streams();
         tracing::info!("shutting down: waiting for in-flight requests");
         tokio::select! {
             () = graceful.shutdown() => tracing::info!("all connections closed"),
@@ -406,8 +412,8 @@ impl App {
                 tracing::warn!("in-flight requests did not finish within the request timeout");
             }
         }
-        if let Some(retention) = retention {
-            retention.abort();
+        for task in [retention, relay].into_iter().flatten() {
+            task.abort();
         }
         Ok(())
     }

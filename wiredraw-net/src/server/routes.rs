@@ -49,6 +49,7 @@ pub(crate) enum Route {
     Node(String),
     Edge,
     Histogram,
+    Live,
     NotFound,
 }
 
@@ -65,6 +66,7 @@ impl Route {
             "/api/connections" => Route::Connections,
             "/api/edge" => Route::Edge,
             "/api/histogram" => Route::Histogram,
+            "/api/live" => Route::Live,
             _ => {
                 let segment = |prefix: &str| {
                     path.strip_prefix(prefix)
@@ -99,6 +101,7 @@ impl Route {
             Route::Node(_) => "node",
             Route::Edge => "edge",
             Route::Histogram => "histogram",
+            Route::Live => "live",
             Route::NotFound => "not_found",
         }
     }
@@ -222,6 +225,10 @@ impl App {
                     Route::Histogram => {
                         let query = Query::parse(query, &["from", "to", "bins"])?;
                         self.histogram(&query).await
+                    }
+                    Route::Live => {
+                        Query::parse(query, &[])?;
+                        self.live().await
                     }
                     Route::Healthz
                     | Route::Metrics

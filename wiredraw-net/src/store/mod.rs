@@ -155,6 +155,42 @@ pub trait Store: Send + Sync {
 
     /// Checks that the backend answers.
     fn health(&self) -> StoreFuture<'_, ()>;
+
+    /// Tells every process sharing this store about a change (Redis: `PUBLISH` on the channel
+    /// `<prefix>changes`, which a Redis Cluster delivers on every node). Only this process sees
+    /// an in-memory store, so there it has no one to tell and does nothing.
+    fn announce<'a>(&'a self, message: &'a str) -> StoreFuture<'a, ()> {
+        let _ = message;
+        Box::pin(async { Ok(()) })
+    }
+
+    /// From now on, every message [`Store::announce`]d by any process sharing this store, this
+    /// one included; `None` when no other process can share it (in-memory). Must be called
+    /// within a Tokio runtime: the subscription runs in its own task, reconnecting as needed,
+    /// until the [`Announcements`] is dropped.
+    fn announcements(&self) -> Option<Announcements> {
+        None
+    }
+}
+
+/// What a subscription to [`Store::announcements`] delivers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Announcement {
+    /// One announced message.
+    Message(String),
+    /// The subscription was lost and is back: messages announced meanwhile were missed.
+    Resubscribed,
+}
+
+/// A subscription to [`Store::announcements`]; dropping it ends the subscription.
+#[derive(Debug)]
+pub struct Announcements(pub(crate) tokio::sync::mpsc::Receiver<Announcement>);
+
+impl Announcements {
+    /// The next announcement; `None` once the store has gone.
+    pub async fn recv(&mut self) -> Option<Announcement> {
+        self.0.recv().await
+    }
 }
 
 /// Opens the store a configuration names: `"memory"`, a `redis://` URL, or a Redis Cluster as

@@ -14,6 +14,7 @@
 //! | `P p:{<k>}` / `P px` | set / sorted set | uids given details with `ts` in bucket `k`, to find orphans |
 //! | `P a:{<addr>}` / `P ax` | sorted set | `ts\tname` sightings (score `ts`) / addresses (score: oldest sighting) |
 //! | `P range` | hash | `first`, `last` |
+//! | `P changes` | pub/sub channel | change announcements between server processes |
 //!
 //! Level-0 index buckets are the model's time buckets: the set of active uids is the hash's
 //! field names. Summaries are immutable once written, so the index copies them and a graph query
@@ -31,15 +32,13 @@
 //! histogram shard), so there a crash mid-batch can leave a record partly written; the
 //! collector's retry of the unacknowledged batch completes it, and idempotence makes that
 //! retry exact.
-//!
-//! Changes are announced on the pub/sub channel `P changes` (cluster-wide on a cluster).
 
-use super::redis_pool::{Commands, Connections, redis_error};
+use super::redis_pool::{Commands, Connections, node_urls, redis_error, subscribe};
 use super::{
-    BucketSpan, ConnectionInfo, DetailKey, GraphBuilder, HistogramBin, HostInfo, IngestReport,
-    LEVELS, Placement, RecordJson, RetainReport, Store, StoreError, StoreFuture, TimeRange, Window,
-    add_to_bins, check_batch, counted_here, floor_key, histogram_bins, host_info, host_names,
-    level_keys, level_width, record_ts, sort_connections,
+    Announcements, BucketSpan, ConnectionInfo, DetailKey, GraphBuilder, HistogramBin, HostInfo,
+    IngestReport, LEVELS, Placement, RecordJson, RetainReport, Store, StoreError, StoreFuture,
+    TimeRange, Window, add_to_bins, check_batch, counted_here, floor_key, histogram_bins,
+    host_info, host_names, level_keys, level_width, record_ts, sort_connections,
 };
 use compact_str::CompactString;
 use futures_util::{StreamExt, TryStreamExt};
@@ -98,6 +97,8 @@ pub struct RedisStore {
     parallel: usize,
     keys: Keys,
     conns: Connections,
+    /// Node URLs, for the pub/sub subscription (any node of a cluster delivers every message).
+    nodes: Vec<String>,
     histogram_sha: String,
     range_sha: String,
 }
@@ -144,6 +145,9 @@ impl Keys {
     fn range(&self) -> String {
         format!("{}range", self.prefix)
     }
+    fn changes(&self) -> String {
+        format!("{}changes", self.prefix)
+    }
 }
 
 /// Field of `c:{uid}` naming a detail key.
@@ -171,6 +175,7 @@ impl RedisStore {
                 prefix: config.prefix.clone(),
             },
             conns: Connections::open(&config.url, config.pool_size, config.timeout)?,
+            nodes: node_urls(&config.url)?.1,
             histogram_sha: redis::Script::new(HISTOGRAM_SCRIPT).get_hash().to_owned(),
             range_sha: redis::Script::new(RANGE_SCRIPT).get_hash().to_owned(),
         })
@@ -1109,5 +1114,24 @@ impl Store for RedisStore {
             pipe.cmd("PING").ignore();
             self.query::<()>(&pipe).await
         })
+    }
+
+    fn announce<'a>(&'a self, message: &'a str) -> StoreFuture<'a, ()> {
+        self.timed(async move {
+            let mut pipe = Commands::new();
+            pipe.cmd("PUBLISH")
+                .arg(self.keys.changes())
+                .arg(message)
+                .ignore();
+            self.query::<()>(&pipe).await
+        })
+    }
+
+    fn announcements(&self) -> Option<Announcements> {
+        Some(subscribe(
+            self.nodes.clone(),
+            self.keys.changes(),
+            self.timeout,
+        ))
     }
 }

@@ -7,8 +7,9 @@
 //! transaction when asked for and longer than one command) on the node owning that slot, all
 //! groups at once, and the replies are put back in the original order.
 
-use super::StoreError;
+use super::{Announcement, Announcements, StoreError};
 use deadpool_redis::{Manager, Pool, PoolError, Runtime, cluster};
+use futures_util::StreamExt;
 use futures_util::future::try_join_all;
 use redis::cluster_routing::Slot;
 use redis::{
@@ -17,6 +18,9 @@ use redis::{
 };
 use rustc_hash::FxHashMap;
 use std::time::Duration;
+
+/// Announcements held for a slow reader before the subscription waits for it.
+const ANNOUNCEMENT_BUFFER: usize = 1024;
 
 /// Scheme of a cluster spec: `redis+cluster://[user:password@]host:port,host:port,…`.
 pub const CLUSTER_SCHEME: &str = "redis+cluster://";
@@ -225,6 +229,61 @@ async fn run_by_slot<T: FromRedisValue>(
         .map(|(reply, _)| reply.unwrap_or(Value::Nil))
         .collect();
     Ok(T::from_redis_value(Value::Array(kept))?)
+}
+
+/// Subscribes to `channel` on the first node that answers, in a task of its own; on a lost
+/// connection it moves on to the next node, waiting a second after a full round of failures,
+/// and says [`Announcement::Resubscribed`] once back. Ends when the receiver is dropped.
+pub(crate) fn subscribe(urls: Vec<String>, channel: String, timeout: Duration) -> Announcements {
+    let (sender, receiver) = tokio::sync::mpsc::channel(ANNOUNCEMENT_BUFFER);
+    tokio::spawn(async move {
+        let mut lost = false;
+        for (attempt, url) in urls.iter().cycle().enumerate() {
+            let subscribed = tokio::time::timeout(timeout, async {
+                let client = redis::Client::open(url.as_str())?;
+                let mut pubsub = client.get_async_pubsub().await?;
+                pubsub.subscribe(&channel).await?;
+                Ok::<_, RedisError>(pubsub)
+            })
+            .await;
+            match subscribed {
+                Ok(Ok(pubsub)) => {
+                    tracing::debug!(%url, %channel, "subscribed to change announcements");
+                    if std::mem::take(&mut lost)
+                        && sender.send(Announcement::Resubscribed).await.is_err()
+                    {
+                        return;
+                    }
+                    let mut messages = pubsub.into_on_message();
+                    loop {
+                        tokio::select! {
+                            message = messages.next() => {
+                                let Some(message) = message else { break };
+                                let Ok(text) = message.get_payload::<String>() else { continue };
+                                if sender.send(Announcement::Message(text)).await.is_err() {
+                                    return;
+                                }
+                            }
+                            () = sender.closed() => return,
+                        }
+                    }
+                    tracing::warn!(%url, "change announcements subscription lost; resubscribing");
+                }
+                Ok(Err(error)) => {
+                    tracing::warn!(%url, %error, "cannot subscribe to change announcements")
+                }
+                Err(_) => tracing::warn!(%url, "subscribing to change announcements timed out"),
+            }
+            lost = true;
+            if (attempt + 1) % urls.len() == 0 {
+                tokio::select! {
+                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    () = sender.closed() => return,
+                }
+            }
+        }
+    });
+    Announcements(receiver)
 }
 
 pub(crate) fn pool_error(e: PoolError) -> StoreError {

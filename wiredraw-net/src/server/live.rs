@@ -1,0 +1,239 @@
+//! Live push: `GET /api/live`, a stream of server-sent events saying what changed in the store.
+//!
+//! Every successful ingest on any server sharing the store becomes one `change` event on every
+//! server's stream: the ingesting server tells its own viewers at once and announces the change
+//! through the store ([`Store::announce`](crate::store::Store::announce); Redis pub/sub, so a
+//! Redis Cluster delivers it to every server), and each server relays what the others
+//! announced. With the in-memory store only the one process exists, so nothing leaves it.
+//!
+//! The stream (`Content-Type: text/event-stream`), one event per blank-line-ended block:
+//!
+//! ```text
+//! event: range
+//! data: {"first":1700000000.0,"last":1700000123.5,"bucket_secs":10}
+//!
+//! event: change
+//! data: {"log_type":"conn","first":1700000120.0,"last":1700000123.5,"buckets":[1700000120]}
+//!
+//! event: resync
+//! data: {}
+//!
+//! : keepalive
+//! ```
+//!
+//! - `range` comes first, once: the range held when the stream opened, as `GET /api/range`.
+//! - `change`: connections were stored active over `[first, last]`; `buckets` lists the start
+//!   keys of the buckets they touched, ascending, at most
+//!   [`MAX_CHANGED_BUCKETS`](crate::server::MAX_CHANGED_BUCKETS) (when more changed, every
+//!   bucket meeting `[first, last]` may have). The held range is now at least
+//!   `[min(old first, first), max(old last, last)]`.
+//! - `resync`: changes may have been missed (this viewer fell behind, or the server lost its
+//!   subscription to the others for a while): fetch the range and the buckets on screen again.
+//! - A comment line every [`KEEPALIVE`] keeps proxies from closing an idle stream.
+//!
+//! The stream ends when the server shuts down; a viewer then polls, and reconnects when it can.
+
+use crate::api::RangeResponse;
+use crate::server::{ApiError, App, Change, ResponseBody};
+use crate::store::Announcement;
+use bytes::Bytes;
+use futures_util::StreamExt;
+use http_body_util::{BodyExt, StreamBody};
+use hyper::body::Frame;
+use hyper::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
+use hyper::{Response, StatusCode};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use std::convert::Infallible;
+use std::time::Duration;
+use tokio::sync::{broadcast, watch};
+
+/// How often an idle stream sends a comment line.
+pub const KEEPALIVE: Duration = Duration::from_secs(15);
+
+/// The data of a `change` event: what one ingest stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LiveChange {
+    /// The log type posted.
+    pub log_type: String,
+    /// Earliest start among the connections stored.
+    pub first: f64,
+    /// Latest end of activity among them.
+    pub last: f64,
+    /// Start keys of the buckets they touched, ascending (see the module docs for the limit).
+    pub buckets: Vec<i64>,
+}
+
+impl From<&Change> for LiveChange {
+    fn from(change: &Change) -> LiveChange {
+        LiveChange {
+            log_type: change.log_type.clone(),
+            first: change.first,
+            last: change.last,
+            buckets: change.buckets.clone(),
+        }
+    }
+}
+
+impl From<LiveChange> for Change {
+    fn from(change: LiveChange) -> Change {
+        Change {
+            log_type: change.log_type,
+            first: change.first,
+            last: change.last,
+            buckets: change.buckets,
+        }
+    }
+}
+
+/// One event of the stream, as [`crate::client::ApiClient::live`] reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LiveEvent {
+    /// The range held when the stream opened.
+    Range(RangeResponse),
+    /// Something was stored.
+    Change(LiveChange),
+    /// Changes may have been missed: fetch again what is on screen.
+    Resync,
+}
+
+/// A change as servers announce it to each other.
+#[derive(Serialize, Deserialize)]
+struct Envelope {
+    /// The announcing server, so it skips its own announcements.
+    origin: String,
+    change: LiveChange,
+}
+
+/// One server's live-push state.
+pub(crate) struct Live {
+    origin: String,
+    /// Bumped whenever changes from other servers may have been missed.
+    resyncs: watch::Sender<u64>,
+    /// Set when the server shuts down, ending every stream.
+    closing: watch::Sender<bool>,
+}
+
+impl Live {
+    pub fn new() -> Live {
+        let mut id = [0u8; 8];
+        rand::rng().fill_bytes(&mut id);
+        Live {
+            origin: hex::encode(id),
+            resyncs: watch::Sender::new(0),
+            closing: watch::Sender::new(false),
+        }
+    }
+}
+
+fn event<T: Serialize>(name: &str, data: &T) -> Bytes {
+    let data = serde_json::to_string(data).expect("live event data always serialises");
+    Bytes::from(format!("event: {name}\ndata: {data}\n\n"))
+}
+
+fn resync_event() -> Bytes {
+    Bytes::from_static(b"event: resync\ndata: {}\n\n")
+}
+
+/// What one stream waits on.
+struct Stream {
+    changes: broadcast::Receiver<Change>,
+    resyncs: watch::Receiver<u64>,
+    closing: watch::Receiver<bool>,
+    keepalive: tokio::time::Interval,
+}
+
+impl Stream {
+    /// The next block to send, `None` to end the stream.
+    async fn next_block(&mut self) -> Option<Bytes> {
+        tokio::select! {
+            received = self.changes.recv() => match received {
+                Ok(change) => Some(event("change", &LiveChange::from(&change))),
+                Err(broadcast::error::RecvError::Lagged(_)) => Some(resync_event()),
+                Err(broadcast::error::RecvError::Closed) => None,
+            },
+            changed = self.resyncs.changed() => changed.ok().map(|()| resync_event()),
+            _ = self.closing.changed() => None,
+            _ = self.keepalive.tick() => Some(Bytes::from_static(b": keepalive\n\n")),
+        }
+    }
+}
+
+impl App {
+    /// Tells this server's live viewers about a change at once, and the other servers sharing
+    /// the store through it. A failed announcement is logged, never an ingest error: the data
+    /// is stored, and other servers' viewers see it on their next poll.
+    pub(crate) async fn announce_change(&self, change: Change) {
+        let envelope = Envelope {
+            origin: self.inner.live.origin.clone(),
+            change: LiveChange::from(&change),
+        };
+        // No live subscriber here is not an error.
+        let _ = self.inner.changes.send(change);
+        let message = serde_json::to_string(&envelope).expect("an envelope always serialises");
+        if let Err(error) = self.inner.store.announce(&message).await {
+            tracing::warn!(%error, "cannot announce a change to the other servers");
+        }
+    }
+
+    /// Relays the changes other servers announce to this server's subscribers; `None` when the
+    /// store is this process's alone.
+    pub(crate) fn spawn_change_relay(&self) -> Option<tokio::task::JoinHandle<()>> {
+        let mut announcements = self.inner.store.announcements()?;
+        let app = self.clone();
+        Some(tokio::spawn(async move {
+            while let Some(announcement) = announcements.recv().await {
+                let live = &app.inner.live;
+                match announcement {
+                    Announcement::Message(text) => match serde_json::from_str::<Envelope>(&text) {
+                        Ok(envelope) if envelope.origin != live.origin => {
+                            let _ = app.inner.changes.send(envelope.change.into());
+                        }
+                        Ok(_) => {}
+                        Err(error) => tracing::warn!(%error, "unreadable change announcement"),
+                    },
+                    Announcement::Resubscribed => live.resyncs.send_modify(|n| *n += 1),
+                }
+            }
+        }))
+    }
+
+    /// Ends every live stream (the server is shutting down).
+    pub(crate) fn close_live_streams(&self) {
+        self.inner.live.closing.send_replace(true);
+    }
+
+    /// `GET /api/live`.
+    pub(crate) async fn live(&self) -> Result<Response<ResponseBody>, ApiError> {
+        // Subscribe before reading the range, so no change falls between the two.
+        let stream = Stream {
+            changes: self.inner.changes.subscribe(),
+            resyncs: self.inner.live.resyncs.subscribe(),
+            closing: self.inner.live.closing.subscribe(),
+            keepalive: tokio::time::interval_at(tokio::time::Instant::now() + KEEPALIVE, KEEPALIVE),
+        };
+        let range = self.timed("range", self.inner.store.range()).await?;
+        let first = event(
+            "range",
+            &RangeResponse {
+                first: range.map(|r| r.first),
+                last: range.map(|r| r.last),
+                bucket_secs: self.inner.config.bucket_secs,
+            },
+        );
+        let rest = futures_util::stream::unfold(stream, |mut stream| async {
+            let block = stream.next_block().await?;
+            Some((block, stream))
+        });
+        let blocks = futures_util::stream::once(async { first })
+            .chain(rest)
+            .map(|block| Ok::<_, Infallible>(Frame::data(block)));
+        let mut response = Response::new(BodyExt::boxed(StreamBody::new(blocks)));
+        *response.status_mut() = StatusCode::OK;
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+        Ok(response)
+    }
+}

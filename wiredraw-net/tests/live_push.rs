@@ -1,0 +1,136 @@
+//! `GET /api/live` on one server over the in-memory store: the range first, then a change per
+//! ingest, only with a session, and the stream ends when the server stops.
+
+mod server_support;
+
+use bytes::Bytes;
+use server_support::*;
+use std::time::Duration;
+use wiredraw_net::client::ApiClient;
+use wiredraw_net::server::live::LiveEvent;
+
+const CONN_HEADER: &str = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn\n\
+#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\tduration\torig_bytes\tresp_bytes\tconn_state\thistory\n\
+#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tstring\tinterval\tcount\tcount\tstring\tstring\n";
+
+async fn next(events: &mut wiredraw_net::client::LiveEvents) -> LiveEvent {
+    tokio::time::timeout(Duration::from_secs(5), events.recv())
+        .await
+        .expect("an event within 5 s")
+        .expect("the stream is open")
+        .expect("a readable event")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn viewers_hear_of_every_ingest_until_the_server_stops() {
+    let server = TestServer::start(config(), memory_store()).await;
+    let anonymous = ApiClient::new(&server.url).unwrap();
+    let refused = anonymous.live().await.unwrap_err();
+    assert_eq!(refused.status().map(|s| s.as_u16()), Some(401), "{refused}");
+    let wrong = ApiClient::new(&server.url)
+        .unwrap()
+        .with_token("not-a-session")
+        .unwrap();
+    assert_eq!(
+        wrong.live().await.unwrap_err().status().map(|s| s.as_u16()),
+        Some(401)
+    );
+    let collector_only = server.collector();
+    assert_eq!(
+        collector_only
+            .live()
+            .await
+            .unwrap_err()
+            .status()
+            .map(|s| s.as_u16()),
+        Some(401)
+    );
+
+    let viewer = server.session().await;
+    ingest(
+        server.app.store(),
+        vec![conn(
+            "Cold",
+            1_700_000_003.0,
+            0.0,
+            "10.0.0.9",
+            "10.0.0.8",
+            (5, 0),
+        )],
+    )
+    .await;
+    let mut events = viewer.live().await.unwrap();
+    match next(&mut events).await {
+        LiveEvent::Range(range) => {
+            assert_eq!(range.first, Some(1_700_000_003.0));
+            assert_eq!(range.bucket_secs, BUCKET);
+        }
+        other => panic!("the stream must open with the range, got {other:?}"),
+    }
+
+    let body = format!(
+        "{CONN_HEADER}1700000105\tCa\t10.0.0.1\t50000\t10.0.0.2\t443\ttcp\tssl\t31\t100\t2000\tSF\tShADadFf\n\
+         1700000041\tCb\t10.0.0.1\t50001\t10.0.0.3\t53\tudp\tdns\t-\t-\t-\tSF\tDd\n"
+    );
+    let answer = server
+        .collector()
+        .post_logs("conn", Bytes::from(body), true)
+        .await
+        .unwrap();
+    assert_eq!((answer.accepted, answer.rejected), (2, 0));
+    match next(&mut events).await {
+        LiveEvent::Change(change) => {
+            assert_eq!(change.log_type, "conn");
+            assert_eq!(
+                (change.first, change.last),
+                (1_700_000_041.0, 1_700_000_136.0)
+            );
+            assert_eq!(
+                change.buckets,
+                [
+                    1_700_000_040,
+                    1_700_000_100,
+                    1_700_000_110,
+                    1_700_000_120,
+                    1_700_000_130
+                ]
+            );
+        }
+        other => panic!("expected a change, got {other:?}"),
+    }
+    // A second viewer opening now sees the grown range.
+    let mut later = viewer.live().await.unwrap();
+    match next(&mut later).await {
+        LiveEvent::Range(range) => {
+            assert_eq!(
+                (range.first, range.last),
+                (Some(1_700_000_003.0), Some(1_700_000_136.0))
+            )
+        }
+        other => panic!("expected the range, got {other:?}"),
+    }
+
+    // Details alone make no connection visible, so they change nothing a viewer shows.
+    let dns = "#separator \\x09\n#path\tdns\n#fields\tts\tuid\tquery\n#types\ttime\tstring\tstring\n1700000041\tCb\texample.org\n";
+    let answer = server
+        .collector()
+        .post_logs("dns", Bytes::from(dns), false)
+        .await
+        .unwrap();
+    assert_eq!(answer.accepted, 1, "{answer:?}");
+    let quiet = tokio::time::timeout(Duration::from_millis(300), events.recv()).await;
+    assert!(quiet.is_err(), "no event for details only: {quiet:?}");
+
+    // Query parameters are refused like on every other route.
+    let raw = viewer.http().get_bytes("/api/live?t=1").await.unwrap_err();
+    assert_eq!(raw.status().map(|s| s.as_u16()), Some(400));
+
+    let stopping = tokio::spawn(server.stop());
+    for stream in [&mut events, &mut later] {
+        let end = tokio::time::timeout(Duration::from_secs(10), stream.recv())
+            .await
+            .expect("the stream ends when the server stops");
+        assert!(end.is_none(), "{end:?}");
+    }
+    stopping.await.unwrap();
+}
