@@ -1,5 +1,5 @@
 //! `bench -- render --nodes N --edges M [--frames K] [--width W] [--height H]
-//! [--spheres impostor|mesh] [--no-readback]`
+//! [--spheres impostor|mesh] [--no-readback] [--picks P]`
 //!
 //! Frame time of the wgpu renderer, offscreen, on the default adapter (`WGPU_BACKEND` picks
 //! it; lavapipe on machines without a GPU). Each measured frame is the whole cost a viewer pays:
@@ -7,6 +7,10 @@
 //! (default: `"measures":"render+readback"`) or waiting for the GPU to finish
 //! (`--no-readback`: `"render+wait"`). The camera turns a little every frame so nothing is
 //! cached. The scene is a random ball of hosts, denser towards hubs, framed by the camera.
+//!
+//! Picking on the same scene (every node and edge a candidate): `pick_build_ms` builds the
+//! [`Picker`]'s hierarchy once, `pick_us` is the mean time of one click (a ray through a random
+//! pixel, nearest hit) over `--picks` clicks, `pick_hits` how many of them hit something.
 
 use anyhow::Context as _;
 use clap::Parser;
@@ -14,8 +18,8 @@ use rand::{Rng, SeedableRng, rngs::StdRng};
 use std::time::Instant;
 use wiredraw_render::glam::Vec3;
 use wiredraw_render::{
-    Camera, Color, EdgeInstance, GpuContext, NodeInstance, OffscreenRenderer, RendererConfig,
-    Scene, SphereTechnique,
+    Camera, Color, EdgeInstance, GpuContext, NodeInstance, OffscreenRenderer, Picker,
+    RendererConfig, Scene, SphereTechnique, Viewport,
 };
 
 #[derive(Parser)]
@@ -37,6 +41,9 @@ struct Args {
     /// Wait for the GPU instead of reading the image back.
     #[arg(long)]
     no_readback: bool,
+    /// Clicks to time on the picker.
+    #[arg(long, default_value_t = 2000)]
+    picks: usize,
 }
 
 /// A ball of hosts: uniform density, radii skewed small, edges preferring the first (hub) hosts.
@@ -122,6 +129,26 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     }
     let ms_per_frame = start.elapsed().as_secs_f64() * 1000.0 / frames as f64;
     let stats = offscreen.renderer().stats();
+
+    let start = Instant::now();
+    let picker = Picker::new(&scene);
+    let pick_build_ms = start.elapsed().as_secs_f64() * 1000.0;
+    let viewport = Viewport::new(args.width, args.height);
+    let clicks: Vec<_> = (0..args.picks.max(1))
+        .map(|_| {
+            let pixel = wiredraw_render::glam::Vec2::new(
+                rng.random_range(0.0..args.width as f32),
+                rng.random_range(0.0..args.height as f32),
+            );
+            camera.ray(pixel, viewport)
+        })
+        .collect();
+    let start = Instant::now();
+    let pick_hits = clicks
+        .iter()
+        .filter(|ray| picker.pick(ray).is_some())
+        .count();
+    let pick_us = start.elapsed().as_secs_f64() * 1e6 / clicks.len() as f64;
     println!(
         "{}",
         serde_json::json!({
@@ -137,6 +164,10 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             "edges_drawn": stats.edges_drawn,
             "ms_per_frame": (ms_per_frame * 100.0).round() / 100.0,
             "fps": (1000.0 / ms_per_frame * 10.0).round() / 10.0,
+            "pick_build_ms": (pick_build_ms * 100.0).round() / 100.0,
+            "pick_us": (pick_us * 100.0).round() / 100.0,
+            "picks": clicks.len(),
+            "pick_hits": pick_hits,
             "adapter": adapter,
         })
     );

@@ -2,7 +2,7 @@
 //! a point of interest. Projection has an infinite far plane and, by default, reverse-Z depth
 //! (see [`DepthConvention`]).
 
-use crate::scene::Bounds;
+use crate::scene::{Bounds, NodeInstance};
 use glam::{Mat4, Vec2, Vec3};
 
 /// The drawing area in physical pixels.
@@ -290,6 +290,14 @@ impl Camera {
         });
     }
 
+    /// Starts a smooth flight that centres a host and comes close enough for its sphere to
+    /// fill about a fifth of the view, so its neighbourhood stays in sight.
+    pub fn fly_to_node(&mut self, node: &NodeInstance, aspect: f32, duration: f32) {
+        const VIEW_SHARE: f32 = 0.2;
+        let distance = self.framing_distance(node.drawn_radius() / VIEW_SHARE, aspect);
+        self.fly_to(node.position, distance, duration);
+    }
+
     /// Whether a flight is under way.
     pub fn is_flying(&self) -> bool {
         self.flight.is_some()
@@ -436,6 +444,26 @@ mod tests {
         assert_eq!(camera.target, Vec3::new(5.0, 0.0, 0.0));
         assert!((camera.distance - 2.0).abs() < 1e-5);
         assert!(!camera.update(0.1));
+    }
+
+    #[test]
+    fn a_flight_to_a_node_ends_centred_on_it_at_a_fifth_of_the_view() {
+        let node = NodeInstance::new(Vec3::new(30.0, -4.0, 12.0), 2.0, crate::Color::WHITE);
+        let mut camera = Camera::default();
+        camera.fly_to_node(&node, viewport().aspect(), 0.8);
+        let mut frames = 0;
+        while camera.update(1.0 / 60.0) {
+            frames += 1;
+        }
+        assert!((45..=50).contains(&frames), "{frames} frames");
+        let (center, depth) = camera.project(node.position, viewport()).unwrap();
+        assert!(
+            (center - Vec2::new(400.0, 300.0)).length() < 0.01,
+            "{center}"
+        );
+        let radius_px = node.radius / (depth * camera.pixel_size_at_unit_depth(viewport()));
+        let share = 2.0 * radius_px / 600.0;
+        assert!((0.18..0.23).contains(&share), "{share}");
     }
 
     #[test]

@@ -10,6 +10,8 @@ pub enum RenderError {
     NoAdapter(String),
     #[error("the GPU adapter refused a device: {0}")]
     RequestDevice(#[from] wgpu::RequestDeviceError),
+    #[error("window surface: {0}")]
+    Surface(String),
     #[error("reading the rendered image back failed: {0}")]
     ReadBack(String),
     #[error("image size {width}x{height} is outside 1..={max} per side")]

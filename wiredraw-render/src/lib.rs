@@ -4,8 +4,9 @@
 //! responding one. A host program describes a frame as a [`Scene`] (or builds one from a
 //! [`wiredraw_core::Graph`] with a [`GraphStyle`]), moves a [`Camera`], and lets a
 //! [`GraphRenderer`] draw it:
-//! - on a window surface: [`GraphRenderer::prepare`] then [`GraphRenderer::render`] (or
-//!   [`GraphRenderer::paint`] into a pass of its own);
+//! - on a window surface: [`SurfaceRenderer`] (a winit window, say), or
+//!   [`GraphRenderer::prepare`] then [`GraphRenderer::render`] (or [`GraphRenderer::paint`]
+//!   into a pass of its own) on a surface the host manages;
 //! - inside egui: [`GraphPaintCallback`] through egui-wgpu's paint callback;
 //! - offscreen: [`OffscreenRenderer::render_to_rgba`] and [`RgbaImage::save_png`].
 //!
@@ -50,6 +51,7 @@ pub mod picking;
 pub mod renderer;
 pub mod scene;
 pub mod style;
+pub mod surface;
 
 pub use animation::SceneAnimator;
 pub use camera::{Camera, DepthConvention, Ray, Viewport};
@@ -63,6 +65,7 @@ pub use picking::{Picked, Picker};
 pub use renderer::{DepthBuffer, GraphRenderer, PrepareStats, RenderTarget, RendererConfig};
 pub use scene::{Bounds, Color, EdgeInstance, NodeInstance, NodeState, Scene};
 pub use style::{ColorBy, GraphStyle, Legend, LegendEntry};
+pub use surface::{FrameOutcome, SurfaceRenderer};
 
 /// The versions this crate is built against, for hosts that must match them.
 pub use {egui, egui_wgpu, glam, wgpu};

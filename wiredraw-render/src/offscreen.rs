@@ -3,7 +3,7 @@
 
 use crate::camera::{Camera, Viewport};
 use crate::error::RenderError;
-use crate::renderer::{DepthBuffer, GraphRenderer, PrepareStats, RenderTarget, RendererConfig};
+use crate::renderer::{Attachments, GraphRenderer, PrepareStats, RendererConfig};
 use crate::scene::{Color, Scene};
 use std::path::Path;
 
@@ -22,8 +22,17 @@ impl GpuContext {
     pub fn headless() -> Result<GpuContext, RenderError> {
         let instance =
             wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        GpuContext::open(instance, None)
+    }
+
+    /// Opens the default adapter of `instance` that can present to `surface` (when given).
+    pub(crate) fn open(
+        instance: wgpu::Instance,
+        surface: Option<&wgpu::Surface<'_>>,
+    ) -> Result<GpuContext, RenderError> {
         let adapter = pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
             power_preference: wgpu::PowerPreference::HighPerformance,
+            compatible_surface: surface,
             ..Default::default()
         }))
         .map_err(|e| RenderError::NoAdapter(e.to_string()))?;
@@ -132,9 +141,7 @@ struct Targets {
     height: u32,
     color: wgpu::Texture,
     color_view: wgpu::TextureView,
-    /// The multisampled attachment, resolved into `color`, when MSAA is on.
-    multisampled: Option<wgpu::TextureView>,
-    depth: Option<DepthBuffer>,
+    attachments: Attachments,
     readback: wgpu::Buffer,
     padded_row: u32,
 }
@@ -241,18 +248,7 @@ impl OffscreenRenderer {
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some("wiredraw offscreen"),
         });
-        let target = match &targets.multisampled {
-            Some(multisampled) => RenderTarget {
-                color: multisampled,
-                resolve: Some(&targets.color_view),
-                depth: targets.depth.as_ref().map(DepthBuffer::view),
-            },
-            None => RenderTarget {
-                color: &targets.color_view,
-                resolve: None,
-                depth: targets.depth.as_ref().map(DepthBuffer::view),
-            },
-        };
+        let target = targets.attachments.target(&targets.color_view);
         self.renderer.render(&mut encoder, &target, self.background);
         encoder.copy_texture_to_buffer(
             wgpu::TexelCopyTextureInfo {
@@ -323,26 +319,15 @@ impl OffscreenRenderer {
             height,
             depth_or_array_layers: 1,
         };
-        let color_texture = |sample_count: u32, usage: wgpu::TextureUsages| {
-            device.create_texture(&wgpu::TextureDescriptor {
-                label: Some("wiredraw offscreen colour"),
-                size,
-                mip_level_count: 1,
-                sample_count,
-                dimension: wgpu::TextureDimension::D2,
-                format: OFFSCREEN_FORMAT,
-                usage,
-                view_formats: &[],
-            })
-        };
-        let color = color_texture(
-            1,
-            wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
-        );
-        let samples = config.sample_count.max(1);
-        let multisampled = (samples > 1).then(|| {
-            color_texture(samples, wgpu::TextureUsages::RENDER_ATTACHMENT)
-                .create_view(&wgpu::TextureViewDescriptor::default())
+        let color = device.create_texture(&wgpu::TextureDescriptor {
+            label: Some("wiredraw offscreen colour"),
+            size,
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format: OFFSCREEN_FORMAT,
+            usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
+            view_formats: &[],
         });
         let padded_row = (width * 4).next_multiple_of(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT);
         Targets {
@@ -350,10 +335,7 @@ impl OffscreenRenderer {
             height,
             color_view: color.create_view(&wgpu::TextureViewDescriptor::default()),
             color,
-            multisampled,
-            depth: config
-                .depth_format
-                .map(|format| DepthBuffer::new(device, format, width, height, samples)),
+            attachments: Attachments::new(device, &config, width, height),
             readback: device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("wiredraw readback"),
                 size: u64::from(padded_row) * u64::from(height),

@@ -290,3 +290,66 @@ impl DepthBuffer {
         &self.view
     }
 }
+
+/// The depth and (with MSAA) multisampled colour attachments a [`GraphRenderer`] needs beside
+/// the colour texture it finally lands in; shared by the window and offscreen paths.
+pub(crate) struct Attachments {
+    width: u32,
+    height: u32,
+    depth: Option<DepthBuffer>,
+    /// Resolved into the final colour texture, when MSAA is on.
+    multisampled: Option<wgpu::TextureView>,
+}
+
+impl Attachments {
+    pub fn new(device: &wgpu::Device, config: &RendererConfig, width: u32, height: u32) -> Self {
+        let samples = config.sample_count.max(1);
+        let multisampled = (samples > 1).then(|| {
+            device
+                .create_texture(&wgpu::TextureDescriptor {
+                    label: Some("wiredraw multisampled colour"),
+                    size: wgpu::Extent3d {
+                        width: width.max(1),
+                        height: height.max(1),
+                        depth_or_array_layers: 1,
+                    },
+                    mip_level_count: 1,
+                    sample_count: samples,
+                    dimension: wgpu::TextureDimension::D2,
+                    format: config.color_format,
+                    usage: wgpu::TextureUsages::RENDER_ATTACHMENT,
+                    view_formats: &[],
+                })
+                .create_view(&wgpu::TextureViewDescriptor::default())
+        });
+        Attachments {
+            width,
+            height,
+            depth: config
+                .depth_format
+                .map(|format| DepthBuffer::new(device, format, width, height, samples)),
+            multisampled,
+        }
+    }
+
+    pub fn size(&self) -> (u32, u32) {
+        (self.width, self.height)
+    }
+
+    /// The pass's attachments for a frame that ends up in `color`.
+    pub fn target<'a>(&'a self, color: &'a wgpu::TextureView) -> RenderTarget<'a> {
+        let depth = self.depth.as_ref().map(DepthBuffer::view);
+        match &self.multisampled {
+            Some(multisampled) => RenderTarget {
+                color: multisampled,
+                resolve: Some(color),
+                depth,
+            },
+            None => RenderTarget {
+                color,
+                resolve: None,
+                depth,
+            },
+        }
+    }
+}

@@ -1,11 +1,13 @@
 //! Golden images: scenes rendered offscreen on the GPU (lavapipe in CI) and compared with the
-//! PNGs in tests/golden/ within the tolerance stated in `common`.
+//! PNGs in tests/golden/ within the tolerance stated in `common` (each pixel within 24 of 255
+//! per channel of the golden's pixel or one of its 8 neighbours; at most 0.05 % of pixels
+//! otherwise).
 
 mod common;
 
-use common::{assert_matches_golden, cloud_scene, gpu, states_scene};
+use common::{assert_matches_golden, cloud_scene, compare_with_golden, gpu, states_scene};
 use wiredraw_render::glam::Vec3;
-use wiredraw_render::{Camera, OffscreenRenderer, RendererConfig, SphereTechnique};
+use wiredraw_render::{Camera, OffscreenRenderer, RendererConfig, RgbaImage, SphereTechnique};
 
 const SIZE: u32 = 512;
 
@@ -82,4 +84,48 @@ fn an_empty_scene_is_all_background() {
             .render_to_rgba(0, 10, &Default::default(), &Camera::default())
             .is_err()
     );
+}
+
+/// The tolerance is loose enough for driver drift but not for real changes: a host moved by a
+/// third of its radius, or recoloured, fails against the golden, and the failure leaves the
+/// actual and difference images behind.
+#[test]
+fn a_moved_or_recoloured_host_fails_the_golden_and_leaves_images() {
+    let golden = RgbaImage::load_png(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/states.png"),
+    )
+    .unwrap();
+    let scene = states_scene();
+    let camera = front_camera(&scene);
+    let mut offscreen = OffscreenRenderer::new(gpu());
+    let out_dir = std::env::temp_dir().join(format!("wiredraw-golden-{}", std::process::id()));
+    std::fs::create_dir_all(&out_dir).unwrap();
+
+    let mut moved = scene.clone();
+    moved.nodes[0].position.x += moved.nodes[0].radius / 3.0;
+    let image = offscreen
+        .render_to_rgba(SIZE, SIZE, &moved, &camera)
+        .unwrap();
+    let error = compare_with_golden("moved", &golden, &image, &out_dir).unwrap_err();
+    assert!(error.contains("differ by more than"), "{error}");
+    for written in ["moved.actual.png", "moved.diff.png"] {
+        let written = RgbaImage::load_png(out_dir.join(written)).unwrap();
+        assert_eq!((written.width, written.height), (SIZE, SIZE));
+    }
+
+    let mut recoloured = scene.clone();
+    recoloured.nodes[0].color = wiredraw_render::Color::rgb(66, 200, 245);
+    let image = offscreen
+        .render_to_rgba(SIZE, SIZE, &recoloured, &camera)
+        .unwrap();
+    assert!(compare_with_golden("recoloured", &golden, &image, &out_dir).is_err());
+
+    let image = offscreen
+        .render_to_rgba(SIZE, SIZE, &scene, &camera)
+        .unwrap();
+    assert_eq!(
+        compare_with_golden("same", &golden, &image, &out_dir),
+        Ok(())
+    );
+    std::fs::remove_dir_all(&out_dir).unwrap();
 }
