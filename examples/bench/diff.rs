@@ -5,7 +5,9 @@
 //! changed and as many new; then times `GraphDiff::between` of the two, and `apply`, each
 //! `--iters` times (default 200) after a warm-up.
 //!
-//! Prints `{"bench":"diff","edges":M,"nodes":N,"changes":C,"ms_per_diff":X,"ms_per_apply":Y}`.
+//! Prints `{"bench":"diff","edges":M,"nodes":N,"changes":C,"ms_per_diff":X,
+//! "cpu_ms_per_diff":Z,"ms_per_apply":Y}` (`Z`: CPU time, which on a shared machine leaves out
+//! waiting for a core).
 
 use anyhow::ensure;
 use clap::Parser;
@@ -13,6 +15,8 @@ use std::hint::black_box;
 use std::time::Instant;
 use wiredraw_core::GraphDiff;
 use wiredraw_core::layout::sample;
+
+use crate::layout::process_cpu_ms;
 
 #[derive(Parser)]
 #[command(name = "bench diff")]
@@ -45,11 +49,15 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     for _ in 0..args.iters / 10 {
         black_box(GraphDiff::between(&old, &new));
     }
+    let cpu_before = process_cpu_ms();
     let start = Instant::now();
     for _ in 0..args.iters {
         black_box(GraphDiff::between(black_box(&old), black_box(&new)));
     }
     let ms_per_diff = start.elapsed().as_secs_f64() * 1000.0 / f64::from(args.iters);
+    let cpu_ms_per_diff = cpu_before
+        .zip(process_cpu_ms())
+        .map(|(before, after)| (after - before) / f64::from(args.iters));
     let start = Instant::now();
     for _ in 0..args.iters {
         black_box(diff.apply(black_box(&old))?);
@@ -64,6 +72,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             "nodes": old.nodes.len(),
             "changes": diff.len(),
             "ms_per_diff": ms_per_diff,
+            "cpu_ms_per_diff": cpu_ms_per_diff,
             "ms_per_apply": ms_per_apply,
         })
     );

@@ -30,7 +30,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         bail!("usage: bench parse FILE [--runs N] [--iterator]");
     };
     let bytes = std::fs::metadata(&file)
-        .with_context(|| format!("{file}"))?
+        .with_context(|| format!("cannot read {file}"))?
         .len();
     let mut best = f64::INFINITY;
     let mut records = 0u64;

@@ -71,8 +71,11 @@ pub enum DiffError {
 impl GraphDiff {
     /// The change that turns `old` into `new`.
     ///
-    /// Both graphs are expected to hold the [`Graph`] invariant; one that does not is normalised
-    /// first (a copy), so the diff is still right.
+    /// Both graphs are expected to hold the [`Graph`] invariant. One whose nodes or edges are
+    /// unsorted or duplicated is normalised first (a copy), so the diff is still right.
+    /// Endpoints are not looked up (that would cost more than the diff itself): the diff of
+    /// graphs with dangling edges still carries them, and [`GraphDiff::apply`] refuses the
+    /// broken result.
     pub fn between(old: &Graph, new: &Graph) -> GraphDiff {
         let old = normalised(old);
         let new = normalised(new);
@@ -195,7 +198,7 @@ impl GraphDiff {
 }
 
 fn normalised(graph: &Graph) -> Cow<'_, Graph> {
-    if graph.is_normalised() {
+    if graph.is_sorted_and_unique() {
         Cow::Borrowed(graph)
     } else {
         let mut copy = graph.clone();

@@ -1,6 +1,8 @@
 //! The aggregated connection graph of a time window: hosts and directed orig→resp edges.
 
-use crate::contribution::Connection;
+use crate::contribution::{Connection, Contribution};
+use crate::plugin::{ContributeError, Registry};
+use crate::record::Record;
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -182,6 +184,49 @@ impl Graph {
         }
     }
 
+    /// Aggregates records straight from logs: each record contributes through `registry` (conn
+    /// records, or any custom conn-like type, give connections; other records give none), then
+    /// the connections are aggregated as in [`Graph::from_connections`]. Records that could
+    /// not contribute are returned with their line numbers, not dropped silently.
+    ///
+    /// ```
+    /// use wiredraw_core::plugin::Registry;
+    /// use wiredraw_core::zeek::LogReader;
+    /// use wiredraw_core::Graph;
+    ///
+    /// let log = "#fields\tts\tuid\tid.orig_h\tid.resp_h\tproto\n\
+    ///            #types\ttime\tstring\taddr\taddr\tenum\n\
+    ///            10.0\tC1\t10.0.0.1\t10.0.0.2\ttcp\n\
+    ///            11.0\tC2\t10.0.0.1\t-\ttcp\n";
+    /// let records: Vec<_> = LogReader::new(log.as_bytes(), "conn.log", Some("conn"))
+    ///     .collect::<Result<_, _>>()
+    ///     .unwrap();
+    /// let (graph, rejected) =
+    ///     Graph::from_records(&records, &Registry::with_builtins(), 0.0, 60.0);
+    /// assert_eq!(graph.edges.len(), 1);
+    /// assert_eq!(rejected.len(), 1);
+    /// assert_eq!(rejected[0].0, 4);
+    /// assert_eq!(rejected[0].1.to_string(), "missing field id.resp_h");
+    /// ```
+    pub fn from_records<'r>(
+        records: impl IntoIterator<Item = &'r Record>,
+        registry: &Registry,
+        from: f64,
+        to: f64,
+    ) -> (Graph, Vec<(u64, ContributeError)>) {
+        let mut contribution = Contribution::default();
+        let mut rejected = Vec::new();
+        for record in records {
+            if let Err(error) = registry.contribute(record, &mut contribution) {
+                rejected.push((record.line, error));
+            }
+        }
+        (
+            Graph::from_connections(&contribution.connections, from, to),
+            rejected,
+        )
+    }
+
     /// Reads a graph from the server's JSON and checks the invariant (see [`Graph::validate`]).
     ///
     /// A graph that breaks it is an error rather than silently repaired, since it means the
@@ -261,6 +306,16 @@ impl Graph {
             }
         }
         Ok(())
+    }
+
+    /// Whether nodes are strictly increasing by id and edges by `(src, dst)`: the invariant
+    /// without its endpoint check, in one cheap pass.
+    pub fn is_sorted_and_unique(&self) -> bool {
+        self.nodes.windows(2).all(|w| w[0].id < w[1].id)
+            && self
+                .edges
+                .windows(2)
+                .all(|w| edge_key(&w[0]) < edge_key(&w[1]))
     }
 
     /// Whether the invariant holds (see [`Graph::validate`]).

@@ -11,8 +11,8 @@ use rayon::prelude::*;
 const LEAF_SIZE: usize = 12;
 /// Guards against unbounded splitting when many bodies share one point.
 const MAX_DEPTH: u32 = 24;
-/// Bodies evaluated per parallel task; large enough to amortise scheduling.
-const CHUNK: usize = 256;
+/// Leaves evaluated per parallel task at least; enough to amortise scheduling.
+const LEAVES_PER_TASK: usize = 8;
 /// Below this many bodies one thread is faster than fanning out.
 const PARALLEL_MIN: usize = 2048;
 
@@ -98,46 +98,99 @@ impl Octree {
     /// Repulsion on every body, in tree order: `strength · qᵢ Σⱼ qⱼ (xᵢ − xⱼ) / (|xᵢ − xⱼ|² +
     /// ε²)^{3/2}` (inverse-square, softened by `ε` so near neighbours stay finite).
     ///
-    /// Each body's sum is formed alone in a fixed order, so the result does not depend on how
-    /// the work is split across threads.
+    /// The bodies of one leaf walk the tree together: a cell is taken as one charge when it is
+    /// far enough from every body of the leaf (from the leaf's bounding sphere), so one walk
+    /// serves them all and each then sums a flat list. Each body's sum is formed alone in a
+    /// fixed order, so the result does not depend on how the work is split across threads.
     pub(super) fn repulsion(&self, strength: f32, softening: f32, out: &mut Vec<[f32; 3]>) {
         let n = self.positions.len();
         out.resize(n, [0.0; 3]);
         let eps2 = softening * softening;
-        let fill = |(chunk_index, chunk): (usize, &mut [[f32; 3]])| {
-            for (offset, force) in chunk.iter_mut().enumerate() {
-                *force = self.force_on(chunk_index * CHUNK + offset, strength, eps2);
+        // Leaves in depth-first order hold tree positions 0..n in order.
+        let mut groups: Vec<(usize, &mut [[f32; 3]])> = Vec::new();
+        let mut rest = out.as_mut_slice();
+        for (index, cell) in self.cells.iter().enumerate() {
+            if cell.count > 0 {
+                let (head, tail) = std::mem::take(&mut rest).split_at_mut(cell.count as usize);
+                groups.push((index, head));
+                rest = tail;
             }
+        }
+        let fill = |lists: &mut Interactions, (leaf, forces): &mut (usize, &mut [[f32; 3]])| {
+            self.leaf_forces(*leaf, forces, strength, eps2, lists);
         };
         if n >= PARALLEL_MIN {
-            out.par_chunks_mut(CHUNK).enumerate().for_each(fill);
+            groups
+                .par_iter_mut()
+                .with_min_len(LEAVES_PER_TASK)
+                .for_each_init(Interactions::default, fill);
         } else {
-            out.chunks_mut(CHUNK).enumerate().for_each(fill);
+            let mut lists = Interactions::default();
+            groups.iter_mut().for_each(|group| fill(&mut lists, group));
         }
     }
 
-    fn force_on(&self, body: usize, strength: f32, eps2: f32) -> [f32; 3] {
-        let p = self.positions[body];
-        let mut f = [0.0f32; 3];
-        let mut add = |d: [f32; 3], d2: f32, charge: f32| {
-            let r2 = d2 + eps2;
-            let scale = charge / (r2 * r2.sqrt());
-            f[0] += d[0] * scale;
-            f[1] += d[1] * scale;
-            f[2] += d[2] * scale;
-        };
+    /// Forces on the bodies of one leaf (`out[k]` for tree position `first + k`).
+    fn leaf_forces(
+        &self,
+        leaf: usize,
+        out: &mut [[f32; 3]],
+        strength: f32,
+        eps2: f32,
+        lists: &mut Interactions,
+    ) {
         let cells = self.cells.as_slice();
+        let first = cells[leaf].first as usize;
+        let bodies = &self.positions[first..first + out.len()];
+        let mut centre = [0.0f32; 3];
+        for p in bodies {
+            for a in 0..3 {
+                centre[a] += p[a] / bodies.len() as f32;
+            }
+        }
+        let radius = bodies
+            .iter()
+            .map(|p| dot(sub(*p, centre), sub(*p, centre)))
+            .fold(0.0f32, f32::max)
+            .sqrt();
+
+        lists.far.clear();
+        lists.near.clear();
         let mut c = 0;
         while c < cells.len() {
             let cell = &cells[c];
-            let d = sub(p, cell.centre);
-            let d2 = dot(d, d);
-            if d2 > cell.open_r2 {
-                add(d, d2, cell.charge);
+            let d = sub(centre, cell.centre);
+            let gap = dot(d, d).sqrt() - radius;
+            if gap > 0.0 && gap * gap > cell.open_r2 {
+                let [x, y, z] = cell.centre;
+                lists.far.push([x, y, z, cell.charge]);
                 c = cell.next as usize;
             } else if cell.count > 0 {
-                let first = cell.first as usize;
-                for other in first..first + cell.count as usize {
+                lists.near.push((cell.first, cell.count));
+                c = cell.next as usize;
+            } else {
+                c += 1;
+            }
+        }
+
+        for (k, force) in out.iter_mut().enumerate() {
+            let body = first + k;
+            let p = self.positions[body];
+            let mut f = [0.0f32; 3];
+            let mut add = |d: [f32; 3], d2: f32, charge: f32| {
+                let r2 = d2 + eps2;
+                let scale = charge / (r2 * r2.sqrt());
+                f[0] += d[0] * scale;
+                f[1] += d[1] * scale;
+                f[2] += d[2] * scale;
+            };
+            for &[x, y, z, charge] in &lists.far {
+                let d = sub(p, [x, y, z]);
+                add(d, dot(d, d), charge);
+            }
+            for &(start, count) in &lists.near {
+                let start = start as usize;
+                for other in start..start + count as usize {
                     if other == body {
                         continue;
                     }
@@ -151,14 +204,19 @@ impl Octree {
                     }
                     add(d, d2, self.charges[other]);
                 }
-                c = cell.next as usize;
-            } else {
-                c += 1;
             }
+            let scale = strength * self.charges[body];
+            *force = f.map(|x| x * scale);
         }
-        let scale = strength * self.charges[body];
-        f.map(|x| x * scale)
     }
+}
+
+/// What one leaf's bodies interact with: far cells as single charges (`[x, y, z, charge]`)
+/// and the body ranges of near leaves. Reused from leaf to leaf.
+#[derive(Default)]
+struct Interactions {
+    far: Vec<[f32; 4]>,
+    near: Vec<(u32, u32)>,
 }
 
 struct Builder<'a> {

@@ -9,6 +9,8 @@ pub const DEFAULT_MAX_LINE_LEN: usize = 1 << 20;
 
 /// Bytes asked of the underlying reader per `read` call.
 const READ_CHUNK: usize = 256 * 1024;
+/// Least free space worth a `read` call; below it the buffer is compacted or grown.
+const MIN_ROOM: usize = 4096;
 
 /// One line of input, without its `\n` (and without a `\r` before it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,6 +103,9 @@ impl<R: Read> LineReader<R> {
             }
             if self.eof {
                 if discarding {
+                    // Bytes read since discarding began belong to the same over-long line.
+                    self.start = self.end;
+                    self.scanned = self.end;
                     self.line += 1;
                     return Some(Err(self.too_long()));
                 }
@@ -138,16 +143,20 @@ impl<R: Read> LineReader<R> {
         )
     }
 
-    /// Reads more input after the unconsumed bytes, moving them to the front first.
+    /// Reads more input after the unconsumed bytes. Only when little room is left are they
+    /// moved to the front (and the buffer grown), so input that arrives a few bytes per `read`
+    /// is not copied again and again.
     fn fill(&mut self) -> std::io::Result<()> {
-        if self.start > 0 {
-            self.buf.copy_within(self.start..self.end, 0);
-            self.end -= self.start;
-            self.scanned -= self.start;
-            self.start = 0;
-        }
-        if self.buf.len() < self.end + READ_CHUNK {
-            self.buf.resize(self.end + READ_CHUNK, 0);
+        if self.buf.len() - self.end < MIN_ROOM {
+            if self.start > 0 {
+                self.buf.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.scanned -= self.start;
+                self.start = 0;
+            }
+            if self.buf.len() - self.end < MIN_ROOM {
+                self.buf.resize(self.end + READ_CHUNK, 0);
+            }
         }
         loop {
             match self.reader.read(&mut self.buf[self.end..]) {

@@ -1,0 +1,109 @@
+//! `zeek2json [--type T] PATH...`: prints every record of Zeek logs (TSV or JSON, plain or
+//! gzip) as one JSON object per line.
+//!
+//! Values are typed (numbers as numbers, sets and vectors as arrays, unset as `null`, times as
+//! epoch seconds, addresses normalised); field names are Zeek's dotted ones (`id.orig_h`), plus
+//! `_path`. Lines that cannot be read go to stderr as `FILE:LINE: reason` and reading goes on;
+//! a summary `N records, M errors` ends stderr. The exit status is 0 unless a file could not be
+//! opened. `-` reads standard input.
+//!
+//! ```text
+//! cargo run --release --example zeek2json -- ../shared/data/zeek/rita-missing-host/2024-04-19/conn.00:00:00-01:00:00.log.gz
+//! ```
+
+use anyhow::Context;
+use clap::Parser;
+use std::io::{BufWriter, ErrorKind, Read, Write};
+use std::process::ExitCode;
+use wiredraw_core::Record;
+use wiredraw_core::zeek::{LogReader, decompressed};
+
+#[derive(Parser)]
+#[command(name = "zeek2json", about = "Print Zeek log records as JSON lines")]
+struct Args {
+    /// Log type of records whose input names none (no `#path`, no `_path`); the default is the
+    /// file name's first dot-separated part.
+    #[arg(long = "type", value_name = "T")]
+    log_type: Option<String>,
+    /// Zeek logs to read (TSV or JSON, plain or gzip); `-` is standard input.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<String>,
+}
+
+/// What reading all inputs came to.
+#[derive(Default)]
+struct Totals {
+    records: u64,
+    errors: u64,
+    unopened: u64,
+}
+
+fn main() -> anyhow::Result<ExitCode> {
+    let args = Args::parse();
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut totals = Totals::default();
+    let result = run(&args, &mut out, &mut totals).and_then(|()| Ok(out.flush()?));
+    match result {
+        // A closed pipe (`zeek2json … | head`) is the reader's choice, not an error.
+        Err(e) if is_broken_pipe(&e) => return Ok(ExitCode::SUCCESS),
+        other => other?,
+    }
+    eprintln!("{} records, {} errors", totals.records, totals.errors);
+    Ok(if totals.unopened > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn run(args: &Args, out: &mut impl Write, totals: &mut Totals) -> anyhow::Result<()> {
+    for path in &args.paths {
+        let reader = if path == "-" {
+            let input: Box<dyn Read + Send> =
+                decompressed(std::io::stdin()).context("reading standard input")?;
+            LogReader::new(input, "-", args.log_type.as_deref())
+        } else {
+            match LogReader::open(path) {
+                Ok(reader) => reader,
+                Err(e) => {
+                    eprintln!("{e}");
+                    totals.unopened += 1;
+                    totals.errors += 1;
+                    continue;
+                }
+            }
+        };
+        let mut reader = match &args.log_type {
+            Some(log_type) => reader.with_default_path(log_type),
+            None => reader,
+        };
+        let mut record = Record::default();
+        while let Some(result) = reader.read_into(&mut record) {
+            match result {
+                Ok(()) => {
+                    serde_json::to_writer(&mut *out, &record)?;
+                    out.write_all(b"\n")?;
+                    totals.records += 1;
+                }
+                Err(e) => {
+                    eprintln!("{e}");
+                    totals.errors += 1;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == ErrorKind::BrokenPipe)
+            || cause
+                .downcast_ref::<serde_json::Error>()
+                .and_then(|e| e.io_error_kind())
+                == Some(ErrorKind::BrokenPipe)
+    })
+}

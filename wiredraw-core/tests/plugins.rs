@@ -1,0 +1,321 @@
+//! Log-type plugins: the registry, the built-ins, and a custom type with its own format.
+
+mod common;
+
+use common::{read_text, tsv_header};
+use std::io::Read;
+use std::sync::Arc;
+use wiredraw_core::plugin::{
+    ContributeError, LogType, RecordStream, Registry, RegistryError, UidDetail,
+};
+use wiredraw_core::zeek::{DEFAULT_MAX_LINE_LEN, LineError, LineErrorKind};
+use wiredraw_core::{Connection, Contribution, FieldType, Record, Schema, Value};
+
+fn contribute(text: &str) -> (Contribution, Vec<ContributeError>) {
+    let (records, errors) = read_text(text);
+    assert!(errors.is_empty(), "{errors:?}");
+    let registry = Registry::with_builtins();
+    let mut out = Contribution::default();
+    let failures = records
+        .iter()
+        .filter_map(|r| registry.contribute(r, &mut out).err())
+        .collect();
+    (out, failures)
+}
+
+#[test]
+fn builtins_are_registered_by_their_zeek_names() {
+    let registry = Registry::with_builtins();
+    let names: Vec<&str> = registry.names().collect();
+    assert_eq!(
+        names,
+        [
+            "conn", "dhcp", "dns", "files", "http", "notice", "smtp", "ssh", "ssl", "weird", "x509"
+        ]
+    );
+    assert!(registry.lookup("kerberos").is_none());
+    assert_eq!(registry.get("kerberos").name(), registry.fallback().name());
+}
+
+#[test]
+fn conn_records_become_connections() {
+    let text = tsv_header(
+        "conn",
+        &[
+            "ts",
+            "uid",
+            "id.orig_h",
+            "id.orig_p",
+            "id.resp_h",
+            "id.resp_p",
+            "proto",
+            "service",
+            "duration",
+            "orig_bytes",
+            "resp_bytes",
+            "conn_state",
+            "history",
+        ],
+        &[
+            "time", "string", "addr", "port", "addr", "port", "enum", "string", "interval",
+            "count", "count", "string", "string",
+        ],
+    ) + "100.5\tC1\t10.0.0.1\t5000\t2001:DB8::1\t443\ttcp\tssl\t2.5\t10\t20\tSF\tShADadFf\n\
+         101.0\tC2\t10.0.0.1\t-\t10.0.0.9\t-\ticmp\t-\t-\t-\t-\t-\t-\n\
+         102.0\tC3\t-\t1\t10.0.0.9\t2\tudp\t-\t-\t-\t-\t-\t-\n";
+    let (out, failures) = contribute(&text);
+    assert_eq!(
+        out.connections[0],
+        Connection {
+            uid: "C1".into(),
+            ts: 100.5,
+            duration: Some(2.5),
+            orig_h: "10.0.0.1".parse().unwrap(),
+            orig_p: Some(5000),
+            resp_h: "2001:db8::1".parse().unwrap(),
+            resp_p: Some(443),
+            proto: "tcp".into(),
+            service: Some("ssl".into()),
+            orig_bytes: Some(10),
+            resp_bytes: Some(20),
+            conn_state: Some("SF".into()),
+            history: Some("ShADadFf".into()),
+        }
+    );
+    // Optional fields may be unset; required ones may not.
+    assert_eq!(out.connections[1].orig_p, None);
+    assert_eq!(out.connections.len(), 2);
+    assert_eq!(
+        failures,
+        [ContributeError::MissingField("id.orig_h".into())]
+    );
+}
+
+#[test]
+fn dns_answers_annotate_hosts_and_the_record_is_a_detail() {
+    let text = tsv_header(
+        "dns",
+        &["ts", "uid", "query", "answers"],
+        &["time", "string", "string", "vector[string]"],
+    ) + "5.0\tCd\tWWW.Example.COM.\tcname.example.net,93.184.216.34,2606:2800:0220:0001::1,93.184.216.34\n\
+         6.0\tCe\t-\t-\n";
+    let (out, failures) = contribute(&text);
+    assert!(failures.is_empty(), "{failures:?}");
+    assert_eq!(out.details.len(), 2);
+    assert_eq!(out.details[0].uid, "Cd");
+    assert_eq!(out.details[0].log_type, "dns");
+    let names: Vec<(String, &str)> = out
+        .annotations
+        .iter()
+        .map(|a| (a.addr.to_string(), a.name.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("93.184.216.34".to_owned(), "www.example.com"),
+            ("2606:2800:220:1::1".to_owned(), "www.example.com"),
+        ]
+    );
+    assert!(out.annotations.iter().all(|a| a.ts == 5.0));
+}
+
+#[test]
+fn details_attach_by_uid_uids_or_conn_uids() {
+    let files = tsv_header(
+        "files",
+        &["ts", "fuid", "conn_uids"],
+        &["time", "string", "set[string]"],
+    ) + "1.0\tF1\tCa,Cb\n";
+    let dhcp = tsv_header("dhcp", &["ts", "uids"], &["time", "set[string]"]) + "2.0\tCc\n";
+    let weird = tsv_header(
+        "weird",
+        &["ts", "uid", "name"],
+        &["time", "string", "string"],
+    ) + "3.0\t-\tbad_ip_checksum\n4.0\tCd\tdnp3_corrupt\n";
+    let (out, failures) = contribute(&(files + &dhcp + &weird));
+    assert!(failures.is_empty(), "{failures:?}");
+    let attached: Vec<(&str, &str)> = out
+        .details
+        .iter()
+        .map(|d| (d.log_type.as_str(), d.uid.as_str()))
+        .collect();
+    // A weird with no connection contributes nothing.
+    assert_eq!(
+        attached,
+        [
+            ("files", "Ca"),
+            ("files", "Cb"),
+            ("dhcp", "Cc"),
+            ("weird", "Cd")
+        ]
+    );
+    // The whole record is kept.
+    assert_eq!(
+        out.details[3].record.get("name").and_then(Value::as_str),
+        Some("dnp3_corrupt")
+    );
+}
+
+#[test]
+fn x509_is_keyed_by_fingerprint_or_file_id() {
+    let new = tsv_header("x509", &["ts", "fingerprint"], &["time", "string"]) + "1.0\tab12\n";
+    let old = tsv_header("x509", &["ts", "id"], &["time", "string"]) + "1.0\tFxyz\n";
+    let none = tsv_header("x509", &["ts", "other"], &["time", "string"]) + "1.0\tq\n";
+    let (out, failures) = contribute(&(new + &old + &none));
+    let keys: Vec<&str> = out.details.iter().map(|d| d.uid.as_str()).collect();
+    assert_eq!(keys, ["ab12", "Fxyz"]);
+    assert_eq!(
+        failures,
+        [ContributeError::MissingField("fingerprint".into())]
+    );
+}
+
+#[test]
+fn unknown_types_fall_back_to_attaching_by_uid() {
+    let text = tsv_header("kerberos", &["ts", "uid"], &["time", "string"]) + "1.0\tCk\n";
+    let (out, _) = contribute(&text);
+    assert_eq!(out.details[0].uid, "Ck");
+    assert_eq!(out.details[0].log_type, "kerberos");
+}
+
+#[test]
+fn registering_a_name_twice_or_an_unusable_name_is_an_error() {
+    let mut registry = Registry::with_builtins();
+    assert_eq!(
+        registry.register(Box::new(UidDetail::new("conn"))),
+        Err(RegistryError::Duplicate("conn".into()))
+    );
+    assert!(matches!(
+        registry.register(Box::new(UidDetail::new("a/b"))),
+        Err(RegistryError::InvalidName(_))
+    ));
+    assert!(matches!(
+        registry.register(Box::new(UidDetail::new(""))),
+        Err(RegistryError::InvalidName(_))
+    ));
+    registry
+        .register(Box::new(UidDetail::new("kerberos")))
+        .unwrap();
+    assert!(registry.lookup("kerberos").is_some());
+}
+
+/// A custom format: `SRC>DST BYTES` per line, no header.
+struct Arrow;
+
+impl LogType for Arrow {
+    fn name(&self) -> &str {
+        "arrow"
+    }
+
+    fn decode<'a>(
+        &self,
+        mut input: Box<dyn Read + Send + 'a>,
+        source: &str,
+        _max_line_len: usize,
+    ) -> RecordStream<'a> {
+        let schema = Arc::new(Schema::new(
+            "arrow",
+            vec!["src".into(), "dst".into(), "bytes".into()],
+            vec![FieldType::Addr, FieldType::Addr, FieldType::Count],
+        ));
+        let mut text = String::new();
+        let file: Arc<str> = source.into();
+        if let Err(e) = input.read_to_string(&mut text) {
+            let error = LineError::new(file, 0, LineErrorKind::Io(e.to_string()));
+            return Box::new(std::iter::once(Err(error)));
+        }
+        let records: Vec<_> = text
+            .lines()
+            .enumerate()
+            .map(|(i, line)| {
+                let bad = |why: &str| {
+                    LineError::new(
+                        file.clone(),
+                        i as u64 + 1,
+                        LineErrorKind::Invalid(why.into()),
+                    )
+                };
+                let (pair, bytes) = line.split_once(' ').ok_or_else(|| bad("no bytes"))?;
+                let (src, dst) = pair.split_once('>').ok_or_else(|| bad("no arrow"))?;
+                let addr =
+                    |t: &str| wiredraw_core::zeek::parse_addr(t).ok_or_else(|| bad("bad address"));
+                Ok(Record {
+                    schema: schema.clone(),
+                    values: vec![
+                        Value::Addr(addr(src)?),
+                        Value::Addr(addr(dst)?),
+                        Value::Count(bytes.parse().map_err(|_| bad("bad bytes"))?),
+                    ],
+                    line: i as u64 + 1,
+                })
+            })
+            .collect();
+        Box::new(records.into_iter())
+    }
+
+    fn contribute(&self, record: &Record, out: &mut Contribution) -> Result<(), ContributeError> {
+        let get = |f: &str| {
+            record
+                .get_set(f)
+                .ok_or_else(|| ContributeError::MissingField(f.into()))
+        };
+        out.connections.push(Connection {
+            uid: format!("arrow-{}", record.line).into(),
+            ts: 0.0,
+            duration: None,
+            orig_h: get("src")?.as_addr().unwrap(),
+            orig_p: None,
+            resp_h: get("dst")?.as_addr().unwrap(),
+            resp_p: None,
+            proto: "tcp".into(),
+            service: None,
+            orig_bytes: get("bytes")?.as_u64(),
+            resp_bytes: None,
+            conn_state: None,
+            history: None,
+        });
+        Ok(())
+    }
+}
+
+#[test]
+fn a_custom_type_reads_its_own_format_and_contributes_through_the_registry() {
+    let mut registry = Registry::with_builtins();
+    registry.register(Box::new(Arrow)).unwrap();
+    let input = "10.0.0.1>10.0.0.2 100\nnonsense\n10.0.0.2>10.0.0.3 7\n";
+    let log_type = registry.get("arrow");
+    let mut out = Contribution::default();
+    let mut errors = Vec::new();
+    for result in log_type.decode(
+        Box::new(input.as_bytes()),
+        "flows.txt",
+        DEFAULT_MAX_LINE_LEN,
+    ) {
+        match result {
+            // Records name their type, so the registry sends them back to it.
+            Ok(record) => registry.contribute(&record, &mut out).unwrap(),
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    assert_eq!(errors, ["flows.txt:2: no bytes"]);
+    assert_eq!(out.connections.len(), 2);
+    assert_eq!(out.connections[1].orig_bytes, Some(7));
+    let graph =
+        wiredraw_core::Graph::from_connections(&out.connections, f64::NEG_INFINITY, f64::INFINITY);
+    assert_eq!(graph.nodes.len(), 3);
+}
+
+#[test]
+fn the_default_decoder_reads_zeek_logs_named_after_the_type() {
+    let registry = Registry::with_builtins();
+    let log = "{\"ts\":1.0,\"uid\":\"C1\",\"status_code\":200}\n";
+    let records: Vec<_> = registry
+        .get("http")
+        .decode(Box::new(log.as_bytes()), "http.json", DEFAULT_MAX_LINE_LEN)
+        .collect();
+    let record = records[0].as_ref().unwrap();
+    assert_eq!(record.path(), "http");
+    let mut out = Contribution::default();
+    registry.contribute(record, &mut out).unwrap();
+    assert_eq!(out.details[0].uid, "C1");
+}
