@@ -1,20 +1,20 @@
 // Connection arrows: one lyon-tessellated unit arrow (`ArrowVertex` in src/gpu/arrows.rs) drawn
 // instanced along each edge (`GpuArrow`), as a flat ribbon turned towards the eye.
 
-struct ArrowVertex {
-    // 0: the vertex hangs off the tail, 1: off the tip.
-    @location(0) anchor: f32,
-    // Offset from the anchor in shaft widths: x along the arrow, y across it.
-    @location(1) offset: vec2<f32>,
+// Scalars only, so the array stride is the 32 bytes of `GpuArrow`.
+struct PackedArrow {
+    tail_x: f32,
+    tail_y: f32,
+    tail_z: f32,
+    width: f32,
+    tip_x: f32,
+    tip_y: f32,
+    tip_z: f32,
+    // sRGB colour, 8 bits per channel from the lowest byte; alpha carries the fade.
+    color: u32,
 };
 
-struct ArrowInstance {
-    @location(2) tail: vec3<f32>,
-    @location(3) width: f32,
-    @location(4) tip: vec3<f32>,
-    // sRGB colour; alpha carries the fade.
-    @location(5) color: vec4<f32>,
-};
+@group(1) @binding(0) var<storage, read> instances: array<PackedArrow>;
 
 struct ArrowVarying {
     @builtin(position) clip: vec4<f32>,
@@ -25,17 +25,23 @@ struct ArrowVarying {
 const HEAD_LENGTH: f32 = 4.0;
 
 @vertex
-fn vs_arrow(vertex: ArrowVertex, arrow: ArrowInstance) -> ArrowVarying {
+fn vs_arrow(@builtin(vertex_index) vertex_index: u32) -> ArrowVarying {
+    let arrow = instances[vertex_index / shape_len()];
+    // x: 0 when the vertex hangs off the tail, 1 off the tip; yz: offset from there in shaft
+    // widths, along the arrow and across it.
+    let vertex = shape_vertices[vertex_index % shape_len()];
+    let tail = vec3<f32>(arrow.tail_x, arrow.tail_y, arrow.tail_z);
+    let tip = vec3<f32>(arrow.tip_x, arrow.tip_y, arrow.tip_z);
     var out: ArrowVarying;
-    out.color = arrow.color;
-    let axis = arrow.tip - arrow.tail;
+    out.color = unpack4x8unorm(arrow.color);
+    let axis = tip - tail;
     let arrow_length = length(axis);
     let direction = axis / max(arrow_length, 1e-20);
-    let anchor = mix(arrow.tail, arrow.tip, vertex.anchor);
+    let anchor = mix(tail, tip, vertex.x);
     // Thin arrows keep at least `output.y` pixels of width so they never vanish between pixels.
     let anchor_depth = (frame.view_proj * vec4<f32>(anchor, 1.0)).w;
     let pixel = max(anchor_depth, 0.0) * frame.camera_position.w;
-    let width = max(arrow.width * fade_scale(arrow.color.a), frame.output.y * pixel);
+    let width = max(arrow.width * fade_scale(out.color.a), frame.output.y * pixel);
     // Short arrows get shorter heads: a head never takes more than 40 % of the arrow.
     let along_unit = min(width, 0.4 * arrow_length / HEAD_LENGTH);
     let to_eye = frame.camera_position.xyz - anchor;
@@ -46,7 +52,7 @@ fn vs_arrow(vertex: ArrowVertex, arrow: ArrowInstance) -> ArrowVarying {
     } else {
         across = across / across_length;
     }
-    let world = anchor + direction * (vertex.offset.x * along_unit) + across * (vertex.offset.y * width);
+    let world = anchor + direction * (vertex.y * along_unit) + across * (vertex.z * width);
     out.clip = frame.view_proj * vec4<f32>(world, 1.0);
     return out;
 }

@@ -17,6 +17,15 @@ struct Frame {
 
 @group(0) @binding(0) var<uniform> frame: Frame;
 
+// Vertex pulling (src/gpu/instance_buffer.rs): each file declares its `instances` array at
+// group 1, binding 0; one instance's triangle-list vertices are these, and vertex `i` of a draw
+// is vertex `i % shape_len()` of instance `i / shape_len()`.
+@group(1) @binding(1) var<storage, read> shape_vertices: array<vec4<f32>>;
+
+fn shape_len() -> u32 {
+    return arrayLength(&shape_vertices);
+}
+
 const STATE_HOVERED: u32 = 1u;
 const STATE_SELECTED: u32 = 2u;
 const STATE_DIMMED: u32 = 4u;

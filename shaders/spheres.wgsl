@@ -2,13 +2,36 @@
 // - impostor: a camera-facing quad per sphere, ray-cast per fragment, exact depth written;
 // - mesh: an instanced icosphere, kept as a fallback and as the measured baseline.
 
-struct SphereInstance {
-    @location(0) center: vec3<f32>,
-    @location(1) radius: f32,
-    // sRGB colour; alpha carries the fade.
-    @location(2) color: vec4<f32>,
-    @location(3) state: u32,
+// Scalars only, so the array stride is the 24 bytes of `GpuSphere`.
+struct PackedSphere {
+    center_x: f32,
+    center_y: f32,
+    center_z: f32,
+    radius: f32,
+    // sRGB colour, 8 bits per channel from the lowest byte; alpha carries the fade.
+    color: u32,
+    state: u32,
 };
+
+@group(1) @binding(0) var<storage, read> instances: array<PackedSphere>;
+
+struct SphereInstance {
+    center: vec3<f32>,
+    radius: f32,
+    color: vec4<f32>,
+    state: u32,
+};
+
+// The sphere that vertex `vertex` of the draw belongs to.
+fn sphere_of(vertex: u32) -> SphereInstance {
+    let packed = instances[vertex / shape_len()];
+    return SphereInstance(
+        vec3<f32>(packed.center_x, packed.center_y, packed.center_z),
+        packed.radius,
+        unpack4x8unorm(packed.color),
+        packed.state,
+    );
+}
 
 struct ImpostorVarying {
     @builtin(position) clip: vec4<f32>,
@@ -48,7 +71,8 @@ fn shade_sphere(base_srgb: vec3<f32>, state: u32, normal: vec3<f32>, to_eye: vec
 }
 
 @vertex
-fn vs_impostor(@builtin(vertex_index) vertex: u32, sphere: SphereInstance) -> ImpostorVarying {
+fn vs_impostor(@builtin(vertex_index) vertex: u32) -> ImpostorVarying {
+    let sphere = sphere_of(vertex);
     var out: ImpostorVarying;
     let radius = sphere.radius * fade_scale(sphere.color.a);
     let to_eye = frame.camera_position.xyz - sphere.center;
@@ -71,7 +95,7 @@ fn vs_impostor(@builtin(vertex_index) vertex: u32, sphere: SphereInstance) -> Im
     // behind it.
     let plane_distance = distance - radius;
     let half_size = plane_distance * radius / sqrt(distance * distance - radius * radius);
-    let corner = vec2<f32>(f32(vertex & 1u), f32(vertex >> 1u)) * 2.0 - 1.0;
+    let corner = shape_vertices[vertex % shape_len()].xy;
     let world = sphere.center + axis * radius + (right * corner.x + up * corner.y) * half_size;
     out.world = world;
     out.clip = frame.view_proj * vec4<f32>(world, 1.0);
@@ -112,7 +136,9 @@ struct MeshVarying {
 };
 
 @vertex
-fn vs_mesh(@location(4) unit_position: vec3<f32>, sphere: SphereInstance) -> MeshVarying {
+fn vs_mesh(@builtin(vertex_index) vertex: u32) -> MeshVarying {
+    let sphere = sphere_of(vertex);
+    let unit_position = shape_vertices[vertex % shape_len()].xyz;
     var out: MeshVarying;
     let radius = sphere.radius * fade_scale(sphere.color.a);
     let world = sphere.center + unit_position * radius;

@@ -100,11 +100,6 @@ impl GraphRenderer {
                 resource: frame_buffer.as_entire_binding(),
             }],
         });
-        let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("wiredraw"),
-            bind_group_layouts: &[Some(&frame_layout)],
-            immediate_size: 0,
-        });
         let target = TargetState {
             color_format: config.color_format,
             depth_format: config.depth_format,
@@ -116,8 +111,8 @@ impl GraphRenderer {
             settings: RenderSettings::default(),
             frame_buffer,
             frame_bind_group,
-            spheres: SphereRenderer::new(device, &layout, target, config.spheres),
-            arrows: ArrowRenderer::new(device, &layout, target),
+            spheres: SphereRenderer::new(device, &frame_layout, target, config.spheres),
+            arrows: ArrowRenderer::new(device, &frame_layout, target),
             stats: PrepareStats::default(),
         }
     }

@@ -2,14 +2,13 @@
 //! (see shaders/arrows.wgsl).
 
 use super::culling::Frustum;
-use super::instance_buffer::InstanceBuffer;
+use super::instance_buffer::InstancedShape;
 use super::{TargetState, create_shader};
 use crate::scene::Scene;
 use bytemuck::{Pod, Zeroable};
 use lyon::math::point;
 use lyon::path::Path;
 use lyon::tessellation::{BuffersBuilder, FillOptions, FillTessellator, FillVertex, VertexBuffers};
-use wgpu::util::DeviceExt;
 
 /// Head length in shaft widths; mirrors `HEAD_LENGTH` in shaders/arrows.wgsl.
 pub(crate) const HEAD_LENGTH: f32 = 4.0;
@@ -21,9 +20,8 @@ const SIDE_SHIFT: f32 = 0.6;
 /// How far the arrow reaches sideways from the centre line, in widths (for culling).
 pub(crate) const REACH: f32 = HEAD_HALF_WIDTH + SIDE_SHIFT;
 
-/// A vertex of the unit arrow.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Pod, Zeroable, PartialEq)]
+/// A vertex of the unit arrow (`shape_vertices` in shaders/arrows.wgsl: anchor, offset).
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct ArrowVertex {
     /// 0: placed relative to the tail, 1: relative to the tip.
     anchor: f32,
@@ -31,9 +29,7 @@ pub(crate) struct ArrowVertex {
     offset: [f32; 2],
 }
 
-const _: () = assert!(std::mem::size_of::<ArrowVertex>() == 12);
-
-/// One arrow as the shaders read it.
+/// One arrow as the shaders read it (`ArrowInstance` in shaders/arrows.wgsl).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Pod, Zeroable)]
 pub(crate) struct GpuArrow {
@@ -90,10 +86,8 @@ pub(crate) fn unit_arrow() -> (Vec<ArrowVertex>, Vec<u16>) {
 
 pub(crate) struct ArrowRenderer {
     pipeline: wgpu::RenderPipeline,
-    vertices: wgpu::Buffer,
-    indices: wgpu::Buffer,
-    index_count: u32,
-    instances: InstanceBuffer<GpuArrow>,
+    /// The unit arrow's triangles, per edge.
+    instances: InstancedShape<GpuArrow>,
     scratch: Vec<GpuArrow>,
 }
 
@@ -107,33 +101,32 @@ pub(crate) struct ArrowCounts {
 impl ArrowRenderer {
     pub fn new(
         device: &wgpu::Device,
-        layout: &wgpu::PipelineLayout,
+        frame_layout: &wgpu::BindGroupLayout,
         target: TargetState,
     ) -> ArrowRenderer {
         let shader = create_shader(device, "arrows.wgsl");
-        let vertex_attributes = wgpu::vertex_attr_array![0 => Float32, 1 => Float32x2];
-        let instance_attributes = wgpu::vertex_attr_array![
-            2 => Float32x3, 3 => Float32, 4 => Float32x3, 5 => Unorm8x4
-        ];
+        let (vertices, indices) = unit_arrow();
+        let triangles: Vec<[f32; 4]> = indices
+            .iter()
+            .map(|&i| {
+                let v = vertices[usize::from(i)];
+                [v.anchor, v.offset[0], v.offset[1], 0.0]
+            })
+            .collect();
+        let instances = InstancedShape::new(device, "arrows", &triangles);
+        let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("arrows"),
+            bind_group_layouts: &[Some(frame_layout), Some(instances.layout())],
+            immediate_size: 0,
+        });
         let pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
             label: Some("arrows"),
-            layout: Some(layout),
+            layout: Some(&layout),
             vertex: wgpu::VertexState {
                 module: &shader,
                 entry_point: Some("vs_arrow"),
                 compilation_options: Default::default(),
-                buffers: &[
-                    Some(wgpu::VertexBufferLayout {
-                        array_stride: std::mem::size_of::<ArrowVertex>() as u64,
-                        step_mode: wgpu::VertexStepMode::Vertex,
-                        attributes: &vertex_attributes,
-                    }),
-                    Some(wgpu::VertexBufferLayout {
-                        array_stride: std::mem::size_of::<GpuArrow>() as u64,
-                        step_mode: wgpu::VertexStepMode::Instance,
-                        attributes: &instance_attributes,
-                    }),
-                ],
+                buffers: &[],
             },
             // Ribbons turn towards the eye, but which winding faces it depends on the side.
             primitive: wgpu::PrimitiveState::default(),
@@ -148,21 +141,9 @@ impl ArrowRenderer {
             multiview_mask: None,
             cache: None,
         });
-        let (vertices, indices) = unit_arrow();
         ArrowRenderer {
             pipeline,
-            vertices: device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some("unit arrow vertices"),
-                contents: bytemuck::cast_slice(&vertices),
-                usage: wgpu::BufferUsages::VERTEX,
-            }),
-            indices: device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some("unit arrow indices"),
-                contents: bytemuck::cast_slice(&indices),
-                usage: wgpu::BufferUsages::INDEX,
-            }),
-            index_count: indices.len() as u32,
-            instances: InstanceBuffer::new("arrow instances"),
+            instances,
             scratch: Vec::new(),
         }
     }
@@ -210,14 +191,11 @@ impl ArrowRenderer {
     }
 
     pub fn paint(&self, pass: &mut wgpu::RenderPass<'_>) {
-        let Some((instances, count)) = self.instances.slice() else {
+        if self.instances.is_empty() {
             return;
-        };
+        }
         pass.set_pipeline(&self.pipeline);
-        pass.set_vertex_buffer(0, self.vertices.slice(..));
-        pass.set_vertex_buffer(1, instances);
-        pass.set_index_buffer(self.indices.slice(..), wgpu::IndexFormat::Uint16);
-        pass.draw_indexed(0..self.index_count, 0, 0..count);
+        self.instances.draw(pass);
     }
 }
 

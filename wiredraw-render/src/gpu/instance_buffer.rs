@@ -1,26 +1,67 @@
-//! A vertex buffer of per-instance data that grows as scenes grow.
+//! Instanced drawing by vertex pulling: a shape's vertices and the per-instance data live in
+//! storage buffers (bind group 1: `instances` at binding 0, `shape_vertices` at binding 1 in
+//! shaders/common.wgsl), and one non-instanced draw of `shape × instances` vertices lets the
+//! vertex shader look both up from its vertex index.
+//!
+//! Why not hardware instancing: Mesa's software rasterisers (lavapipe, llvmpipe) run their whole
+//! vertex pipeline once per instance, so 20,000 instances of a 9-vertex arrow cost ~20 µs each;
+//! one pulled draw of the same 180,000 vertices is shaded in large batches, and on real GPUs it
+//! costs the same as instancing.
 
 use bytemuck::Pod;
 use std::marker::PhantomData;
+use wgpu::util::DeviceExt;
 
-pub(crate) struct InstanceBuffer<T> {
+pub(crate) struct InstancedShape<T> {
     label: &'static str,
-    buffer: Option<wgpu::Buffer>,
+    layout: wgpu::BindGroupLayout,
+    shape: wgpu::Buffer,
+    shape_len: u32,
+    instances: Option<wgpu::Buffer>,
+    bind_group: Option<wgpu::BindGroup>,
     len: u32,
     _element: PhantomData<T>,
 }
 
-impl<T: Pod> InstanceBuffer<T> {
-    pub fn new(label: &'static str) -> Self {
-        InstanceBuffer {
+impl<T: Pod> InstancedShape<T> {
+    /// `shape`: the vertices of one instance, as a triangle list (meaning is the shader's).
+    pub fn new(device: &wgpu::Device, label: &'static str, shape: &[[f32; 4]]) -> Self {
+        let storage = |binding| wgpu::BindGroupLayoutEntry {
+            binding,
+            visibility: wgpu::ShaderStages::VERTEX,
+            ty: wgpu::BindingType::Buffer {
+                ty: wgpu::BufferBindingType::Storage { read_only: true },
+                has_dynamic_offset: false,
+                min_binding_size: None,
+            },
+            count: None,
+        };
+        InstancedShape {
             label,
-            buffer: None,
+            layout: device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                label: Some(label),
+                entries: &[storage(0), storage(1)],
+            }),
+            shape: device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(label),
+                contents: bytemuck::cast_slice(shape),
+                usage: wgpu::BufferUsages::STORAGE,
+            }),
+            shape_len: shape.len() as u32,
+            instances: None,
+            bind_group: None,
             len: 0,
             _element: PhantomData,
         }
     }
 
-    /// Replaces the contents, reallocating (to the next power of two) only when they do not fit.
+    /// The layout of bind group 1, for the pipeline layout.
+    pub fn layout(&self) -> &wgpu::BindGroupLayout {
+        &self.layout
+    }
+
+    /// Replaces the instances, reallocating (to the next power of two) only when they do not
+    /// fit.
     pub fn upload(&mut self, device: &wgpu::Device, queue: &wgpu::Queue, items: &[T]) {
         self.len = u32::try_from(items.len()).unwrap_or(u32::MAX);
         if items.is_empty() {
@@ -28,23 +69,45 @@ impl<T: Pod> InstanceBuffer<T> {
         }
         let bytes: &[u8] = bytemuck::cast_slice(items);
         let needed = bytes.len() as u64;
-        if self.buffer.as_ref().is_none_or(|b| b.size() < needed) {
-            self.buffer = Some(device.create_buffer(&wgpu::BufferDescriptor {
+        if self.instances.as_ref().is_none_or(|b| b.size() < needed) {
+            let buffer = device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(self.label),
                 size: needed.next_power_of_two(),
-                usage: wgpu::BufferUsages::VERTEX | wgpu::BufferUsages::COPY_DST,
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
                 mapped_at_creation: false,
+            });
+            self.bind_group = Some(device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some(self.label),
+                layout: &self.layout,
+                entries: &[
+                    wgpu::BindGroupEntry {
+                        binding: 0,
+                        resource: buffer.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 1,
+                        resource: self.shape.as_entire_binding(),
+                    },
+                ],
             }));
+            self.instances = Some(buffer);
         }
-        if let Some(buffer) = &self.buffer {
+        if let Some(buffer) = &self.instances {
             queue.write_buffer(buffer, 0, bytes);
         }
     }
 
-    /// The uploaded instances, or `None` when there are none.
-    pub fn slice(&self) -> Option<(wgpu::BufferSlice<'_>, u32)> {
-        let buffer = self.buffer.as_ref().filter(|_| self.len > 0)?;
-        let bytes = u64::from(self.len) * std::mem::size_of::<T>() as u64;
-        Some((buffer.slice(..bytes), self.len))
+    /// Draws every uploaded instance with the pipeline already set.
+    pub fn draw(&self, pass: &mut wgpu::RenderPass<'_>) {
+        let Some(bind_group) = self.bind_group.as_ref().filter(|_| self.len > 0) else {
+            return;
+        };
+        pass.set_bind_group(1, bind_group, &[]);
+        pass.draw(0..self.shape_len.saturating_mul(self.len), 0..1);
+    }
+
+    /// Whether there is anything to draw.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
     }
 }

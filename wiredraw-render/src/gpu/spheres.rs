@@ -1,12 +1,11 @@
 //! Host spheres, drawn one instance per node (see shaders/spheres.wgsl).
 
 use super::culling::Frustum;
-use super::instance_buffer::InstanceBuffer;
+use super::instance_buffer::InstancedShape;
 use super::{TargetState, create_shader};
 use crate::scene::{NodeInstance, Scene};
 use bytemuck::{Pod, Zeroable};
 use glam::Vec3;
-use wgpu::util::DeviceExt;
 
 /// How spheres are drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -20,7 +19,7 @@ pub enum SphereTechnique {
     Mesh,
 }
 
-/// One sphere as the shaders read it.
+/// One sphere as the shaders read it (`SphereInstance` in shaders/spheres.wgsl).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Pod, Zeroable)]
 pub(crate) struct GpuSphere {
@@ -32,18 +31,6 @@ pub(crate) struct GpuSphere {
 }
 
 const _: () = assert!(std::mem::size_of::<GpuSphere>() == 24);
-
-const INSTANCE_ATTRIBUTES: [wgpu::VertexAttribute; 4] = wgpu::vertex_attr_array![
-    0 => Float32x3, 1 => Float32, 2 => Unorm8x4, 3 => Uint32
-];
-
-fn instance_layout() -> wgpu::VertexBufferLayout<'static> {
-    wgpu::VertexBufferLayout {
-        array_stride: std::mem::size_of::<GpuSphere>() as u64,
-        step_mode: wgpu::VertexStepMode::Instance,
-        attributes: &INSTANCE_ATTRIBUTES,
-    }
-}
 
 impl GpuSphere {
     fn new(node: &NodeInstance) -> GpuSphere {
@@ -58,63 +45,70 @@ impl GpuSphere {
     }
 }
 
-/// The unit icosphere the mesh technique instances.
-struct SphereMesh {
-    vertices: wgpu::Buffer,
-    indices: wgpu::Buffer,
-    index_count: u32,
-}
-
 pub(crate) struct SphereRenderer {
     technique: SphereTechnique,
     pipeline: wgpu::RenderPipeline,
-    /// Only for [`SphereTechnique::Mesh`].
-    mesh: Option<SphereMesh>,
-    instances: InstanceBuffer<GpuSphere>,
+    /// The impostor's quad corners or the icosphere's triangles, per sphere.
+    instances: InstancedShape<GpuSphere>,
     scratch: Vec<GpuSphere>,
 }
+
+/// The impostor quad as two triangles of corners in [-1, 1]².
+const IMPOSTOR_CORNERS: [[f32; 4]; 6] = [
+    [-1.0, -1.0, 0.0, 0.0],
+    [1.0, -1.0, 0.0, 0.0],
+    [-1.0, 1.0, 0.0, 0.0],
+    [-1.0, 1.0, 0.0, 0.0],
+    [1.0, -1.0, 0.0, 0.0],
+    [1.0, 1.0, 0.0, 0.0],
+];
 
 impl SphereRenderer {
     pub fn new(
         device: &wgpu::Device,
-        layout: &wgpu::PipelineLayout,
+        frame_layout: &wgpu::BindGroupLayout,
         target: TargetState,
         technique: SphereTechnique,
     ) -> SphereRenderer {
         let shader = create_shader(device, "spheres.wgsl");
-        let mesh_vertex_attributes = wgpu::vertex_attr_array![4 => Float32x3];
-        let (vertex_entry, fragment_entry, topology, buffers) = match technique {
+        let (vertex_entry, fragment_entry, instances) = match technique {
             SphereTechnique::Impostor => (
                 "vs_impostor",
                 "fs_impostor",
-                wgpu::PrimitiveTopology::TriangleStrip,
-                vec![Some(instance_layout())],
+                InstancedShape::new(device, "impostor spheres", &IMPOSTOR_CORNERS),
             ),
-            SphereTechnique::Mesh => (
-                "vs_mesh",
-                "fs_mesh",
-                wgpu::PrimitiveTopology::TriangleList,
-                vec![
-                    Some(instance_layout()),
-                    Some(wgpu::VertexBufferLayout {
-                        array_stride: std::mem::size_of::<[f32; 3]>() as u64,
-                        step_mode: wgpu::VertexStepMode::Vertex,
-                        attributes: &mesh_vertex_attributes,
-                    }),
-                ],
-            ),
+            SphereTechnique::Mesh => {
+                let (positions, indices) = icosphere(1);
+                let triangles: Vec<[f32; 4]> = indices
+                    .iter()
+                    .map(|&i| {
+                        let [x, y, z] = positions[usize::from(i)];
+                        [x, y, z, 0.0]
+                    })
+                    .collect();
+                (
+                    "vs_mesh",
+                    "fs_mesh",
+                    InstancedShape::new(device, "mesh spheres", &triangles),
+                )
+            }
         };
+        let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some(vertex_entry),
+            bind_group_layouts: &[Some(frame_layout), Some(instances.layout())],
+            immediate_size: 0,
+        });
         let pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
             label: Some(vertex_entry),
-            layout: Some(layout),
+            layout: Some(&layout),
             vertex: wgpu::VertexState {
                 module: &shader,
                 entry_point: Some(vertex_entry),
                 compilation_options: Default::default(),
-                buffers: &buffers,
+                buffers: &[],
             },
             primitive: wgpu::PrimitiveState {
-                topology,
+                topology: wgpu::PrimitiveTopology::TriangleList,
                 // Impostor quads always face the eye; icosphere back faces are hidden anyway.
                 cull_mode: (technique == SphereTechnique::Mesh).then_some(wgpu::Face::Back),
                 ..Default::default()
@@ -130,27 +124,10 @@ impl SphereRenderer {
             multiview_mask: None,
             cache: None,
         });
-        let mesh = (technique == SphereTechnique::Mesh).then(|| {
-            let (positions, indices) = icosphere(1);
-            SphereMesh {
-                vertices: device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                    label: Some("icosphere vertices"),
-                    contents: bytemuck::cast_slice(&positions),
-                    usage: wgpu::BufferUsages::VERTEX,
-                }),
-                indices: device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                    label: Some("icosphere indices"),
-                    contents: bytemuck::cast_slice(&indices),
-                    usage: wgpu::BufferUsages::INDEX,
-                }),
-                index_count: indices.len() as u32,
-            }
-        });
         SphereRenderer {
             technique,
             pipeline,
-            mesh,
-            instances: InstanceBuffer::new("sphere instances"),
+            instances,
             scratch: Vec::new(),
         }
     }
@@ -185,19 +162,11 @@ impl SphereRenderer {
     }
 
     pub fn paint(&self, pass: &mut wgpu::RenderPass<'_>) {
-        let Some((instances, count)) = self.instances.slice() else {
+        if self.instances.is_empty() {
             return;
-        };
-        pass.set_pipeline(&self.pipeline);
-        pass.set_vertex_buffer(0, instances);
-        match &self.mesh {
-            None => pass.draw(0..4, 0..count),
-            Some(mesh) => {
-                pass.set_vertex_buffer(1, mesh.vertices.slice(..));
-                pass.set_index_buffer(mesh.indices.slice(..), wgpu::IndexFormat::Uint16);
-                pass.draw_indexed(0..mesh.index_count, 0, 0..count);
-            }
         }
+        pass.set_pipeline(&self.pipeline);
+        self.instances.draw(pass);
     }
 }
 
