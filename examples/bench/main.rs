@@ -5,6 +5,7 @@
 
 use anyhow::bail;
 
+mod cluster_ingest;
 mod diff;
 mod http_ingest;
 mod http_query;
@@ -48,6 +49,11 @@ const BENCHES: &[(&str, &str, BenchFn)] = &[
         "http-ingest",
         "collector-style POSTs of Zeek logs to an in-process server, end to end",
         http_ingest::run,
+    ),
+    (
+        "cluster-ingest",
+        "ingest through one vs two server processes over a Redis Cluster",
+        cluster_ingest::run,
     ),
     (
         "http-query",

@@ -110,6 +110,11 @@ impl RedisServer {
         self.port
     }
 
+    /// Its process id (benchmarks read its CPU time from `/proc`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Its working directory (data files, `redis.log`).
     pub fn dir(&self) -> &Path {
         self.dir.path()

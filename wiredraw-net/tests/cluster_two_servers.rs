@@ -323,6 +323,32 @@ async fn two_servers_over_a_cluster_answer_alike_and_push_each_others_changes() 
     assert_eq!(changes_a, changes_b);
     assert!(changes_a.len() >= 4, "{} changes", changes_a.len());
 
+    // A session opened through one server is honoured by the other, and logging out through
+    // either ends it on both.
+    let mut roaming = ApiClient::new(&a.url).unwrap();
+    let login = roaming.login(USER, PASSWORD).await.unwrap();
+    let on_b = ApiClient::new(&b.url)
+        .unwrap()
+        .with_token(&login.token)
+        .unwrap();
+    assert_eq!(on_b.range().await.unwrap().last, Some(range.last));
+    let mut on_b_live = on_b.live().await.unwrap();
+    assert!(matches!(
+        on_b_live.recv().await.unwrap().unwrap(),
+        LiveEvent::Range(_)
+    ));
+    let mut ending = on_b.clone();
+    ending.logout().await.unwrap();
+    for (server, client) in [("A", &roaming), ("B", &on_b)] {
+        let refused = client.range().await.unwrap_err();
+        assert_eq!(
+            refused.status().map(|s| s.as_u16()),
+            Some(401),
+            "server {server}: {refused}"
+        );
+    }
+    drop(on_b_live);
+
     a.stop().await;
     b.stop().await;
     for reader in [reader_a, reader_b] {

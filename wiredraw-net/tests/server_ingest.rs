@@ -160,7 +160,9 @@ async fn bad_bodies_change_nothing(store: Arc<dyn Store>) {
         "{CONN_HEADER}{}",
         conn_line("Cbig", 1_700_000_400.0).repeat(2000)
     );
-    let cases: Vec<(&str, Vec<(&str, &str)>, Vec<u8>, u16)> = vec![
+    /// What the case is, its extra headers, its body, the status it must get.
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, Vec<u8>, u16);
+    let cases: Vec<Case<'_>> = vec![
         ("binary noise", vec![], noise.clone(), 400),
         (
             "gzip binary noise",

@@ -151,8 +151,10 @@ fn config_files_are_checked_and_errors_name_the_field() {
         matches!(error, ServerError::Inventory(_)) && error.to_string().contains("hosts.csv"),
         "{error}"
     );
-    let mut config = Config::default();
-    config.bucket_secs = 60;
+    let config = Config {
+        bucket_secs: 60,
+        ..Config::default()
+    };
     assert!(matches!(
         App::new(config, memory_store()),
         Err(ServerError::BucketMismatch { .. })

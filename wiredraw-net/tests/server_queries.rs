@@ -334,18 +334,18 @@ async fn bad_requests_get_the_right_status_and_an_error_body() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_that_is_down_answers_503() {
-    // Nothing listens on this Redis port.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut redis = RedisConfig::new(format!("redis://127.0.0.1:{port}/"));
+    let redis_server = RedisServer::start().unwrap();
+    let mut redis = RedisConfig::new(redis_server.url());
     redis.bucket_secs = BUCKET;
     redis.timeout = std::time::Duration::from_millis(500);
     let server = TestServer::start(config(), Arc::new(RedisStore::open(redis).unwrap())).await;
     let client = server.session().await;
+    // Sessions live in the store too, so from here on every route needs the dead store.
+    drop(redis_server);
+    let mut late = wiredraw_net::client::ApiClient::new(&server.url).unwrap();
+    let refused_login = late.login(USER, PASSWORD).await.unwrap_err();
     for error in [
+        refused_login,
         client.range().await.unwrap_err(),
         client.health().await.unwrap_err(),
     ] {

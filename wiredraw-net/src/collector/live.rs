@@ -230,9 +230,7 @@ impl Scanner {
             return Err(e);
         }
         while let Some(joined) = self.workers.join_next().await {
-            if let Err(e) = self.finished(joined) {
-                return Err(e);
-            }
+            self.finished(joined)?;
         }
         Ok(())
     }

@@ -47,6 +47,7 @@ pub mod live;
 pub mod metrics;
 mod query;
 mod routes;
+mod sessions;
 
 pub use self::auth::Auth;
 pub use self::config::{Config, ConfigError, Limits, StoreSpec};

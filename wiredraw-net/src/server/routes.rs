@@ -184,7 +184,7 @@ impl App {
             Route::Login => self.login(request).await,
             _ => {
                 let token = bearer(&request)?;
-                let user = self.inner.auth.session_user(token).ok_or_else(|| {
+                let user = self.session_user(token).await?.ok_or_else(|| {
                     ApiError::new(StatusCode::UNAUTHORIZED, "invalid or expired session token")
                         .with_header(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))
                 })?;
@@ -192,7 +192,7 @@ impl App {
                 let query = request.uri().query();
                 match route {
                     Route::Logout => {
-                        self.inner.auth.logout(token);
+                        self.end_session(token).await?;
                         Query::parse(query, &[])?;
                         Ok(json_response(&HealthResponse {
                             status: "logged out".into(),
@@ -276,6 +276,7 @@ impl App {
             .await
         {
             Ok(session) => {
+                self.share_session(&credentials.username, &session).await?;
                 tracing::info!(user = %credentials.username, %client, "login");
                 Ok(json_response(&LoginResponse {
                     token: session.token,

@@ -171,6 +171,39 @@ pub trait Store: Send + Sync {
     fn announcements(&self) -> Option<Announcements> {
         None
     }
+
+    /// Whether other processes can share this store, and so keep login sessions in it
+    /// ([`Store::share_session`]) for every server to honour.
+    fn shares_sessions(&self) -> bool {
+        false
+    }
+
+    /// Keeps a login session under `key` (a digest of its token, never the token) for `ttl`.
+    fn share_session<'a>(
+        &'a self,
+        key: &'a str,
+        user: &'a str,
+        ttl: std::time::Duration,
+    ) -> StoreFuture<'a, ()> {
+        let _ = (key, user, ttl);
+        Box::pin(async {
+            Err(StoreError::Config(
+                "this store keeps no shared sessions".into(),
+            ))
+        })
+    }
+
+    /// The user of the live session kept under `key`, if any.
+    fn shared_session<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<String>> {
+        let _ = key;
+        Box::pin(async { Ok(None) })
+    }
+
+    /// Ends the session kept under `key`.
+    fn end_shared_session<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()> {
+        let _ = key;
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// What a subscription to [`Store::announcements`] delivers.

@@ -15,6 +15,7 @@
 //! | `P a:{<addr>}` / `P ax` | sorted set | `ts\tname` sightings (score `ts`) / addresses (score: oldest sighting) |
 //! | `P range` | hash | `first`, `last` |
 //! | `P changes` | pub/sub channel | change announcements between server processes |
+//! | `P s:<sha256 of token>` | string | user of a login session, expiring with it |
 //!
 //! Level-0 index buckets are the model's time buckets: the set of active uids is the hash's
 //! field names. Summaries are immutable once written, so the index copies them and a graph query
@@ -147,6 +148,9 @@ impl Keys {
     }
     fn changes(&self) -> String {
         format!("{}changes", self.prefix)
+    }
+    fn session(&self, key: &str) -> String {
+        format!("{}s:{key}", self.prefix)
     }
 }
 
@@ -1123,6 +1127,45 @@ impl Store for RedisStore {
                 .arg(self.keys.changes())
                 .arg(message)
                 .ignore();
+            self.query::<()>(&pipe).await
+        })
+    }
+
+    fn shares_sessions(&self) -> bool {
+        true
+    }
+
+    fn share_session<'a>(
+        &'a self,
+        key: &'a str,
+        user: &'a str,
+        ttl: Duration,
+    ) -> StoreFuture<'a, ()> {
+        self.timed(async move {
+            let mut pipe = Commands::new();
+            pipe.cmd("SET")
+                .arg(self.keys.session(key))
+                .arg(user)
+                .arg("PX")
+                .arg(ttl.as_millis().max(1) as u64)
+                .ignore();
+            self.query::<()>(&pipe).await
+        })
+    }
+
+    fn shared_session<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<String>> {
+        self.timed(async move {
+            let mut pipe = Commands::new();
+            pipe.cmd("GET").arg(self.keys.session(key));
+            let (user,): (Option<String>,) = self.query(&pipe).await?;
+            Ok(user)
+        })
+    }
+
+    fn end_shared_session<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()> {
+        self.timed(async move {
+            let mut pipe = Commands::new();
+            pipe.cmd("DEL").arg(self.keys.session(key)).ignore();
             self.query::<()>(&pipe).await
         })
     }
