@@ -224,6 +224,12 @@ async fn two_servers_over_a_cluster_answer_alike_and_push_each_others_changes() 
         .collect();
     let line = text.lines().find(|l| !l.starts_with('#')).unwrap();
     let ts: f64 = line.split('\t').nth(1).unwrap().parse().unwrap();
+    // A keeps its answer for that bucket (see graph_cache) until B's change reaches it.
+    let conns_at = |graph: &wiredraw_net::api::GraphResponse| -> u64 {
+        graph.edges.iter().map(|e| e.conns).sum()
+    };
+    let before = viewer_a.graph(Span::At(ts)).await.unwrap();
+    assert_eq!(viewer_a.graph(Span::At(ts)).await.unwrap(), before);
     let sensor = ApiClient::new(&b.url).unwrap().with_token(TOKEN).unwrap();
     let sent = Instant::now();
     let answer = sensor
@@ -242,6 +248,12 @@ async fn two_servers_over_a_cluster_answer_alike_and_push_each_others_changes() 
     assert_eq!((change.log_type.as_str(), change.first), ("conn", ts));
     assert_eq!(change.buckets[0], (ts / 10.0).floor() as i64 * 10);
     eprintln!("push from B to A's viewer after {:?}", sent.elapsed());
+    let after = viewer_a.graph(Span::At(ts)).await.unwrap();
+    assert_eq!(
+        conns_at(&after),
+        conns_at(&before) + 1,
+        "A answers with B's connection"
+    );
     match live_b.recv().await.unwrap().unwrap() {
         LiveEvent::Change(own) => assert_eq!(own, change),
         other => panic!("B's own viewer must see the change, got {other:?}"),

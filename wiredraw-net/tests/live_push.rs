@@ -68,6 +68,11 @@ async fn viewers_hear_of_every_ingest_until_the_server_stops() {
         other => panic!("the stream must open with the range, got {other:?}"),
     }
 
+    // The server keeps this empty answer only until an ingest touches its bucket.
+    let at = wiredraw_net::client::Span::At(1_700_000_105.0);
+    assert!(viewer.graph(at).await.unwrap().edges.is_empty());
+    assert!(viewer.graph(at).await.unwrap().edges.is_empty());
+
     let body = format!(
         "{CONN_HEADER}1700000105\tCa\t10.0.0.1\t50000\t10.0.0.2\t443\ttcp\tssl\t31\t100\t2000\tSF\tShADadFf\n\
          1700000041\tCb\t10.0.0.1\t50001\t10.0.0.3\t53\tudp\tdns\t-\t-\t-\tSF\tDd\n"
@@ -98,6 +103,15 @@ async fn viewers_hear_of_every_ingest_until_the_server_stops() {
         }
         other => panic!("expected a change, got {other:?}"),
     }
+    let edges: Vec<(String, String)> = viewer
+        .graph(at)
+        .await
+        .unwrap()
+        .edges
+        .into_iter()
+        .map(|e| (e.src, e.dst))
+        .collect();
+    assert_eq!(edges, [("10.0.0.1".to_string(), "10.0.0.2".to_string())]);
     // A second viewer opening now sees the grown range.
     let mut later = viewer.live().await.unwrap();
     match next(&mut later).await {

@@ -136,7 +136,11 @@ impl App {
 
         let report = self
             .timed("ingest", self.inner.store.ingest(&parsed.contribution))
-            .await?;
+            .await
+            .inspect_err(|_| {
+                // A failed ingest may have stored part of the batch.
+                self.inner.graph_cache.clear();
+            })?;
         let answer = parsed.answer(&report.rejected);
         self.inner
             .metrics

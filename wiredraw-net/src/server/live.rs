@@ -168,6 +168,7 @@ impl App {
             origin: self.inner.live.origin.clone(),
             change: LiveChange::from(&change),
         };
+        self.forget_graphs(&change);
         // No live subscriber here is not an error.
         let _ = self.inner.changes.send(change);
         let message = serde_json::to_string(&envelope).expect("an envelope always serialises");
@@ -187,15 +188,36 @@ impl App {
                 match announcement {
                     Announcement::Message(text) => match serde_json::from_str::<Envelope>(&text) {
                         Ok(envelope) if envelope.origin != live.origin => {
-                            let _ = app.inner.changes.send(envelope.change.into());
+                            let change = envelope.change.into();
+                            app.forget_graphs(&change);
+                            let _ = app.inner.changes.send(change);
                         }
                         Ok(_) => {}
-                        Err(error) => tracing::warn!(%error, "unreadable change announcement"),
+                        Err(error) => {
+                            // Some change went by that cannot be placed.
+                            app.inner.graph_cache.clear();
+                            tracing::warn!(%error, "unreadable change announcement");
+                        }
                     },
-                    Announcement::Resubscribed => live.resyncs.send_modify(|n| *n += 1),
+                    Announcement::Subscribed => app.inner.graph_cache.set_trusted(true),
+                    Announcement::Lost => app.inner.graph_cache.set_trusted(false),
+                    Announcement::Resubscribed => {
+                        app.inner.graph_cache.set_trusted(true);
+                        live.resyncs.send_modify(|n| *n += 1);
+                    }
                 }
             }
+            // The store is gone: nothing will say what changes any more.
+            app.inner.graph_cache.set_trusted(false);
         }))
+    }
+
+    /// Drops the kept graph answers a change touches.
+    fn forget_graphs(&self, change: &Change) {
+        let bucket_secs = self.inner.config.bucket_secs;
+        self.inner
+            .graph_cache
+            .changed(change.first, change.last, bucket_secs);
     }
 
     /// Ends every live stream (the server is shutting down).

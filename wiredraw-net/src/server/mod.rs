@@ -41,6 +41,7 @@
 pub mod auth;
 pub mod config;
 pub mod dot;
+mod graph_cache;
 mod ingest;
 pub mod inventory;
 pub mod live;
@@ -140,6 +141,7 @@ struct Inner {
     metrics: Metrics,
     registry: Arc<Registry>,
     changes: broadcast::Sender<Change>,
+    graph_cache: graph_cache::GraphCache,
     live: live::Live,
     next_request_id: AtomicU64,
 }
@@ -222,14 +224,20 @@ pub(crate) fn bytes_response(
 }
 
 pub(crate) fn json_response<T: serde::Serialize>(value: &T) -> Response<ResponseBody> {
-    match serde_json::to_vec(value) {
+    match json_body(value) {
         Ok(body) => bytes_response(StatusCode::OK, "application/json", body),
-        Err(error) => ApiError::new(
+        Err(error) => error.into_response(),
+    }
+}
+
+/// The JSON text of an answer.
+pub(crate) fn json_body<T: serde::Serialize>(value: &T) -> Result<Bytes, ApiError> {
+    serde_json::to_vec(value).map(Bytes::from).map_err(|error| {
+        ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("cannot encode the answer: {error}"),
         )
-        .into_response(),
-    }
+    })
 }
 
 impl App {
@@ -273,6 +281,9 @@ impl App {
             config.limits.login_attempts_per_minute,
         );
         let (changes, _) = broadcast::channel(CHANGE_CHANNEL_CAPACITY);
+        // Over a store other processes write to, answers are kept only once their
+        // announcements are heard (see graph_cache).
+        let graph_cache = graph_cache::GraphCache::new(!store.shares_sessions());
         Ok(App {
             inner: Arc::new(Inner {
                 config,
@@ -282,6 +293,7 @@ impl App {
                 metrics: Metrics::new(),
                 registry: Arc::new(registry),
                 changes,
+                graph_cache,
                 live: live::Live::new(),
                 next_request_id: AtomicU64::new(1),
             }),
@@ -445,10 +457,15 @@ impl App {
                     Ok(Some(report))
                         if report.connections + report.orphans + report.annotations > 0 =>
                     {
+                        app.inner.graph_cache.clear();
                         tracing::info!(?report, "retention dropped old data");
                     }
                     Ok(_) => {}
-                    Err(error) => tracing::warn!(%error, "retention pass failed"),
+                    Err(error) => {
+                        // It may have dropped part of what it meant to.
+                        app.inner.graph_cache.clear();
+                        tracing::warn!(%error, "retention pass failed");
+                    }
                 }
             }
         }))

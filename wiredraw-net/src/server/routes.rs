@@ -8,7 +8,7 @@ use crate::api::{
 use crate::server::auth::LoginError;
 use crate::server::query::{Query, parse_addr, percent_decode};
 use crate::server::{
-    ApiError, App, ResponseBody, bytes_response, json_response, method_not_allowed,
+    ApiError, App, ResponseBody, bytes_response, json_body, json_response, method_not_allowed,
 };
 use crate::store::{ConnectionInfo, Window};
 use bytes::Bytes;
@@ -336,7 +336,17 @@ impl App {
     }
 
     async fn graph(&self, window: Window) -> Result<Response<ResponseBody>, ApiError> {
-        Ok(json_response(&self.labelled_graph(window).await?))
+        let span = window.span(self.inner.config.bucket_secs)?;
+        let cache = &self.inner.graph_cache;
+        let body = match cache.get(span) {
+            Ok(kept) => kept,
+            Err(ticket) => {
+                let body = json_body(&self.labelled_graph(window).await?)?;
+                cache.keep(span, ticket, body.clone());
+                body
+            }
+        };
+        Ok(bytes_response(StatusCode::OK, "application/json", body))
     }
 
     async fn graph_dot(&self, window: Window) -> Result<Response<ResponseBody>, ApiError> {

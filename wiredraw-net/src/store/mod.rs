@@ -211,6 +211,10 @@ pub trait Store: Send + Sync {
 pub enum Announcement {
     /// One announced message.
     Message(String),
+    /// The subscription is live for the first time: every message from now on arrives.
+    Subscribed,
+    /// The subscription is lost: messages may go unheard until [`Announcement::Resubscribed`].
+    Lost,
     /// The subscription was lost and is back: messages announced meanwhile were missed.
     Resubscribed,
 }

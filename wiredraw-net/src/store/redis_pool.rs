@@ -233,7 +233,9 @@ async fn run_by_slot<T: FromRedisValue>(
 
 /// Subscribes to `channel` on the first node that answers, in a task of its own; on a lost
 /// connection it moves on to the next node, waiting a second after a full round of failures,
-/// and says [`Announcement::Resubscribed`] once back. Ends when the receiver is dropped.
+/// and says [`Announcement::Lost`] when a live subscription breaks and
+/// [`Announcement::Resubscribed`] once back ([`Announcement::Subscribed`] the first time). Ends
+/// when the receiver is dropped.
 pub(crate) fn subscribe(urls: Vec<String>, channel: String, timeout: Duration) -> Announcements {
     let (sender, receiver) = tokio::sync::mpsc::channel(ANNOUNCEMENT_BUFFER);
     tokio::spawn(async move {
@@ -249,9 +251,12 @@ pub(crate) fn subscribe(urls: Vec<String>, channel: String, timeout: Duration) -
             match subscribed {
                 Ok(Ok(pubsub)) => {
                     tracing::debug!(%url, %channel, "subscribed to change announcements");
-                    if std::mem::take(&mut lost)
-                        && sender.send(Announcement::Resubscribed).await.is_err()
-                    {
+                    let news = if std::mem::take(&mut lost) {
+                        Announcement::Resubscribed
+                    } else {
+                        Announcement::Subscribed
+                    };
+                    if sender.send(news).await.is_err() {
                         return;
                     }
                     let mut messages = pubsub.into_on_message();
@@ -268,6 +273,9 @@ pub(crate) fn subscribe(urls: Vec<String>, channel: String, timeout: Duration) -
                         }
                     }
                     tracing::warn!(%url, "change announcements subscription lost; resubscribing");
+                    if sender.send(Announcement::Lost).await.is_err() {
+                        return;
+                    }
                 }
                 Ok(Err(error)) => {
                     tracing::warn!(%url, %error, "cannot subscribe to change announcements")
