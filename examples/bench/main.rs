@@ -78,8 +78,18 @@ fn main() -> anyhow::Result<()> {
         print_usage();
         bail!("missing subcommand");
     };
+    if matches!(name.as_str(), "-h" | "--help" | "help") {
+        print_usage();
+        return Ok(());
+    }
     match BENCHES.iter().find(|(n, _, _)| n == name) {
-        Some((_, _, run)) => run(&args[1..]),
+        Some((_, _, run)) => {
+            run(&args[1..]).map_err(|error| match error.downcast::<clap::Error>() {
+                // Help, or a usage mistake: clap prints it as it prints any program's.
+                Ok(clap_error) => clap_error.exit(),
+                Err(other) => other,
+            })
+        }
         None => {
             print_usage();
             bail!("unknown subcommand {name:?}")
