@@ -14,7 +14,7 @@
 //! sum over `secs` shows how busy the cores were.
 
 use super::http_ingest::{Post, posts};
-use super::ingest::{cpu_secs, flag};
+use super::ingest::{cpu_secs, flag, positional};
 use anyhow::{Context, bail};
 use futures_util::{StreamExt, TryStreamExt};
 use std::io::{BufRead, BufReader, Write};
@@ -41,18 +41,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         .map_or(Ok(8), str::parse)
         .context("--parallel")?;
     let gzip = args.iter().any(|a| a == "--gzip");
-    let mut files = Vec::new();
-    let mut skip = false;
-    for arg in args {
-        if std::mem::take(&mut skip) {
-            continue;
-        }
-        if VALUE_FLAGS.contains(&arg.as_str()) {
-            skip = true;
-        } else if !arg.starts_with("--") {
-            files.push(arg.as_str());
-        }
-    }
+    let files = positional(args, VALUE_FLAGS);
     if files.is_empty() {
         bail!("no log files given");
     }

@@ -72,17 +72,17 @@ pub fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
         .map(String::as_str)
 }
 
-/// The arguments that are neither flags nor flag values.
-fn positional<'a>(args: &'a [String], flags: &[&str]) -> Vec<&'a str> {
+/// The arguments that are neither flags nor the values of `value_flags`.
+pub fn positional<'a>(args: &'a [String], value_flags: &[&str]) -> Vec<&'a str> {
     let mut out = Vec::new();
     let mut skip = false;
     for arg in args {
         if std::mem::take(&mut skip) {
             continue;
         }
-        if flags.contains(&arg.as_str()) {
+        if value_flags.contains(&arg.as_str()) {
             skip = true;
-        } else {
+        } else if !arg.starts_with("--") {
             out.push(arg.as_str());
         }
     }
