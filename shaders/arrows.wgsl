@@ -18,6 +18,7 @@ struct PackedArrow {
 
 struct ArrowVarying {
     @builtin(position) clip: vec4<f32>,
+    // Linear colour, converted once per vertex rather than per fragment; alpha is the fade.
     @location(0) @interpolate(flat) color: vec4<f32>,
 };
 
@@ -33,7 +34,8 @@ fn vs_arrow(@builtin(vertex_index) vertex_index: u32) -> ArrowVarying {
     let tail = vec3<f32>(arrow.tail_x, arrow.tail_y, arrow.tail_z);
     let tip = vec3<f32>(arrow.tip_x, arrow.tip_y, arrow.tip_z);
     var out: ArrowVarying;
-    out.color = unpack4x8unorm(arrow.color);
+    let srgb = unpack4x8unorm(arrow.color);
+    out.color = vec4<f32>(srgb_to_linear(srgb.rgb), srgb.a);
     let axis = tip - tail;
     let arrow_length = length(axis);
     let direction = axis / max(arrow_length, 1e-20);
@@ -57,10 +59,18 @@ fn vs_arrow(@builtin(vertex_index) vertex_index: u32) -> ArrowVarying {
     return out;
 }
 
+// Fully opaque arrows (most of them): no `discard`, so the rasteriser may test depth before
+// shading.
 @fragment
 fn fs_arrow(in: ArrowVarying) -> @location(0) vec4<f32> {
+    return encode_output(in.color.rgb);
+}
+
+// Arrows fading in or out, drawn by a second pipeline.
+@fragment
+fn fs_arrow_fading(in: ArrowVarying) -> @location(0) vec4<f32> {
     if dithered_out(in.clip.xy, in.color.a) {
         discard;
     }
-    return encode_output(srgb_to_linear(in.color.rgb));
+    return encode_output(in.color.rgb);
 }

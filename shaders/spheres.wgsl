@@ -18,6 +18,7 @@ struct PackedSphere {
 struct SphereInstance {
     center: vec3<f32>,
     radius: f32,
+    // Linear base colour with the dim and hover states applied; alpha is the fade.
     color: vec4<f32>,
     state: u32,
 };
@@ -25,12 +26,27 @@ struct SphereInstance {
 // The sphere that vertex `vertex` of the draw belongs to.
 fn sphere_of(vertex: u32) -> SphereInstance {
     let packed = instances[vertex / shape_len()];
+    let srgb = unpack4x8unorm(packed.color);
     return SphereInstance(
         vec3<f32>(packed.center_x, packed.center_y, packed.center_z),
         packed.radius,
-        unpack4x8unorm(packed.color),
+        vec4<f32>(base_color(srgb.rgb, packed.state), srgb.a),
         packed.state,
     );
+}
+
+// The linear colour a sphere is lit with. Computed per vertex: it is constant over the sphere,
+// and per fragment its sRGB decoding cost as much as the lighting.
+fn base_color(srgb: vec3<f32>, state: u32) -> vec3<f32> {
+    var base = srgb_to_linear(srgb);
+    if (state & STATE_DIMMED) != 0u {
+        let grey = dot(base, vec3<f32>(0.2126, 0.7152, 0.0722));
+        base = mix(base, vec3<f32>(grey), 0.75) * 0.35;
+    }
+    if (state & STATE_HOVERED) != 0u {
+        base = mix(base, srgb_to_linear(frame.hover_color.rgb), 0.45);
+    }
+    return base;
 }
 
 struct ImpostorVarying {
@@ -47,17 +63,9 @@ struct SphereFragment {
     @builtin(frag_depth) depth: f32,
 };
 
-// Lambert with ambient and a small specular term, plus state highlights; `normal` and `to_eye`
-// are unit vectors in world space.
-fn shade_sphere(base_srgb: vec3<f32>, state: u32, normal: vec3<f32>, to_eye: vec3<f32>) -> vec3<f32> {
-    var base = srgb_to_linear(base_srgb);
-    if (state & STATE_DIMMED) != 0u {
-        let grey = dot(base, vec3<f32>(0.2126, 0.7152, 0.0722));
-        base = mix(base, vec3<f32>(grey), 0.75) * 0.35;
-    }
-    if (state & STATE_HOVERED) != 0u {
-        base = mix(base, srgb_to_linear(frame.hover_color.rgb), 0.45);
-    }
+// Lambert with ambient and a small specular term, plus the selection ring; `base` comes from
+// `base_color`, `normal` and `to_eye` are unit vectors in world space.
+fn shade_sphere(base: vec3<f32>, state: u32, normal: vec3<f32>, to_eye: vec3<f32>) -> vec3<f32> {
     let light = frame.light_direction.xyz;
     let diffuse = max(dot(normal, light), 0.0);
     let half_vector = normalize(light + to_eye);

@@ -6,7 +6,7 @@
 //! changes; colours and states do not matter.
 
 use crate::camera::Ray;
-use crate::gpu::arrows::REACH;
+use crate::gpu::arrows::SHAFT_MID_REACH;
 use crate::scene::Scene;
 use glam::Vec3;
 
@@ -88,8 +88,8 @@ impl Picker {
             let Some(segment) = scene.arrow_segment(index) else {
                 continue;
             };
-            // The shaft spans [SIDE_SHIFT - 0.5, SIDE_SHIFT + 0.5] widths off the centre line.
-            let radius = segment.width * (REACH - 1.0);
+            // The tapered shaft's width halfway along, its mean.
+            let radius = segment.width * SHAFT_MID_REACH;
             if !(radius > 0.0 && segment.tail.is_finite() && segment.tip.is_finite()) {
                 continue;
             }

@@ -45,6 +45,6 @@ fn shader_entry_points_exist() {
     );
     assert_eq!(
         names(&arrows),
-        BTreeSet::from(["vs_arrow", "fs_arrow"].map(String::from))
+        BTreeSet::from(["vs_arrow", "fs_arrow", "fs_arrow_fading"].map(String::from))
     );
 }

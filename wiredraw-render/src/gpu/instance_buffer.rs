@@ -10,6 +10,7 @@
 
 use bytemuck::Pod;
 use std::marker::PhantomData;
+use std::ops::Range;
 use wgpu::util::DeviceExt;
 
 pub(crate) struct InstancedShape<T> {
@@ -99,11 +100,21 @@ impl<T: Pod> InstancedShape<T> {
 
     /// Draws every uploaded instance with the pipeline already set.
     pub fn draw(&self, pass: &mut wgpu::RenderPass<'_>) {
-        let Some(bind_group) = self.bind_group.as_ref().filter(|_| self.len > 0) else {
+        self.draw_range(pass, 0..self.len);
+    }
+
+    /// Draws the uploaded instances `instances` (clamped to those uploaded) with the pipeline
+    /// already set.
+    pub fn draw_range(&self, pass: &mut wgpu::RenderPass<'_>, instances: Range<u32>) {
+        let end = instances.end.min(self.len);
+        let Some(bind_group) = self.bind_group.as_ref().filter(|_| instances.start < end) else {
             return;
         };
         pass.set_bind_group(1, bind_group, &[]);
-        pass.draw(0..self.shape_len.saturating_mul(self.len), 0..1);
+        pass.draw(
+            self.shape_len.saturating_mul(instances.start)..self.shape_len.saturating_mul(end),
+            0..1,
+        );
     }
 
     /// Whether there is anything to draw.
