@@ -257,6 +257,10 @@ mod tests {
         assert!((widest - (SIDE_SHIFT + HEAD_HALF_WIDTH)).abs() < 1e-6);
         let tail_vertices = vertices.iter().filter(|v| v.anchor == 0.0).count();
         assert_eq!(tail_vertices, 1, "the shaft starts at a point at the tail");
-        assert_eq!(indices.len(), 6, "one triangle for the shaft, one for the head");
+        assert_eq!(
+            indices.len(),
+            6,
+            "one triangle for the shaft, one for the head"
+        );
     }
 }
