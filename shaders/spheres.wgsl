@@ -1,5 +1,5 @@
 // Host spheres. Two techniques share the instance layout (`GpuSphere` in src/gpu/spheres.rs):
-// - impostor: a camera-facing quad per sphere, ray-cast per fragment, exact depth written;
+// - impostor: a camera-facing triangle per sphere, ray-cast per fragment, exact depth written;
 // - mesh: an instanced icosphere, kept as a fallback and as the measured baseline.
 
 // Scalars only, so the array stride is the 24 bytes of `GpuSphere`.
@@ -90,7 +90,7 @@ fn vs_impostor(@builtin(vertex_index) vertex: u32) -> ImpostorVarying {
     out.color = sphere.color;
     out.state = sphere.state;
     if distance <= radius * 1.001 || radius <= 0.0 {
-        // The eye is inside the sphere: drop it (a degenerate quad rasterises nothing).
+        // The eye is inside the sphere: drop it (a degenerate triangle rasterises nothing).
         out.clip = vec4<f32>(0.0, 0.0, -2.0, 1.0);
         out.world = sphere.center;
         return out;
@@ -98,9 +98,9 @@ fn vs_impostor(@builtin(vertex_index) vertex: u32) -> ImpostorVarying {
     let axis = to_eye / distance;
     let right = normalize(frame.camera_right.xyz - axis * dot(frame.camera_right.xyz, axis));
     let up = cross(axis, right);
-    // The quad lies in the plane touching the sphere's nearest point, sized to the tangent cone's
-    // cross-section there, so it covers the silhouette exactly and every ray-cast depth is
-    // behind it.
+    // The triangle lies in the plane touching the sphere's nearest point, around the tangent
+    // cone's cross-section there, so it covers the silhouette and every ray-cast depth is behind
+    // it.
     let plane_distance = distance - radius;
     let half_size = plane_distance * radius / sqrt(distance * distance - radius * radius);
     let corner = shape_vertices[vertex % shape_len()].xy;
