@@ -16,7 +16,7 @@
 //! assert_eq!(diff.apply(&old).unwrap(), new);
 //! ```
 
-use crate::graph::{Edge, Graph, GraphError, Node, edge_key};
+use crate::graph::{Edge, Graph, GraphError, IdKey, Node, compare_ids, edge_key};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::cmp::Ordering;
@@ -87,11 +87,12 @@ impl GraphDiff {
         merge_walk(
             &old.nodes,
             &new.nodes,
-            |n| n.id.as_str(),
+            |n| IdKey(&n.id),
             |gone| diff.nodes_removed.push(gone.id.clone()),
             |came| diff.nodes_added.push(came.clone()),
+            // The walk matched the ids already: compare only the values.
             |was, now| {
-                if was != now {
+                if (was.conns, was.bytes) != (now.conns, now.bytes) {
                     diff.nodes_changed.push(now.clone());
                 }
             },
@@ -106,7 +107,10 @@ impl GraphDiff {
             },
             |came| diff.edges_added.push(came.clone()),
             |was, now| {
-                if was != now {
+                let same = (was.conns, was.bytes) == (now.conns, now.bytes)
+                    && was.protos == now.protos
+                    && was.services == now.services;
+                if !same {
                     diff.edges_changed.push(now.clone());
                 }
             },
@@ -143,12 +147,12 @@ impl GraphDiff {
             &self.nodes_removed,
             &self.nodes_changed,
             &self.nodes_added,
-            |n| n.id.as_str(),
-            |id| id.as_str(),
+            |n| IdKey(&n.id),
+            |id| IdKey(id),
             ApplyErrors {
-                missing_removed: |id: &str| DiffError::MissingRemovedNode(id.to_owned()),
-                missing_changed: |id: &str| DiffError::MissingChangedNode(id.to_owned()),
-                already_present: |id: &str| DiffError::NodeAlreadyPresent(id.to_owned()),
+                missing_removed: |id: IdKey<'_>| DiffError::MissingRemovedNode(id.0.to_owned()),
+                missing_changed: |id: IdKey<'_>| DiffError::MissingChangedNode(id.0.to_owned()),
+                already_present: |id: IdKey<'_>| DiffError::NodeAlreadyPresent(id.0.to_owned()),
                 list: "nodes",
             },
         )?;
@@ -158,16 +162,16 @@ impl GraphDiff {
             &self.edges_changed,
             &self.edges_added,
             edge_key,
-            |(src, dst)| (src.as_str(), dst.as_str()),
+            |(src, dst)| (IdKey(src), IdKey(dst)),
             ApplyErrors {
-                missing_removed: |(s, d): (&str, &str)| {
-                    DiffError::MissingRemovedEdge(s.to_owned(), d.to_owned())
+                missing_removed: |(s, d): (IdKey<'_>, IdKey<'_>)| {
+                    DiffError::MissingRemovedEdge(s.0.to_owned(), d.0.to_owned())
                 },
-                missing_changed: |(s, d): (&str, &str)| {
-                    DiffError::MissingChangedEdge(s.to_owned(), d.to_owned())
+                missing_changed: |(s, d): (IdKey<'_>, IdKey<'_>)| {
+                    DiffError::MissingChangedEdge(s.0.to_owned(), d.0.to_owned())
                 },
-                already_present: |(s, d): (&str, &str)| {
-                    DiffError::EdgeAlreadyPresent(s.to_owned(), d.to_owned())
+                already_present: |(s, d): (IdKey<'_>, IdKey<'_>)| {
+                    DiffError::EdgeAlreadyPresent(s.0.to_owned(), d.0.to_owned())
                 },
                 list: "edges",
             },
@@ -186,9 +190,11 @@ impl GraphDiff {
             .any(|e| graph.node_index(&e.src).is_none() || graph.node_index(&e.dst).is_none())
             || (!self.nodes_removed.is_empty()
                 && graph.edges.iter().any(|e| {
-                    [&e.src, &e.dst]
-                        .into_iter()
-                        .any(|id| self.nodes_removed.binary_search(id).is_ok())
+                    [&e.src, &e.dst].into_iter().any(|id| {
+                        self.nodes_removed
+                            .binary_search_by(|gone| compare_ids(gone, id))
+                            .is_ok()
+                    })
                 }));
         if dangling {
             graph.validate()?;

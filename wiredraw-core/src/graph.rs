@@ -311,7 +311,9 @@ impl Graph {
     /// Whether nodes are strictly increasing by id and edges by `(src, dst)`: the invariant
     /// without its endpoint check, in one cheap pass.
     pub fn is_sorted_and_unique(&self) -> bool {
-        self.nodes.windows(2).all(|w| w[0].id < w[1].id)
+        self.nodes
+            .windows(2)
+            .all(|w| IdKey(&w[0].id) < IdKey(&w[1].id))
             && self
                 .edges
                 .windows(2)
@@ -369,7 +371,7 @@ impl Graph {
 
     /// Index of the node with this id (binary search; needs the invariant).
     pub fn node_index(&self, id: &str) -> Option<usize> {
-        self.nodes.binary_search_by(|n| n.id.as_str().cmp(id)).ok()
+        self.nodes.binary_search_by(|n| compare_ids(&n.id, id)).ok()
     }
 
     /// The node with this id.
@@ -398,8 +400,58 @@ impl Graph {
 }
 
 /// The sort key of an edge.
-pub(crate) fn edge_key(edge: &Edge) -> (&str, &str) {
-    (&edge.src, &edge.dst)
+pub(crate) fn edge_key(edge: &Edge) -> (IdKey<'_>, IdKey<'_>) {
+    (IdKey(&edge.src), IdKey(&edge.dst))
+}
+
+/// A host id that orders exactly as `str` does (bytewise), compared inline word by word: ids
+/// are short, and a `memcmp` call per comparison dominated sortedness checks, diffs and
+/// look-ups.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct IdKey<'a>(pub &'a str);
+
+impl PartialEq for IdKey<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.len() == other.0.len() && compare_ids(self.0, other.0) == Ordering::Equal
+    }
+}
+
+impl Eq for IdKey<'_> {}
+
+impl PartialOrd for IdKey<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for IdKey<'_> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        compare_ids(self.0, other.0)
+    }
+}
+
+/// `a.cmp(b)` for short strings: big-endian 8-byte words compare as their bytes do.
+pub(crate) fn compare_ids(a: &str, b: &str) -> Ordering {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let common = a.len().min(b.len());
+    let mut a_words = a[..common].chunks_exact(8);
+    let mut b_words = b[..common].chunks_exact(8);
+    for (x, y) in (&mut a_words).zip(&mut b_words) {
+        let word = |w: &[u8]| u64::from_be_bytes(w.try_into().expect("8-byte chunk"));
+        let (x, y) = (word(x), word(y));
+        if x != y {
+            return x.cmp(&y);
+        }
+    }
+    // Both remainders have the same length, so zero padding keeps the byte order.
+    let padded = |rest: &[u8]| {
+        let mut word = [0u8; 8];
+        word[..rest.len()].copy_from_slice(rest);
+        u64::from_be_bytes(word)
+    };
+    padded(a_words.remainder())
+        .cmp(&padded(b_words.remainder()))
+        .then(a.len().cmp(&b.len()))
 }
 
 #[cfg(test)]
