@@ -8,3 +8,5 @@
 pub use wiredraw_core as core;
 pub use wiredraw_net as net;
 pub use wiredraw_render as render;
+
+pub mod viewer;

@@ -1,0 +1,279 @@
+//! The graph on screen: the newest answer, the background layout following its diffs, and the
+//! animated scene drawn from both.
+
+use super::backend::{GraphRequest, GraphUpdate};
+use super::graph_view::{Filters, build_scene};
+use crate::net::api::GraphResponse;
+use crate::render::{GraphStyle, Legend, Scene, SceneAnimator};
+use std::sync::Arc;
+use wiredraw_core::layout::{FrameReader, LayoutParams, LayoutWorker};
+
+/// Seconds hosts take to fade in or out and to glide to new positions.
+pub const TRANSITION_SECS: f64 = 0.6;
+
+/// The graph shown, its layout and its animated scene.
+pub struct GraphState {
+    shown: Option<Arc<GraphResponse>>,
+    shown_request: Option<GraphRequest>,
+    layout: LayoutWorker,
+    reader: FrameReader,
+    /// Layout frame the current target scene was built from.
+    layout_version: u64,
+    /// Diffs the layout refused so far (each is answered by sending the whole graph).
+    rejected_seen: u64,
+    animator: SceneAnimator,
+    /// The target must be rebuilt (new graph or filters) even if the layout did not move.
+    dirty: bool,
+    pub style: GraphStyle,
+    scene: Arc<Scene>,
+    ids: Vec<String>,
+    legend: Legend,
+    /// Updates applied since the start, and those refused as older than the one shown.
+    pub updates_applied: u64,
+    pub updates_stale: u64,
+}
+
+impl GraphState {
+    pub fn new(seed: u64) -> GraphState {
+        let layout = LayoutWorker::spawn(LayoutParams::default(), seed);
+        let reader = layout.reader();
+        GraphState {
+            shown: None,
+            shown_request: None,
+            layout,
+            reader,
+            layout_version: 0,
+            rejected_seen: 0,
+            animator: SceneAnimator::new(TRANSITION_SECS),
+            dirty: false,
+            style: GraphStyle::default(),
+            scene: Arc::new(Scene::default()),
+            ids: Vec::new(),
+            legend: Legend::default(),
+            updates_applied: 0,
+            updates_stale: 0,
+        }
+    }
+
+    /// The newest answer shown.
+    pub fn shown(&self) -> Option<&Arc<GraphResponse>> {
+        self.shown.as_ref()
+    }
+
+    /// The request whose answer is shown.
+    pub fn shown_request(&self) -> Option<GraphRequest> {
+        self.shown_request
+    }
+
+    /// Takes a graph answer: an answer older than the one shown is refused (returns false);
+    /// otherwise its diff goes to the layout, which adds and removes just those hosts.
+    pub fn apply(&mut self, update: GraphUpdate) -> bool {
+        if self
+            .shown_request
+            .is_some_and(|shown| update.request.generation <= shown.generation)
+        {
+            self.updates_stale += 1;
+            return false;
+        }
+        if self.shown.is_none() {
+            self.layout.set_graph(update.graph.to_graph());
+        } else if !update.diff.is_empty() {
+            self.layout.apply_diff(update.diff);
+        }
+        self.shown = Some(update.graph);
+        self.shown_request = Some(update.request);
+        self.updates_applied += 1;
+        self.dirty = true;
+        true
+    }
+
+    /// Rebuilds the scene when the filters changed.
+    pub fn invalidate(&mut self) {
+        self.dirty = true;
+    }
+
+    /// Whether the layout holds exactly the hosts shown and has come to rest.
+    pub fn is_settled(&mut self) -> bool {
+        let Some(shown) = &self.shown else {
+            return false;
+        };
+        let frame = self.reader.latest();
+        frame.snapshot.stats.converged
+            && frame.snapshot.ids.len() == shown.nodes.len()
+            && frame
+                .snapshot
+                .ids
+                .iter()
+                .zip(&shown.nodes)
+                .all(|(id, node)| *id == node.id)
+    }
+
+    /// Advances the animation to `now` (seconds); returns whether anything on screen moved.
+    pub fn update(&mut self, now: f64, filters: &Filters) -> bool {
+        let frame = Arc::clone(self.reader.latest());
+        if frame.rejected_diffs > self.rejected_seen {
+            self.rejected_seen = frame.rejected_diffs;
+            if let Some(shown) = &self.shown {
+                tracing::debug!(reason = ?frame.last_rejection, "layout refused a diff; resending the graph");
+                self.layout.set_graph(shown.to_graph());
+            }
+        }
+        let layout_moved = frame.version != self.layout_version;
+        if let Some(shown) = &self.shown
+            && (layout_moved || self.dirty)
+        {
+            let parts = build_scene(shown, filters, &self.style, |id| {
+                frame.snapshot.position(id)
+            });
+            self.animator.set_target(now, &parts.scene, &parts.ids);
+            self.legend = parts.legend;
+            self.layout_version = frame.version;
+            self.dirty = false;
+        }
+        let animating = self.animator.is_animating(now);
+        if layout_moved || animating || self.scene.nodes.is_empty() {
+            self.scene = Arc::new(self.animator.frame(now).clone());
+            self.ids = self.animator.node_ids().map(str::to_string).collect();
+        }
+        layout_moved || animating
+    }
+
+    /// The scene to draw; node `i` is host [`ids`](Self::ids)`[i]`.
+    pub fn scene(&self) -> &Arc<Scene> {
+        &self.scene
+    }
+
+    pub fn ids(&self) -> &[String] {
+        &self.ids
+    }
+
+    pub fn legend(&self) -> &Legend {
+        &self.legend
+    }
+
+    /// The layout's current position of a host.
+    pub fn position(&mut self, id: &str) -> Option<[f32; 3]> {
+        self.reader.latest().snapshot.position(id)
+    }
+
+    /// Hosts the layout holds now.
+    pub fn layout_hosts(&mut self) -> usize {
+        self.reader.latest().snapshot.ids.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::api::GraphNode;
+    use std::time::{Duration, Instant};
+    use wiredraw_core::{Edge, Graph, GraphDiff};
+
+    fn response(ids: &[&str], edges: &[(&str, &str)]) -> GraphResponse {
+        GraphResponse {
+            from: Some(0.0),
+            to: Some(10.0),
+            nodes: ids
+                .iter()
+                .map(|id| GraphNode {
+                    id: id.to_string(),
+                    conns: 1,
+                    bytes: 100,
+                    name: None,
+                    group: None,
+                    color: None,
+                })
+                .collect(),
+            edges: edges
+                .iter()
+                .map(|(s, d)| Edge {
+                    src: s.to_string(),
+                    dst: d.to_string(),
+                    conns: 1,
+                    bytes: 100,
+                    protos: ["tcp".to_string()].into(),
+                    services: ["http".to_string()].into(),
+                })
+                .collect(),
+        }
+    }
+
+    fn update(generation: u64, before: &Graph, graph: GraphResponse) -> GraphUpdate {
+        GraphUpdate {
+            request: GraphRequest {
+                generation,
+                span: (0.0, 10.0),
+            },
+            diff: GraphDiff::between(before, &graph.to_graph()),
+            graph: Arc::new(graph),
+            fetch_ms: 0.0,
+        }
+    }
+
+    /// Steps the animation until the scene shows exactly `ids` (the layout runs on its own
+    /// thread, so this waits for it).
+    fn settle(state: &mut GraphState, ids: &[&str]) {
+        let started = Instant::now();
+        let mut now = 0.0;
+        loop {
+            now += 0.1;
+            state.update(now, &Filters::default());
+            let mut shown: Vec<&str> = state.ids().iter().map(String::as_str).collect();
+            shown.sort();
+            let fully_shown = state.scene().nodes.iter().all(|n| n.fade >= 1.0);
+            if shown == ids && fully_shown {
+                return;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "scene shows {shown:?}, expected {ids:?}"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    #[test]
+    fn diffs_add_and_remove_hosts_through_the_layout() {
+        let mut state = GraphState::new(1);
+        let first = response(&["10.0.0.1", "10.0.0.2"], &[("10.0.0.1", "10.0.0.2")]);
+        assert!(state.apply(update(1, &Graph::default(), first.clone())));
+        settle(&mut state, &["10.0.0.1", "10.0.0.2"]);
+        let kept = state.position("10.0.0.1").unwrap();
+
+        let second = response(&["10.0.0.1", "10.0.0.3"], &[("10.0.0.1", "10.0.0.3")]);
+        assert!(state.apply(update(2, &first.to_graph(), second.clone())));
+        settle(&mut state, &["10.0.0.1", "10.0.0.3"]);
+        assert_eq!(state.scene().edges.len(), 1);
+        assert_eq!(state.layout_hosts(), 2);
+        let moved = state.position("10.0.0.1").unwrap();
+        let distance: f32 = kept
+            .iter()
+            .zip(moved)
+            .map(|(a, b)| (a - b).powi(2))
+            .sum::<f32>()
+            .sqrt();
+        assert!(
+            distance < 30.0,
+            "a kept host stays near where it was: {distance}"
+        );
+
+        assert!(
+            !state.apply(update(1, &second.to_graph(), first)),
+            "an older answer is refused"
+        );
+        assert_eq!((state.updates_applied, state.updates_stale), (2, 1));
+    }
+
+    #[test]
+    fn a_diff_that_does_not_fit_is_answered_with_the_whole_graph() {
+        let mut state = GraphState::new(2);
+        let first = response(&["10.0.0.1", "10.0.0.2"], &[("10.0.0.1", "10.0.0.2")]);
+        state.apply(update(1, &Graph::default(), first));
+        settle(&mut state, &["10.0.0.1", "10.0.0.2"]);
+        // Diffed against a graph the layout never saw: it removes a host that is not there.
+        let unrelated = response(&["10.0.0.9"], &[]);
+        let third = response(&["10.0.0.5", "10.0.0.6"], &[("10.0.0.5", "10.0.0.6")]);
+        state.apply(update(2, &unrelated.to_graph(), third));
+        settle(&mut state, &["10.0.0.5", "10.0.0.6"]);
+    }
+}

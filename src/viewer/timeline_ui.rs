@@ -1,0 +1,338 @@
+//! The timeline at the bottom: transport buttons, speed and window choices, and the strip with
+//! the traffic histogram, the graph window and the playhead.
+
+use super::timeline::{Direction, SPEEDS, Timeline, TimelineCommand, WINDOWS};
+use crate::net::api::HistogramResponse;
+
+/// Which traffic measure the histogram draws.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Metric {
+    #[default]
+    Bytes,
+    Connections,
+}
+
+/// The histogram last received, for the stretch it covers.
+#[derive(Debug, Clone)]
+pub struct Histogram {
+    pub from: f64,
+    pub to: f64,
+    pub answer: HistogramResponse,
+}
+
+/// Drag state of the timeline strip.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StripState {
+    /// Where a zoom drag on the histogram started (seconds).
+    zoom_from: Option<f64>,
+}
+
+const STRIP_HEIGHT: f32 = 72.0;
+const TRACK_HEIGHT: f32 = 16.0;
+
+/// `2024-04-20 10:00:00` (UTC) for seconds since the epoch.
+pub fn format_utc(t: f64) -> String {
+    if !t.is_finite() {
+        return "—".into();
+    }
+    let secs = t.floor() as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Days to civil date (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// `1h 30m`, `45s`: a duration in words.
+pub fn format_duration(secs: f64) -> String {
+    let secs = secs.max(0.0).round() as u64;
+    match secs {
+        s if s >= 86_400 && s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s >= 3600 && s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s >= 3600 => format!("{}h {}m", s / 3600, s % 3600 / 60),
+        s if s >= 60 && s % 60 == 0 => format!("{}m", s / 60),
+        s if s >= 60 => format!("{}m {}s", s / 60, s % 60),
+        s => format!("{s}s"),
+    }
+}
+
+/// Draws the controls row and the strip; changes go to `timeline` as commands.
+pub fn timeline_ui(
+    ui: &mut egui::Ui,
+    timeline: &mut Timeline,
+    histogram: Option<&Histogram>,
+    metric: &mut Metric,
+    strip: &mut StripState,
+) {
+    controls(ui, timeline, metric);
+    ui.add_space(4.0);
+    strip_ui(ui, timeline, histogram, *metric, strip);
+}
+
+fn controls(ui: &mut egui::Ui, timeline: &mut Timeline, metric: &mut Metric) {
+    let mut commands = Vec::new();
+    ui.horizontal(|ui| {
+        let mut command = |c| commands.push(c);
+        if ui.button("⏮").on_hover_text("Back one bucket").clicked() {
+            command(TimelineCommand::Step(-1));
+        }
+        if ui.button("⏪").on_hover_text("Play backwards").clicked() {
+            command(TimelineCommand::Rewind);
+        }
+        let play_label = if timeline.playing { "⏸" } else { "▶" };
+        if ui
+            .button(play_label)
+            .on_hover_text("Play / pause (space)")
+            .clicked()
+        {
+            command(TimelineCommand::TogglePlay);
+        }
+        if ui
+            .button("⏩")
+            .on_hover_text("Play forwards, faster on each press")
+            .clicked()
+        {
+            command(TimelineCommand::FastForward);
+        }
+        if ui.button("⏭").on_hover_text("Forward one bucket").clicked() {
+            command(TimelineCommand::Step(1));
+        }
+        let live = ui.add(egui::Button::new("● Live").selected(timeline.follow_live));
+        if live.on_hover_text("Follow the newest data").clicked() {
+            command(TimelineCommand::JumpToLive);
+        }
+        ui.separator();
+        let mut speed = timeline.speed;
+        egui::ComboBox::from_id_salt("speed")
+            .selected_text(format!("{}x", speed))
+            .show_ui(ui, |ui| {
+                for option in SPEEDS {
+                    ui.selectable_value(&mut speed, option, format!("{option}x"));
+                }
+            });
+        if speed != timeline.speed {
+            command(TimelineCommand::SetSpeed(speed));
+        }
+        ui.label("window");
+        let mut window = timeline.window_secs;
+        egui::ComboBox::from_id_salt("window")
+            .selected_text(format_duration(window))
+            .show_ui(ui, |ui| {
+                for option in WINDOWS {
+                    ui.selectable_value(&mut window, option, format_duration(option));
+                }
+            });
+        if window != timeline.window_secs {
+            command(TimelineCommand::SetWindow(window));
+        }
+        ui.separator();
+        ui.selectable_value(metric, Metric::Bytes, "bytes");
+        ui.selectable_value(metric, Metric::Connections, "connections");
+        if timeline.zoom.is_some() && ui.button("Reset zoom").clicked() {
+            command(TimelineCommand::ResetZoom);
+        }
+        ui.separator();
+        let direction = match (timeline.playing, timeline.follow_live, timeline.direction) {
+            (_, true, _) => "live".to_string(),
+            (false, _, _) => "paused".to_string(),
+            (true, _, Direction::Forward) => format!("playing {}x", timeline.speed),
+            (true, _, Direction::Backward) => format!("rewinding {}x", timeline.speed),
+        };
+        ui.monospace(format!(
+            "{} UTC · {direction}",
+            format_utc(timeline.playhead)
+        ));
+    });
+    for command in commands {
+        timeline.push(command);
+    }
+}
+
+fn strip_ui(
+    ui: &mut egui::Ui,
+    timeline: &mut Timeline,
+    histogram: Option<&Histogram>,
+    metric: Metric,
+    strip: &mut StripState,
+) {
+    let width = ui.available_width();
+    let (rect, _) = ui.allocate_exact_size(egui::vec2(width, STRIP_HEIGHT), egui::Sense::hover());
+    let painter = ui.painter_at(rect);
+    let visuals = ui.visuals();
+    painter.rect_filled(rect, 4.0, visuals.extreme_bg_color);
+    let Some((from, to)) = timeline.view() else {
+        painter.text(
+            rect.center(),
+            egui::Align2::CENTER_CENTER,
+            "waiting for data…",
+            egui::FontId::proportional(13.0),
+            visuals.weak_text_color(),
+        );
+        return;
+    };
+    let span = (to - from).max(1e-9);
+    let x_of = |t: f64| rect.left() + ((t - from) / span) as f32 * rect.width();
+    let t_of = |x: f32| from + f64::from((x - rect.left()) / rect.width()) * span;
+    let track = egui::Rect::from_min_max(
+        rect.min,
+        egui::pos2(rect.right(), rect.top() + TRACK_HEIGHT),
+    );
+    let bars = egui::Rect::from_min_max(egui::pos2(rect.left(), track.bottom()), rect.max);
+
+    if let Some(histogram) = histogram {
+        paint_histogram(&painter, bars, histogram, metric, &x_of);
+    }
+    // The graph window: the history the graph shows.
+    if let Some((window_from, window_to)) = timeline.graph_span() {
+        let shade = egui::Rect::from_x_y_ranges(
+            x_of(window_from).max(rect.left())..=x_of(window_to).min(rect.right()),
+            rect.y_range(),
+        );
+        painter.rect_filled(
+            shade,
+            0.0,
+            egui::Color32::from_rgba_unmultiplied(90, 160, 255, 40),
+        );
+    }
+    painter.rect_filled(track, 4.0, visuals.faint_bg_color);
+    for (t, align) in [
+        (from, egui::Align2::LEFT_TOP),
+        (to, egui::Align2::RIGHT_TOP),
+    ] {
+        painter.text(
+            egui::pos2(x_of(t), track.top() + 1.0),
+            align,
+            format_utc(t),
+            egui::FontId::monospace(10.0),
+            visuals.weak_text_color(),
+        );
+    }
+    let x = x_of(timeline.playhead);
+    if rect.x_range().contains(x) {
+        let color = egui::Color32::from_rgb(255, 200, 60);
+        painter.line_segment(
+            [egui::pos2(x, rect.top()), egui::pos2(x, rect.bottom())],
+            (2.0, color),
+        );
+        painter.circle_filled(egui::pos2(x, track.center().y), 6.0, color);
+    }
+
+    // The track scrubs; the histogram zooms on a drag and moves the playhead on a click.
+    let track_response = ui.interact(
+        track,
+        ui.scope_id().with("track"),
+        egui::Sense::click_and_drag(),
+    );
+    if (track_response.dragged() || track_response.clicked())
+        && let Some(pos) = track_response.interact_pointer_pos()
+    {
+        timeline.push(TimelineCommand::SetPlayhead(t_of(pos.x)));
+    }
+    let bars_response = ui.interact(
+        bars,
+        ui.scope_id().with("bars"),
+        egui::Sense::click_and_drag(),
+    );
+    if bars_response.double_clicked() {
+        timeline.push(TimelineCommand::ResetZoom);
+    } else if bars_response.clicked()
+        && let Some(pos) = bars_response.interact_pointer_pos()
+    {
+        timeline.push(TimelineCommand::SetPlayhead(t_of(pos.x)));
+    }
+    if bars_response.drag_started()
+        && let Some(pos) = bars_response.interact_pointer_pos()
+    {
+        strip.zoom_from = Some(t_of(pos.x));
+    }
+    if let (Some(start), Some(pos)) = (strip.zoom_from, bars_response.interact_pointer_pos()) {
+        let selection = egui::Rect::from_x_y_ranges(
+            x_of(start).min(pos.x)..=x_of(start).max(pos.x),
+            bars.y_range(),
+        );
+        painter.rect_filled(selection, 0.0, egui::Color32::from_white_alpha(30));
+        if bars_response.drag_stopped() {
+            timeline.push(TimelineCommand::Zoom {
+                from: start,
+                to: t_of(pos.x),
+            });
+            strip.zoom_from = None;
+        }
+    }
+    if !bars_response.dragged() && !bars_response.drag_stopped() {
+        strip.zoom_from = None;
+    }
+    bars_response
+        .on_hover_text("click: move the playhead · drag: zoom · double-click: whole range");
+}
+
+fn paint_histogram(
+    painter: &egui::Painter,
+    rect: egui::Rect,
+    histogram: &Histogram,
+    metric: Metric,
+    x_of: &dyn Fn(f64) -> f32,
+) {
+    let value = |bin: &crate::net::api::HistogramBin| match metric {
+        Metric::Bytes => bin.bytes as f64,
+        Metric::Connections => bin.conns as f64,
+    };
+    let bins = &histogram.answer.bins;
+    let Some(max) = bins.iter().map(value).reduce(f64::max).filter(|&m| m > 0.0) else {
+        return;
+    };
+    let bin_width = if bins.is_empty() {
+        0.0
+    } else {
+        (histogram.to - histogram.from) / bins.len() as f64
+    };
+    let color = egui::Color32::from_rgb(70, 130, 200);
+    for bin in bins {
+        let v = value(bin);
+        if v <= 0.0 {
+            continue;
+        }
+        // Square root: quiet periods stay visible beside bursts.
+        let height = ((v / max).sqrt() as f32) * (rect.height() - 2.0);
+        let (left, right) = (x_of(bin.start), x_of(bin.start + bin_width));
+        if right < rect.left() || left > rect.right() {
+            continue;
+        }
+        let bar = egui::Rect::from_min_max(
+            egui::pos2(left.max(rect.left()), rect.bottom() - height),
+            egui::pos2(
+                (right - 0.5).max(left + 1.0).min(rect.right()),
+                rect.bottom(),
+            ),
+        );
+        painter.rect_filled(bar, 0.0, color);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_and_durations_read_well() {
+        assert_eq!(format_utc(0.0), "1970-01-01 00:00:00");
+        assert_eq!(format_utc(1_713_607_200.5), "2024-04-20 10:00:00");
+        assert_eq!(format_utc(951_782_400.0), "2000-02-29 00:00:00");
+        assert_eq!(format_duration(300.0), "5m");
+        assert_eq!(format_duration(5400.0), "1h 30m");
+        assert_eq!(format_duration(86_400.0), "1d");
+        assert_eq!(format_duration(42.0), "42s");
+    }
+}

@@ -1,0 +1,190 @@
+//! The viewer in a real window under Xvfb (lavapipe), against a real in-process server: its
+//! own frame saved as PNG shows the scene the server answers for the playhead.
+
+mod viewer_support;
+
+use std::path::PathBuf;
+use viewer_support::{
+    CHILD_ENV, ChildRun, background_fraction, busy_fraction, child_var, distinct_colours,
+    loaded_demo, report, rita_dir, run_child_under_xvfb,
+};
+use wiredraw::net::client::Span;
+use wiredraw::render::RgbaImage;
+use wiredraw::viewer::demo::{Demo, DemoConfig};
+use wiredraw::viewer::timeline::{Timeline, TimelineCommand};
+use wiredraw::viewer::{ViewerOptions, run};
+
+/// Not a test on its own: the viewer process the tests below start under Xvfb.
+#[test]
+fn viewer_child() {
+    if std::env::var_os(CHILD_ENV).is_none() {
+        return;
+    }
+    let var = |name: &str| child_var(name);
+    let options = ViewerOptions {
+        url: var("WD_URL"),
+        user: var("WD_USER"),
+        password: var("WD_PASSWORD"),
+        at: var("WD_AT").map(|t| t.parse().unwrap()),
+        window_secs: var("WD_WINDOW").map_or(300.0, |w| w.parse().unwrap()),
+        screenshot: var("WD_SCREENSHOT").map(PathBuf::from),
+        screenshot_after: 1.0,
+        select: var("WD_SELECT"),
+        settings_path: None,
+        size: (1600, 1000),
+        ..ViewerOptions::default()
+    };
+    run(options).expect("the viewer runs");
+}
+
+/// The window the viewer shows for a playhead at `at`.
+fn span_at(demo: &Demo, at: f64, window: f64) -> (f64, f64) {
+    let client = demo.client().unwrap();
+    let range = demo.runtime().block_on(client.range()).unwrap();
+    let mut timeline = Timeline::new(Some(at), window, false);
+    timeline.apply(TimelineCommand::SetRange {
+        first: range.first.unwrap(),
+        last: range.last.unwrap(),
+        bucket_secs: range.bucket_secs as f64,
+    });
+    timeline.graph_span().unwrap()
+}
+
+fn run_viewer(
+    demo: &Demo,
+    at: f64,
+    window: f64,
+    select: Option<&str>,
+    shot: &std::path::Path,
+) -> serde_json::Value {
+    let mut env = vec![
+        ("WD_URL", demo.url.clone()),
+        ("WD_USER", demo.user.clone()),
+        ("WD_PASSWORD", demo.password.clone()),
+        ("WD_AT", at.to_string()),
+        ("WD_WINDOW", window.to_string()),
+        ("WD_SCREENSHOT", shot.display().to_string()),
+    ];
+    if let Some(select) = select {
+        env.push(("WD_SELECT", select.to_string()));
+    }
+    let stdout = run_child_under_xvfb(ChildRun {
+        test_name: "viewer_child",
+        env,
+    });
+    report(&stdout)
+}
+
+#[test]
+fn the_viewer_shows_the_rita_graph_the_server_answers_at_a_known_time() {
+    if std::env::var_os(CHILD_ENV).is_some() {
+        return;
+    }
+    let demo = loaded_demo(DemoConfig {
+        logs: Some(rita_dir()),
+        ..DemoConfig::default()
+    });
+    // 2024-04-20 12:00 UTC, a busy hour of the sample.
+    let at = 1_713_614_400.0;
+    let window = 600.0;
+    let span = span_at(&demo, at, window);
+    let client = demo.client().unwrap();
+    let answer = demo
+        .runtime()
+        .block_on(client.graph(Span::Between {
+            from: span.0,
+            to: span.1,
+        }))
+        .unwrap();
+    assert!(
+        answer.nodes.len() > 20,
+        "a busy window: {} hosts",
+        answer.nodes.len()
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let shot = dir.path().join("rita.png");
+    let report = run_viewer(&demo, at, window, None, &shot);
+    assert_eq!(report["logged_in"], true, "{report}");
+    assert_eq!(
+        report["span"],
+        serde_json::json!([span.0, span.1]),
+        "{report}"
+    );
+    assert_eq!(report["nodes"], answer.nodes.len(), "{report}");
+    assert_eq!(report["edges"], answer.edges.len(), "{report}");
+    assert_eq!(
+        report["drawn_nodes"],
+        answer.nodes.len(),
+        "every host is drawn: {report}"
+    );
+
+    let image = RgbaImage::load_png(&shot).unwrap();
+    assert_eq!((image.width, image.height), (1600, 1000));
+    assert!(
+        distinct_colours(&image) > 200,
+        "not blank: {} colours",
+        distinct_colours(&image)
+    );
+    // The graph fills the middle of the window, between the side panel and the edge.
+    let middle = busy_fraction(&image, 500, 250, 1300, 750);
+    assert!(middle > 0.01, "hosts and arrows in the middle: {middle}");
+}
+
+#[test]
+fn the_viewer_selects_and_highlights_the_busiest_edge_of_synthetic_traffic() {
+    if std::env::var_os(CHILD_ENV).is_some() {
+        return;
+    }
+    let demo = loaded_demo(DemoConfig {
+        hosts: 25,
+        hours: 1.0,
+        ..DemoConfig::default()
+    });
+    let at = wiredraw::core::synth::DEFAULT_START as f64 + 1800.0;
+    let window = 900.0;
+    let span = span_at(&demo, at, window);
+    let client = demo.client().unwrap();
+    let answer = demo
+        .runtime()
+        .block_on(client.graph(Span::Between {
+            from: span.0,
+            to: span.1,
+        }))
+        .unwrap();
+    let busiest = answer.edges.iter().max_by_key(|e| e.bytes).unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let shot = dir.path().join("synthetic.png");
+    let report = run_viewer(&demo, at, window, Some("busiest"), &shot);
+    assert_eq!(report["nodes"], answer.nodes.len(), "{report}");
+    assert_eq!(
+        report["selected_edge"],
+        format!("{}->{}", busiest.src, busiest.dst),
+        "{report}"
+    );
+    let image = RgbaImage::load_png(&shot).unwrap();
+    // The selected arrow is drawn in the highlight colour.
+    let highlighted = image
+        .pixels
+        .chunks_exact(4)
+        .filter(|p| p[0] > 230 && (200..=250).contains(&p[1]) && (100..=170).contains(&p[2]))
+        .count();
+    assert!(
+        highlighted > 20,
+        "the selected edge shows: {highlighted} pixels"
+    );
+    assert_eq!(
+        report["detail_connections"], busiest.conns,
+        "the details panel has every connection of the edge: {report}"
+    );
+    // The details panel covers the right of the window: little of it is the graph's
+    // background, and it holds text.
+    let background = background_fraction(&image, 1300, 100, 1600, 900);
+    assert!(
+        background < 0.2,
+        "details panel open: {background} is graph background"
+    );
+    let text = busy_fraction(&image, 1300, 100, 1600, 900);
+    assert!(text > 0.01, "details panel text: {text}");
+}
