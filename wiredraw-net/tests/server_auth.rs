@@ -22,6 +22,19 @@ const UI_ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/logout"),
 ];
 
+/// Routes that stream until the client leaves: checked for refusals only.
+const STREAM_ROUTES: &[(&str, &str)] = &[("GET", "/api/live")];
+
+/// A refusal says why and carries nothing else: no data leaks with a 401.
+fn assert_error_only(body: &serde_json::Value, what: &str) {
+    let object = body.as_object().unwrap_or_else(|| panic!("{what}: {body}"));
+    assert_eq!(object.len(), 1, "{what}: {body}");
+    assert!(
+        object["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{what}: {body}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_protected_route_refuses_every_wrong_token() {
     let mut config = config();
@@ -46,15 +59,28 @@ async fn every_protected_route_refuses_every_wrong_token() {
         ),
         ("empty token", Some("")),
     ];
-    for (method, path) in UI_ROUTES {
+    let store = server.app.store().clone();
+    ingest(
+        &store,
+        vec![conn(
+            "Cheld",
+            1_700_000_000.0,
+            1.0,
+            "10.0.0.1",
+            "10.0.0.2",
+            (10, 20),
+        )],
+    )
+    .await;
+    let before = snapshot(&store).await;
+    for (method, path) in UI_ROUTES.iter().chain(STREAM_ROUTES) {
         for (what, token) in wrong_ui_tokens {
             let (status, body) = raw(&server.url, method, path, *token, &[], vec![]).await;
             assert_eq!(status, 401, "{method} {path} with {what}: {body}");
-            assert!(
-                body["error"].is_string(),
-                "{method} {path} with {what}: {body}"
-            );
+            assert_error_only(&body, &format!("{method} {path} with {what}"));
         }
+    }
+    for (method, path) in UI_ROUTES {
         // The live session passes auth (the answers themselves are other tests' business).
         let (status, body) = raw(&server.url, method, path, Some(&live), &[], vec![]).await;
         assert!(
@@ -67,16 +93,47 @@ async fn every_protected_route_refuses_every_wrong_token() {
             assert_eq!(status, 401);
         }
     }
-    let body = b"#separator \\x09\n".to_vec();
+    // Ingest takes only a collector token. The body is good, so a hole in auth would store it.
+    let session = {
+        let mut client = ApiClient::new(&server.url).unwrap();
+        client.login(USER, PASSWORD).await.unwrap().token
+    };
+    let body = b"#separator \\x09\n#path\tconn\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\n\
+         #types\ttime\tstring\taddr\tport\taddr\tport\tenum\n\
+         1700000005.0\tCsneaky\t10.9.9.9\t1234\t10.0.0.2\t80\ttcp\n"
+    .to_vec();
     for (what, token) in [
         ("no token", None),
-        ("session token", Some(expired.as_str())),
-        ("made-up", Some("abc")),
+        ("session token", Some(session.as_str())),
+        ("expired session", Some(expired.as_str())),
+        (
+            "made-up token",
+            Some("0000000000000000000000000000000000000000000000000000000000000000"),
+        ),
+        ("empty token", Some("")),
     ] {
-        let (status, answer) =
-            raw(&server.url, "POST", "/logs/conn", token, &[], body.clone()).await;
-        assert_eq!(status, 401, "ingest with {what}: {answer}");
+        for path in ["/logs/conn", "/logs/http", "/logs/mystery"] {
+            let (status, answer) = raw(&server.url, "POST", path, token, &[], body.clone()).await;
+            assert_eq!(status, 401, "POST {path} with {what}: {answer}");
+            assert_error_only(&answer, &format!("POST {path} with {what}"));
+        }
     }
+    assert_eq!(
+        snapshot(&store).await,
+        before,
+        "a refused ingest changed the store"
+    );
+    // The same body with the collector token does go in: the refusals above were auth alone.
+    let (status, answer) = raw(
+        &server.url,
+        "POST",
+        "/logs/conn",
+        Some(COLLECTOR_TOKEN),
+        &[],
+        body,
+    )
+    .await;
+    assert_eq!((status, &answer["accepted"]), (200, &1.into()), "{answer}");
     // A malformed header is a 401 too, never a 500.
     let (status, _) = raw(
         &server.url,

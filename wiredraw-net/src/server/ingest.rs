@@ -201,7 +201,28 @@ fn parse_body(
             Err(error) => parsed.reject(error.line, error.kind.to_string()),
         }
     }
+    // The reader judges a header only when a data line follows it, so a TSV body that is
+    // nothing but an unfinished header (say a lone `#separator`) would pass as an empty batch.
+    if parsed.records == 0 && parsed.errors.is_empty() && is_tsv(text) && !names_columns(text) {
+        return Err(ApiError::bad_request(format!(
+            "{source}: no usable header: a TSV body needs #fields and #types lines"
+        )));
+    }
     Ok(parsed)
+}
+
+/// Whether a body is Zeek TSV: its first non-blank byte starts a `#` header line.
+fn is_tsv(text: &[u8]) -> bool {
+    text.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'#')
+}
+
+/// Whether a TSV body holds both the `#fields` and the `#types` line a schema needs.
+fn names_columns(text: &[u8]) -> bool {
+    let has = |key: &[u8]| {
+        text.split(|&b| b == b'\n')
+            .any(|line| line.starts_with(key))
+    };
+    has(b"#fields") && has(b"#types")
 }
 
 /// A parsed body: what to store, and enough bookkeeping to answer per line.
