@@ -89,7 +89,6 @@ pub fn posts(files: &[&str], batch: usize) -> anyhow::Result<(Vec<Post>, usize)>
 pub struct LocalServer {
     pub url: String,
     pub collector_token: String,
-    pub app: App,
     pub user: (String, String),
 }
 
@@ -114,11 +113,10 @@ pub async fn start_server(bench: &BenchStore) -> anyhow::Result<LocalServer> {
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let url = format!("http://{}", listener.local_addr()?);
     let app = App::new(config, bench.store.clone())?;
-    tokio::spawn(app.clone().serve(listener, std::future::pending()));
+    tokio::spawn(app.serve(listener, std::future::pending()));
     Ok(LocalServer {
         url,
         collector_token,
-        app,
         user: ("bench".into(), password),
     })
 }

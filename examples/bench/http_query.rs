@@ -1,22 +1,30 @@
-//! `bench http-query --store memory|redis|redis://HOST:PORT [--conns N] [--hosts H] [--iters I] [--batch N] [--parallel N] [INGEST_FILE...]`
+//! `bench http-query --store memory|redis|redis://HOST:PORT [--conns N] [--hosts H] [--iters I] [--batch N] [--parallel N] [--viewers V [--hz F] [--secs S]] [INGEST_FILE...]`
 //!
 //! Starts the wiredraw server in this process on a loopback port, posts one bucket of `--conns`
 //! connections (default 10,000, between `--hosts` addresses, default 2,000) through
-//! `/logs/conn`, then times `GET /api/graph?t=…` of that bucket `--iters` times (default 200)
-//! over HTTP, one request after another as a viewer does. When INGEST_FILEs are given, they are
-//! posted collector-style (see `http-ingest`) the whole time the queries run, so the latency is
-//! measured under ingest load.
+//! `/logs/conn`, then times `GET /api/graph?t=…` of that bucket over HTTP.
+//!
+//! - Without `--viewers`: `--iters` requests (default 200) one after another, as one viewer
+//!   does. When INGEST_FILEs are given, they are posted collector-style (see `http-ingest`) the
+//!   whole time the queries run, so the latency is measured under ingest load.
+//! - With `--viewers V`: V viewers each poll the graph at `--hz` (default 10) for `--secs`
+//!   seconds (default 10) while the INGEST_FILEs are posted flat out (`--parallel` posts in
+//!   flight, re-posted in a loop: ingest is idempotent, so the store still checks every record).
+//!   Ingest first runs alone for the same time, so its throughput with and without viewers
+//!   can be compared.
 //!
 //! Prints `{"bench":"http-query","store":…,"conns":N,"nodes":…,"edges":…,"p50_ms":…,"p99_ms":…,
-//! "ingest_records_per_sec":…}`.
+//! "ingest_records_per_sec":…}`; with `--viewers` also `"viewers"`, `"hz"`, `"queries"`,
+//! `"late_polls"` (answers slower than one poll period) and
+//! `"ingest_records_per_sec_alone"`.
 
-use super::http_ingest::{post_all, posts, start_server};
+use super::http_ingest::{Post, post_all, posts, start_server};
 use super::ingest::{flag, open_store};
 use anyhow::{Context, bail};
 use bytes::Bytes;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use wiredraw_net::api::IngestResponse;
 use wiredraw_net::client::{ApiClient, Span};
 use wiredraw_net::http_client::HttpClient;
@@ -31,6 +39,9 @@ const VALUE_FLAGS: &[&str] = &[
     "--iters",
     "--batch",
     "--parallel",
+    "--viewers",
+    "--hz",
+    "--secs",
 ];
 
 /// A conn log of `conns` connections active in the bucket at `T`, between `hosts` addresses.
@@ -81,6 +92,69 @@ fn percentile(sorted_ms: &[f64], p: f64) -> f64 {
     sorted_ms[rank.clamp(1, sorted_ms.len()) - 1]
 }
 
+/// Posts `posts` over and over, `parallel` in flight, while `running` holds; returns the records
+/// accepted and the seconds it ran.
+async fn ingest_while(
+    collector: &HttpClient,
+    posts: &[Post],
+    parallel: usize,
+    running: &AtomicBool,
+) -> anyhow::Result<(u64, f64)> {
+    let started = Instant::now();
+    let mut records = 0u64;
+    while running.load(Ordering::Relaxed) && !posts.is_empty() {
+        for chunk in posts.chunks(parallel.max(1) * 4) {
+            if !running.load(Ordering::Relaxed) {
+                break;
+            }
+            let accepted = post_all(collector, chunk, parallel, false).await?;
+            records += accepted.iter().map(|(_, n)| n).sum::<u64>();
+        }
+    }
+    Ok((records, started.elapsed().as_secs_f64()))
+}
+
+fn rate(records: u64, secs: f64) -> f64 {
+    if records > 0 {
+        records as f64 / secs
+    } else {
+        0.0
+    }
+}
+
+/// `viewers` viewers polling the graph at `hz` for `secs`, side by side; returns
+/// every latency in milliseconds.
+async fn poll_graph(
+    viewer: &ApiClient,
+    viewers: usize,
+    hz: f64,
+    secs: f64,
+    nodes: usize,
+) -> anyhow::Result<Vec<f64>> {
+    let period = Duration::from_secs_f64(1.0 / hz);
+    let until = Instant::now() + Duration::from_secs_f64(secs);
+    let polls = (0..viewers).map(|i| {
+        let viewer = viewer.clone();
+        async move {
+            // Spread the viewers over the period, as independent screens would be.
+            tokio::time::sleep(period.mul_f64(i as f64 / viewers as f64)).await;
+            let mut ticks = tokio::time::interval(period);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut latencies = Vec::new();
+            while Instant::now() < until {
+                ticks.tick().await;
+                let started = Instant::now();
+                let answer = viewer.graph(Span::At(T + 1.0)).await?;
+                latencies.push(started.elapsed().as_secs_f64() * 1e3);
+                anyhow::ensure!(answer.nodes.len() == nodes, "the graph changed");
+            }
+            Ok::<_, anyhow::Error>(latencies)
+        }
+    });
+    let all = futures_util::future::try_join_all(polls).await?;
+    Ok(all.into_iter().flatten().collect())
+}
+
 pub fn run(args: &[String]) -> anyhow::Result<()> {
     let spec =
         flag(args, "--store").context("--store memory|redis|redis://HOST:PORT is required")?;
@@ -99,8 +173,20 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let parallel: usize = flag(args, "--parallel")
         .map_or(Ok(2), str::parse)
         .context("--parallel")?;
+    let viewers: usize = flag(args, "--viewers")
+        .map_or(Ok(0), str::parse)
+        .context("--viewers")?;
+    let hz: f64 = flag(args, "--hz")
+        .map_or(Ok(10.0), str::parse)
+        .context("--hz")?;
+    let secs: f64 = flag(args, "--secs")
+        .map_or(Ok(10.0), str::parse)
+        .context("--secs")?;
     if hosts < 4 || iters == 0 {
         bail!("--hosts must be at least 4 and --iters positive");
+    }
+    if !(hz > 0.0 && secs > 0.0) {
+        bail!("--hz and --secs must be positive");
     }
     let mut files = Vec::new();
     let mut skip = false;
@@ -136,22 +222,28 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         for _ in 0..iters.min(20) {
             viewer.graph(Span::At(T + 1.0)).await?;
         }
+        if viewers > 0 {
+            let alone = {
+                let running = AtomicBool::new(true);
+                let stop = async {
+                    tokio::time::sleep(Duration::from_secs_f64(secs)).await;
+                    running.store(false, Ordering::Relaxed);
+                };
+                let ingest = ingest_while(&collector, &ingest_posts, parallel, &running);
+                tokio::join!(stop, ingest).1?
+            };
+            let running = AtomicBool::new(true);
+            let polls = async {
+                let latencies = poll_graph(&viewer, viewers, hz, secs, graph.nodes.len()).await;
+                running.store(false, Ordering::Relaxed);
+                latencies
+            };
+            let ingest = ingest_while(&collector, &ingest_posts, parallel, &running);
+            let (latencies, beside) = tokio::join!(polls, ingest);
+            return Ok((graph, beside?, latencies?, Some(alone)));
+        }
         let querying = AtomicBool::new(true);
-        let ingest = async {
-            let started = Instant::now();
-            let mut records = 0u64;
-            while querying.load(Ordering::Relaxed) && !ingest_posts.is_empty() {
-                // Re-posting is idempotent: the store does the full work of checking each record.
-                for chunk in ingest_posts.chunks(parallel.max(1) * 4) {
-                    if !querying.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    let accepted = post_all(&collector, chunk, parallel, false).await?;
-                    records += accepted.iter().map(|(_, n)| n).sum::<u64>();
-                }
-            }
-            Ok::<_, anyhow::Error>((records, started.elapsed().as_secs_f64()))
-        };
+        let ingest = ingest_while(&collector, &ingest_posts, parallel, &querying);
         let queries = async {
             let mut latencies = Vec::with_capacity(iters);
             for _ in 0..iters {
@@ -164,25 +256,37 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             Ok::<_, anyhow::Error>(latencies)
         };
         let (ingested, latencies) = tokio::join!(ingest, queries);
-        Ok::<_, anyhow::Error>((graph, ingested?, latencies?))
+        Ok::<_, anyhow::Error>((graph, ingested?, latencies?, None))
     })?;
-    let (graph, (ingested, ingest_secs), mut latencies) = result;
+    let (graph, (ingested, ingest_secs), mut latencies, alone) = result;
     latencies.sort_by(f64::total_cmp);
-    println!(
-        "{}",
-        serde_json::json!({
-            "bench": "http-query",
-            "store": bench.label,
-            "conns": conns,
-            "nodes": graph.nodes.len(),
-            "edges": graph.edges.len(),
-            "iters": iters,
-            "p50_ms": percentile(&latencies, 50.0),
-            "p99_ms": percentile(&latencies, 99.0),
-            "max_ms": latencies.last(),
-            "ingest_records": ingested,
-            "ingest_records_per_sec": if ingested > 0 { ingested as f64 / ingest_secs } else { 0.0 },
-        })
-    );
+    let mut line = serde_json::json!({
+        "bench": "http-query",
+        "store": bench.label,
+        "conns": conns,
+        "nodes": graph.nodes.len(),
+        "edges": graph.edges.len(),
+        "iters": iters,
+        "p50_ms": percentile(&latencies, 50.0),
+        "p99_ms": percentile(&latencies, 99.0),
+        "max_ms": latencies.last(),
+        "ingest_records": ingested,
+        "ingest_records_per_sec": rate(ingested, ingest_secs),
+    });
+    if let Some((alone_records, alone_secs)) = alone {
+        let period_ms = 1e3 / hz;
+        line["iters"] = serde_json::Value::Null;
+        line["viewers"] = viewers.into();
+        line["hz"] = hz.into();
+        line["secs"] = secs.into();
+        line["queries"] = latencies.len().into();
+        line["late_polls"] = latencies
+            .iter()
+            .filter(|&&ms| ms > period_ms)
+            .count()
+            .into();
+        line["ingest_records_per_sec_alone"] = rate(alone_records, alone_secs).into();
+    }
+    println!("{line}");
     Ok(())
 }
