@@ -564,7 +564,7 @@ impl ViewerApp {
             ui.separator();
             if let (Some(shown), Some(request)) = (self.graph.shown(), self.graph.shown_request()) {
                 ui.label(format!(
-                    "{} hosts · {} connections · {} → {} UTC",
+                    "{} hosts · {} connections · {} - {} UTC",
                     shown.nodes.len(),
                     shown.edges.len(),
                     format_utc(request.span.0),
@@ -879,7 +879,7 @@ impl ViewerApp {
                 painter.text(
                     pos + egui::vec2(12.0, -12.0),
                     egui::Align2::LEFT_BOTTOM,
-                    format!("{src} → {dst}"),
+                    format!("{src} -> {dst}"),
                     egui::FontId::proportional(13.0),
                     egui::Color32::WHITE,
                 );

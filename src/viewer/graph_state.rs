@@ -24,6 +24,8 @@ pub struct GraphState {
     animator: SceneAnimator,
     /// The target must be rebuilt (new graph or filters) even if the layout did not move.
     dirty: bool,
+    /// The last update found a transition under way.
+    was_animating: bool,
     pub style: GraphStyle,
     scene: Arc<Scene>,
     ids: Vec<String>,
@@ -46,6 +48,7 @@ impl GraphState {
             rejected_seen: 0,
             animator: SceneAnimator::new(TRANSITION_SECS),
             dirty: false,
+            was_animating: false,
             style: GraphStyle::default(),
             scene: Arc::new(Scene::default()),
             ids: Vec::new(),
@@ -131,11 +134,15 @@ impl GraphState {
             self.dirty = false;
         }
         let animating = self.animator.is_animating(now);
-        if layout_moved || animating || self.scene.nodes.is_empty() {
+        // The frame after the last animated one is the settled scene: hosts that faded out are
+        // gone from it, so it must be drawn too.
+        let finished = self.was_animating && !animating;
+        self.was_animating = animating;
+        if layout_moved || animating || finished || self.scene.nodes.is_empty() {
             self.scene = Arc::new(self.animator.frame(now).clone());
             self.ids = self.animator.node_ids().map(str::to_string).collect();
         }
-        layout_moved || animating
+        layout_moved || animating || finished
     }
 
     /// The scene to draw; node `i` is host [`ids`](Self::ids)`[i]`.

@@ -97,7 +97,7 @@ pub fn node_panel(
 /// The details of a connection arrow: totals, then every connection with its decoded history
 /// and every attached record as a tile.
 pub fn edge_panel(ui: &mut egui::Ui, edge: &EdgeResponse, shown: &mut usize) {
-    ui.heading(format!("{} → {}", edge.src, edge.dst));
+    ui.heading(format!("{} -> {}", edge.src, edge.dst));
     let protos: BTreeSet<&str> = edge
         .connections
         .iter()
@@ -137,10 +137,10 @@ pub fn edge_panel(ui: &mut egui::Ui, edge: &EdgeResponse, shown: &mut usize) {
         ui.label("connections");
         ui.monospace(edge.connections.len().to_string());
         ui.end_row();
-        ui.label(format!("bytes {} → {}", edge.src, edge.dst));
+        ui.label(format!("bytes {} -> {}", edge.src, edge.dst));
         ui.monospace(format_bytes(sent));
         ui.end_row();
-        ui.label(format!("bytes {} → {}", edge.dst, edge.src));
+        ui.label(format!("bytes {} -> {}", edge.dst, edge.src));
         ui.monospace(format_bytes(received));
         ui.end_row();
         ui.label("total duration");
@@ -187,7 +187,7 @@ fn connection_tile(ui: &mut egui::Ui, item: &EdgeConnection) {
             ui.monospace(egui::RichText::new(c.uid.as_str()).strong());
             ui.weak(format_utc(c.ts));
             ui.monospace(format!(
-                "{}:{} → {}:{} {}",
+                "{}:{} -> {}:{} {}",
                 c.orig_h,
                 c.orig_p.map_or("-".into(), |p| p.to_string()),
                 c.resp_h,

@@ -124,15 +124,7 @@ async fn every_protected_route_refuses_every_wrong_token() {
         "a refused ingest changed the store"
     );
     // The same body with the collector token does go in: the refusals above were auth alone.
-    let (status, answer) = raw(
-        &server.url,
-        "POST",
-        "/logs/conn",
-        Some(COLLECTOR_TOKEN),
-        &[],
-        body,
-    )
-    .await;
+    let (status, answer) = post_logs(&server, "/logs/conn", &[], body).await;
     assert_eq!((status, &answer["accepted"]), (200, &1.into()), "{answer}");
     // A malformed header is a 401 too, never a 500.
     let (status, _) = raw(

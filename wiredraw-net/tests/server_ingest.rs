@@ -8,7 +8,7 @@ use server_support::*;
 use std::io::Write;
 use std::sync::Arc;
 use wiredraw_net::client::Span;
-use wiredraw_net::store::{RedisConfig, RedisStore, Store};
+use wiredraw_net::store::Store;
 use wiredraw_net::testkit::RedisServer;
 
 const CONN_HEADER: &str = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn\n\
@@ -23,23 +23,6 @@ fn gzip(data: &[u8]) -> Vec<u8> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     encoder.write_all(data).unwrap();
     encoder.finish().unwrap()
-}
-
-async fn post(
-    server: &TestServer,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: Vec<u8>,
-) -> (u16, serde_json::Value) {
-    raw(
-        &server.url,
-        "POST",
-        path,
-        Some(COLLECTOR_TOKEN),
-        headers,
-        body,
-    )
-    .await
 }
 
 async fn ships_real_logs(store: Arc<dyn Store>) {
@@ -111,9 +94,7 @@ async fn real_logs_are_stored_whole_in_memory() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_logs_are_stored_whole_in_redis() {
     let redis = RedisServer::start().unwrap();
-    let mut config = RedisConfig::new(redis.url());
-    config.bucket_secs = BUCKET;
-    ships_real_logs(Arc::new(RedisStore::open(config).unwrap())).await;
+    ships_real_logs(redis_store(&redis)).await;
 }
 
 /// Bad bodies: each answered with its status, and the store left as it was.
@@ -124,7 +105,7 @@ async fn bad_bodies_change_nothing(store: Arc<dyn Store>) {
     config.limits.max_line_bytes = 4096;
     let server = TestServer::start(config, store.clone()).await;
     let good = format!("{CONN_HEADER}{}", conn_line("Cgood1", 1_700_000_000.0));
-    let (status, answer) = post(&server, "/logs/conn", &[], good.into_bytes()).await;
+    let (status, answer) = post_logs(&server, "/logs/conn", &[], good.into_bytes()).await;
     assert_eq!(
         (status, answer["accepted"].as_u64()),
         (200, Some(1)),
@@ -206,7 +187,7 @@ async fn bad_bodies_change_nothing(store: Arc<dyn Store>) {
         ("gzip bomb", vec![("content-encoding", "gzip")], bomb, 413),
     ];
     for (what, headers, body, expected) in cases {
-        let (status, answer) = post(&server, "/logs/conn", &headers, body).await;
+        let (status, answer) = post_logs(&server, "/logs/conn", &headers, body).await;
         assert_eq!(status, expected, "{what}: {answer}");
         assert!(
             answer["error"].as_str().is_some_and(|e| !e.is_empty()),
@@ -215,7 +196,7 @@ async fn bad_bodies_change_nothing(store: Arc<dyn Store>) {
         assert_eq!(snapshot(&store).await, before, "{what} changed the store");
     }
     // Wrong log type names and wrong tokens are refused before the body is read.
-    let (status, _) = post(&server, "/logs/bad%20type", &[], b"#x\n".to_vec()).await;
+    let (status, _) = post_logs(&server, "/logs/bad%20type", &[], b"#x\n".to_vec()).await;
     assert_eq!(status, 400);
     let body = format!("{CONN_HEADER}{}", conn_line("Cauth", 1_700_000_500.0)).into_bytes();
     let mut session = server.session().await;
@@ -237,9 +218,7 @@ async fn bad_bodies_change_nothing_in_memory() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_bodies_change_nothing_in_redis() {
     let redis = RedisServer::start().unwrap();
-    let mut config = RedisConfig::new(redis.url());
-    config.bucket_secs = BUCKET;
-    bad_bodies_change_nothing(Arc::new(RedisStore::open(config).unwrap())).await;
+    bad_bodies_change_nothing(redis_store(&redis)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -228,9 +228,7 @@ async fn every_route_answers_on_the_memory_store() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_route_answers_on_redis() {
     let redis = RedisServer::start().unwrap();
-    let mut config = RedisConfig::new(redis.url());
-    config.bucket_secs = BUCKET;
-    every_route_answers(Arc::new(RedisStore::open(config).unwrap())).await;
+    every_route_answers(redis_store(&redis)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

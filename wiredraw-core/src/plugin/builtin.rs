@@ -54,11 +54,7 @@ impl Conn {
                 .as_addr()
                 .ok_or_else(|| bad(field, format!("expected an address, found {value}")))
         };
-        let ts = required(record, "ts")?;
-        let ts = ts
-            .as_f64()
-            .filter(|t| t.is_finite())
-            .ok_or_else(|| bad("ts", format!("expected a time, found {ts}")))?;
+        let ts = stamped(record)?;
         let uid = required(record, "uid")?;
         let uid = text(uid).ok_or_else(|| bad("uid", format!("expected a string, found {uid}")))?;
         let proto = required(record, "proto")?;
@@ -99,15 +95,47 @@ impl LogType for Conn {
 #[derive(Debug, Clone)]
 pub struct UidDetail {
     name: &'static str,
+    always_names_one: bool,
 }
 
 impl UidDetail {
+    /// A type whose records may name no connection (Zeek's weird and notice logs, say): such a
+    /// record is read and leaves nothing behind.
     pub fn new(name: &'static str) -> UidDetail {
-        UidDetail { name }
+        UidDetail {
+            name,
+            always_names_one: false,
+        }
+    }
+
+    /// A type whose every record names a connection (Zeek's http, ssl, ssh, …): a record that
+    /// names none is damaged and refused.
+    pub fn always_naming(name: &'static str) -> UidDetail {
+        UidDetail {
+            name,
+            always_names_one: true,
+        }
     }
 
     /// Adds the record as a detail of every connection it names; nothing when it names none.
+    /// A record whose Zeek-standard fields (`ts`, the `id.*` endpoints) are missing or have the
+    /// wrong kind of value is damaged, and is refused rather than shown beside a real
+    /// connection. Zeek stamps every record that names a connection with its `ts`.
     pub fn attach(record: &Record, out: &mut Contribution) -> Result<(), ContributeError> {
+        if !names_a_connection(record) {
+            // A JSON object where a uid belongs reads as `uid.…` fields: damaged, not absent.
+            if let Some((field, _)) = record.fields().find(|(name, _)| is_nested_key(name)) {
+                return Err(bad(field, "expected a uid string, found an object"));
+            }
+            return Ok(());
+        }
+        stamped(record)?;
+        for host in ["id.orig_h", "id.resp_h"] {
+            optional(record, host, "an address", Value::as_addr)?;
+        }
+        for port in ["id.orig_p", "id.resp_p"] {
+            optional(record, port, "a port", Value::as_port)?;
+        }
         if let Some(uid) = record.get_set("uid") {
             let uid = uid
                 .as_str()
@@ -129,6 +157,27 @@ impl UidDetail {
     }
 }
 
+/// The record's `ts`, which Zeek writes on every record that is about a connection or a
+/// certificate seen on one.
+fn stamped(record: &Record) -> Result<f64, ContributeError> {
+    let ts = required(record, "ts")?;
+    ts.as_f64()
+        .filter(|t| t.is_finite())
+        .ok_or_else(|| bad("ts", format!("expected a time, found {ts}")))
+}
+
+fn is_nested_key(name: &str) -> bool {
+    ["uid.", "uids.", "conn_uids."]
+        .iter()
+        .any(|prefix| name.starts_with(prefix))
+}
+
+fn names_a_connection(record: &Record) -> bool {
+    ["uid", "uids", "conn_uids"]
+        .iter()
+        .any(|field| record.get_set(field).is_some())
+}
+
 fn push_detail(out: &mut Contribution, uid: &str, record: &Record) {
     out.details.push(Detail {
         uid: uid.into(),
@@ -143,6 +192,9 @@ impl LogType for UidDetail {
     }
 
     fn contribute(&self, record: &Record, out: &mut Contribution) -> Result<(), ContributeError> {
+        if self.always_names_one && !names_a_connection(record) {
+            return Err(ContributeError::MissingField("uid".into()));
+        }
         UidDetail::attach(record, out)
     }
 }
@@ -157,6 +209,9 @@ impl LogType for Dns {
     }
 
     fn contribute(&self, record: &Record, out: &mut Contribution) -> Result<(), ContributeError> {
+        // Zeek gives every dns record a uid; without one the record is damaged, and its answers
+        // are not to be trusted either.
+        required(record, "uid")?;
         UidDetail::attach(record, out)?;
         let (Some(query), Some(answers)) = (record.get_set("query"), record.get_set("answers"))
         else {
@@ -169,10 +224,7 @@ impl LogType for Dns {
         if name.is_empty() {
             return Ok(());
         }
-        let ts = required(record, "ts")?;
-        let ts = ts
-            .as_f64()
-            .ok_or_else(|| bad("ts", format!("expected a time, found {ts}")))?;
+        let ts = stamped(record)?;
         let answers = answers
             .items()
             .ok_or_else(|| bad("answers", format!("expected a list, found {answers}")))?;
@@ -214,6 +266,7 @@ impl LogType for X509 {
         let key = key
             .as_str()
             .ok_or_else(|| bad(field, format!("expected text, found {key}")))?;
+        stamped(record)?;
         push_detail(out, key, record);
         Ok(())
     }

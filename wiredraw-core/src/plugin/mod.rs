@@ -11,11 +11,16 @@
 //! - `conn`: one [`Connection`](crate::Connection) per record.
 //! - `dns`: the record as a detail, and a [`HostAnnotation`](crate::HostAnnotation) per address
 //!   answer (the query name resolved to that address; names are lower-cased, trailing dot
-//!   dropped).
+//!   dropped). A dns record without a `uid` is refused.
 //! - `http`, `ssl`, `files`, `ssh`, `smtp`, `dhcp`, `weird`, `notice`: the record as a detail of
 //!   its connection (`uid`; `files` before Zeek 5.1 lists `conn_uids`, `dhcp` lists `uids`: the
 //!   record is attached to each). Records with none of these (a weird or notice not tied to a
-//!   connection) contribute nothing.
+//!   connection, a file not read from one) contribute nothing; an `http`, `ssl`, `ssh`, `smtp`
+//!   or `dhcp` record with none is damaged and refused, since Zeek always writes one there.
+//!
+//! Every record that names a connection must carry a finite `ts`, and where it has the
+//! standard endpoint fields (`id.orig_h`, `id.orig_p`, …) they must hold addresses and ports:
+//! a record that fails is refused with the field and the reason, never stored beside good data.
 //! - `x509`: certificates belong to no connection; the record is kept as a detail keyed by the
 //!   certificate's `fingerprint` (Zeek 5+, listed in ssl's `cert_chain_fps`) or, for older logs,
 //!   its file id `id` (listed in ssl's `cert_chain_fuids`), so an ssl detail leads to it.
@@ -126,12 +131,12 @@ impl Registry {
             Box::new(Conn),
             Box::new(Dns),
             Box::new(X509),
-            Box::new(UidDetail::new("http")),
-            Box::new(UidDetail::new("ssl")),
+            Box::new(UidDetail::always_naming("http")),
+            Box::new(UidDetail::always_naming("ssl")),
             Box::new(UidDetail::new("files")),
-            Box::new(UidDetail::new("ssh")),
-            Box::new(UidDetail::new("smtp")),
-            Box::new(UidDetail::new("dhcp")),
+            Box::new(UidDetail::always_naming("ssh")),
+            Box::new(UidDetail::always_naming("smtp")),
+            Box::new(UidDetail::always_naming("dhcp")),
             Box::new(UidDetail::new("weird")),
             Box::new(UidDetail::new("notice")),
         ];

@@ -96,8 +96,9 @@ fn convert_scalar(text: &str, ty: &FieldType) -> Result<Value, ConvertError> {
         FieldType::Count => Value::Count(parse_unsigned(text).ok_or("not a count")?),
         FieldType::Int => Value::Int(parse_signed(text).ok_or("not an int")?),
         FieldType::Double => Value::Double(parse_float(text).ok_or("not a double")?),
-        FieldType::Time => Value::Time(parse_float(text).ok_or("not a time")?),
-        FieldType::Interval => Value::Interval(parse_float(text).ok_or("not an interval")?),
+        // Zeek writes `nan` and `inf` for doubles, but never for a moment or a span of time.
+        FieldType::Time => Value::Time(parse_finite(text).ok_or("not a finite time")?),
+        FieldType::Interval => Value::Interval(parse_finite(text).ok_or("not a finite interval")?),
         FieldType::Addr => Value::Addr(parse_addr(text).ok_or("not an address")?),
         FieldType::Subnet => {
             let (addr, len) = parse_subnet(text).ok_or("not a subnet")?;
@@ -135,6 +136,10 @@ fn parse_float(text: &str) -> Option<f64> {
         return None;
     }
     text.parse().ok()
+}
+
+fn parse_finite(text: &str) -> Option<f64> {
+    parse_float(text).filter(|x| x.is_finite())
 }
 
 fn textual(ty: &FieldType, text: CompactString) -> Value {

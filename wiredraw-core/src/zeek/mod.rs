@@ -22,7 +22,7 @@
 //! assert_eq!(record.get("id_orig_h").unwrap().to_string(), "2001:db8::1");
 //! assert_eq!(record.get("service").unwrap().items().unwrap().len(), 2);
 //! let error = reader.next().unwrap().unwrap_err();
-//! assert_eq!(error.to_string(), "conn.log:6: field ts (time): not a time: \"oops\"");
+//! assert_eq!(error.to_string(), "conn.log:6: field ts (time): not a finite time: \"oops\"");
 //! assert!(reader.next().is_none());
 //! ```
 
@@ -212,7 +212,9 @@ impl<R: Read> LogReader<R> {
             };
             let number = line.number;
             let bytes = line.bytes;
-            if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+            let blank = bytes.iter().all(|b| b.is_ascii_whitespace())
+                && !matches!(&self.state, State::Tsv(tsv) if tsv.has_separator(bytes));
+            if blank {
                 continue;
             }
             if matches!(self.state, State::Detecting) {

@@ -52,6 +52,12 @@ pub(crate) struct TsvState {
 }
 
 impl TsvState {
+    /// Whether `line` holds the field separator: a row of empty fields is data to reject, not a
+    /// blank line to skip.
+    pub(crate) fn has_separator(&self, line: &[u8]) -> bool {
+        memchr::memmem::find(line, &self.header.separator).is_some()
+    }
+
     pub(crate) fn new(default_path: Option<Arc<str>>) -> TsvState {
         TsvState {
             header: Header::default(),
@@ -128,6 +134,9 @@ impl TsvState {
                 fields.len(),
                 types.len()
             )),
+            (Some(fields), _) if let Some(name) = repeated(fields) => {
+                Err(format!("#fields names {name:?} twice"))
+            }
             (Some(fields), Some(types)) => {
                 let path = self
                     .header
@@ -244,6 +253,15 @@ fn count_fields(bytes: &[u8], sep: &[u8]) -> usize {
         [single] => memchr::memchr_iter(*single, bytes).count(),
         _ => memchr::memmem::find_iter(bytes, sep).count(),
     }
+}
+
+/// The first field name that appears more than once: which column a query meant would be a guess.
+fn repeated(fields: &[Arc<str>]) -> Option<&str> {
+    let mut seen = std::collections::HashSet::with_capacity(fields.len());
+    fields
+        .iter()
+        .find(|name| !seen.insert(&***name))
+        .map(|name| &**name)
 }
 
 /// Splits a header value on the separator, as text.

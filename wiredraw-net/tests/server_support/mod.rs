@@ -39,6 +39,13 @@ pub fn memory_store() -> Arc<dyn Store> {
     Arc::new(MemoryStore::new(BUCKET).unwrap())
 }
 
+/// A Redis store on the test's own redis-server, with the tests' bucket width.
+pub fn redis_store(redis: &wiredraw_net::testkit::RedisServer) -> Arc<dyn Store> {
+    let mut config = wiredraw_net::store::RedisConfig::new(redis.url());
+    config.bucket_secs = BUCKET;
+    Arc::new(wiredraw_net::store::RedisStore::open(config).unwrap())
+}
+
 /// A running server and a way to stop it.
 pub struct TestServer {
     pub app: App,
@@ -182,6 +189,24 @@ pub async fn raw(
 /// The rita sample: three days from a real Zeek sensor.
 pub const RITA: &str = "../../shared/data/zeek/rita-missing-host";
 
+/// POSTs a body to `path` as the test collector.
+pub async fn post_logs(
+    server: &TestServer,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> (u16, serde_json::Value) {
+    raw(
+        &server.url,
+        "POST",
+        path,
+        Some(COLLECTOR_TOKEN),
+        headers,
+        body,
+    )
+    .await
+}
+
 /// A log file's lines, decompressed: its `#` header lines (before the first data line) and its
 /// data lines (a trailing `#close` dropped).
 pub fn split_log(path: &std::path::Path) -> (Vec<u8>, Vec<Vec<u8>>) {
@@ -257,17 +282,29 @@ pub async fn snapshot(store: &Arc<dyn Store>) -> String {
     format!("{range:?}\n{connections:?}\n{histogram:?}\n{details:?}")
 }
 
-/// Every connection the store holds.
+/// Every connection the store holds, once each. A range wider than one query may ask for (a
+/// record from 1970 beside today's) is walked in windows of the largest size allowed.
 pub async fn all_connections(store: &Arc<dyn Store>) -> Vec<Connection> {
-    use wiredraw_net::store::Window;
-    match store.range().await.unwrap() {
-        None => Vec::new(),
-        Some(held) => store
-            .connections(Window::Between {
-                from: held.first,
-                to: held.last + 1.0,
-            })
+    use wiredraw_net::store::{MAX_WINDOW_BUCKETS, Window};
+    let Some(held) = store.range().await.unwrap() else {
+        return Vec::new();
+    };
+    let step = (MAX_WINDOW_BUCKETS - 1) as f64 * BUCKET as f64;
+    let mut seen = std::collections::HashSet::new();
+    let mut all = Vec::new();
+    let mut from = held.first;
+    while from <= held.last {
+        let to = (from + step).min(held.last + 1.0);
+        for connection in store
+            .connections(Window::Between { from, to })
             .await
-            .unwrap(),
+            .unwrap()
+        {
+            if seen.insert(connection.uid.clone()) {
+                all.push(connection);
+            }
+        }
+        from = to;
     }
+    all
 }
