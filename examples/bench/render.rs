@@ -1,12 +1,16 @@
 //! `bench -- render --nodes N --edges M [--frames K] [--width W] [--height H]
-//! [--spheres impostor|mesh] [--no-readback] [--picks P]`
+//! [--spheres impostor|mesh] [--scene layout|random] [--layout-steps S] [--no-readback]
+//! [--picks P]`
 //!
 //! Frame time of the wgpu renderer, offscreen, on the default adapter (`WGPU_BACKEND` picks
 //! it; lavapipe on machines without a GPU). Each measured frame is the whole cost a viewer pays:
 //! CPU culling and instance upload (`prepare`), drawing, and either reading the image back
 //! (default: `"measures":"render+readback"`) or waiting for the GPU to finish
 //! (`--no-readback`: `"render+wait"`). The camera turns a little every frame so nothing is
-//! cached. The scene is a random ball of hosts, denser towards hubs, framed by the camera.
+//! cached. `--scene layout` (the default) draws what the viewer draws: the traffic-shaped sample
+//! graph (`wiredraw_core::layout::sample`, fans around servers) laid out by the core layout for
+//! `--layout-steps` steps and styled by [`GraphStyle`]. `--scene random` is the worst case: a
+//! random ball of hosts with every arrow crossing it, framed by the camera.
 //!
 //! Picking on the same scene (every node and edge a candidate): `pick_build_ms` builds the
 //! [`Picker`]'s hierarchy once, `pick_us` is the mean time of one click (a ray through a random
@@ -16,9 +20,10 @@ use anyhow::Context as _;
 use clap::Parser;
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use std::time::Instant;
+use wiredraw_core::layout::{Layout, LayoutParams, sample};
 use wiredraw_render::glam::Vec3;
 use wiredraw_render::{
-    Camera, Color, EdgeInstance, GpuContext, NodeInstance, OffscreenRenderer, Picker,
+    Camera, Color, EdgeInstance, GpuContext, GraphStyle, NodeInstance, OffscreenRenderer, Picker,
     RendererConfig, Scene, SphereTechnique, Viewport,
 };
 
@@ -44,6 +49,23 @@ struct Args {
     /// Clicks to time on the picker.
     #[arg(long, default_value_t = 2000)]
     picks: usize,
+    /// layout (the sample traffic graph, laid out) or random (arrows across a random ball).
+    #[arg(long, default_value = "layout")]
+    scene: String,
+    /// Layout steps before drawing, with `--scene layout`.
+    #[arg(long, default_value_t = 60)]
+    layout_steps: usize,
+}
+
+/// The sample traffic graph after `steps` layout steps, styled as the viewer styles it.
+fn laid_out_scene(nodes: usize, edges: usize, steps: usize) -> Scene {
+    let graph = sample::traffic_graph(nodes, edges, 42);
+    let mut layout = Layout::new(LayoutParams::default(), 42);
+    layout.set_graph(&graph);
+    layout.run(steps);
+    GraphStyle::default()
+        .build_scene(layout.graph(), layout.positions())
+        .0
 }
 
 /// A ball of hosts: uniform density, radii skewed small, edges preferring the first (hub) hosts.
@@ -97,7 +119,11 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         other => anyhow::bail!("--spheres {other:?}: expected impostor or mesh"),
     };
     let mut rng = StdRng::seed_from_u64(42);
-    let scene = random_scene(args.nodes, args.edges, &mut rng);
+    let scene = match args.scene.as_str() {
+        "layout" => laid_out_scene(args.nodes, args.edges, args.layout_steps),
+        "random" => random_scene(args.nodes, args.edges, &mut rng),
+        other => anyhow::bail!("--scene {other:?}: expected layout or random"),
+    };
     let gpu = GpuContext::headless().context("opening the GPU")?;
     let adapter = gpu.adapter_name();
     let config = RendererConfig {
@@ -159,6 +185,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             "height": args.height,
             "frames": frames,
             "spheres": args.spheres,
+            "scene": args.scene,
             "measures": if args.no_readback { "render+wait" } else { "render+readback" },
             "nodes_drawn": stats.nodes_drawn,
             "edges_drawn": stats.edges_drawn,
