@@ -15,6 +15,7 @@ declare -A PROVIDES=(
   [libvulkan1]=libvulkan.so.1
   [xvfb]=/usr/bin/Xvfb
   [xauth]=/usr/bin/xauth
+  [xdotool]=/usr/bin/xdotool
   [libxkbcommon-x11-0]=libxkbcommon-x11.so.0
   [libx11-xcb1]=libX11-xcb.so.1
   [libxcursor1]=libXcursor.so.1

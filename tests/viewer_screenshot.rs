@@ -21,6 +21,9 @@ fn viewer_child() {
         return;
     }
     let var = |name: &str| child_var(name);
+    if var("WD_WINDOW_DANCE").is_some() {
+        std::thread::spawn(resize_minimise_and_restore);
+    }
     let options = ViewerOptions {
         url: var("WD_URL"),
         user: var("WD_USER"),
@@ -28,13 +31,50 @@ fn viewer_child() {
         at: var("WD_AT").map(|t| t.parse().unwrap()),
         window_secs: var("WD_WINDOW").map_or(300.0, |w| w.parse().unwrap()),
         screenshot: var("WD_SCREENSHOT").map(PathBuf::from),
-        screenshot_after: 1.0,
+        screenshot_after: var("WD_SHOT_AFTER").map_or(1.0, |s| s.parse().unwrap()),
         select: var("WD_SELECT"),
         settings_path: None,
         size: (1600, 1000),
         ..ViewerOptions::default()
     };
     run(options).expect("the viewer runs");
+}
+
+/// What a user does to the viewer's window, as the X server sees it: shrink it, squash it to
+/// one pixel, iconify it (unmapped), bring it back and make it 1000×700.
+fn resize_minimise_and_restore() {
+    let xdotool = |args: &[&str]| -> String {
+        let output = std::process::Command::new("xdotool")
+            .args(args)
+            .output()
+            .expect("xdotool runs (apt-get install xdotool; scripts/test.sh does this on CI)");
+        if !output.status.success() {
+            // A panic here would end only this thread; the window must not survive untested.
+            eprintln!("xdotool {args:?} failed: {output:?}");
+            std::process::exit(3);
+        }
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    // Waits for the window this process opens (winit sets _NET_WM_PID).
+    let pid = std::process::id().to_string();
+    let found = xdotool(&["search", "--sync", "--pid", &pid]);
+    let window = found
+        .lines()
+        .last()
+        .expect("the viewer's window")
+        .to_string();
+    let pause = || std::thread::sleep(std::time::Duration::from_millis(1500));
+    pause();
+    for step in [
+        &["windowsize", &window, "640", "400"][..],
+        &["windowsize", &window, "1", "1"],
+        &["windowunmap", &window],
+        &["windowmap", &window],
+        &["windowsize", &window, "1000", "700"],
+    ] {
+        xdotool(step);
+        pause();
+    }
 }
 
 /// The window the viewer shows for a playhead at `at`.
@@ -187,4 +227,48 @@ fn the_viewer_selects_and_highlights_the_busiest_edge_of_synthetic_traffic() {
     );
     let text = busy_fraction(&image, 1300, 100, 1600, 900);
     assert!(text > 0.01, "details panel text: {text}");
+}
+
+#[test]
+fn the_viewer_survives_resize_minimise_and_restore() {
+    if std::env::var_os(CHILD_ENV).is_some() {
+        return;
+    }
+    let demo = loaded_demo(DemoConfig {
+        hosts: 25,
+        hours: 1.0,
+        ..DemoConfig::default()
+    });
+    let at = wiredraw::core::synth::DEFAULT_START as f64 + 1800.0;
+    let dir = tempfile::tempdir().unwrap();
+    let shot = dir.path().join("resized.png");
+    let stdout = run_child_under_xvfb(ChildRun {
+        test_name: "viewer_child",
+        env: vec![
+            ("WD_URL", demo.url.clone()),
+            ("WD_USER", demo.user.clone()),
+            ("WD_PASSWORD", demo.password.clone()),
+            ("WD_AT", at.to_string()),
+            ("WD_SCREENSHOT", shot.display().to_string()),
+            // After the window has been through every state below.
+            ("WD_SHOT_AFTER", "20".into()),
+            ("WD_WINDOW_DANCE", "1".into()),
+        ],
+    });
+    let report = report(&stdout);
+    assert_eq!(report["logged_in"], true, "{report}");
+    assert!(report["error"].is_null(), "{report}");
+    let image = RgbaImage::load_png(&shot).unwrap();
+    assert_eq!(
+        (image.width, image.height),
+        (1000, 700),
+        "the frame has the restored size"
+    );
+    assert!(
+        distinct_colours(&image) > 50,
+        "not blank after the resizes: {} colours",
+        distinct_colours(&image)
+    );
+    let middle = busy_fraction(&image, 300, 150, 900, 550);
+    assert!(middle > 0.005, "the graph is drawn again: {middle}");
 }

@@ -109,7 +109,7 @@ fn controls(ui: &mut egui::Ui, timeline: &mut Timeline, metric: &mut Metric) {
         if ui.button("⏭").on_hover_text("Forward one bucket").clicked() {
             command(TimelineCommand::Step(1));
         }
-        let live = ui.add(egui::Button::new("● Live").selected(timeline.follow_live));
+        let live = ui.add(egui::Button::new("Live").selected(timeline.follow_live));
         if live.on_hover_text("Follow the newest data").clicked() {
             command(TimelineCommand::JumpToLive);
         }
