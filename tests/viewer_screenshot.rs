@@ -44,15 +44,17 @@ fn viewer_child() {
 /// one pixel, iconify it (unmapped), bring it back and make it 1000×700.
 fn resize_minimise_and_restore() {
     let xdotool = |args: &[&str]| -> String {
-        let output = std::process::Command::new("xdotool")
-            .args(args)
-            .output()
-            .expect("xdotool runs (apt-get install xdotool; scripts/test.sh does this on CI)");
-        if !output.status.success() {
-            // A panic here would end only this thread; the window must not survive untested.
-            eprintln!("xdotool {args:?} failed: {output:?}");
-            std::process::exit(3);
-        }
+        // A panic here would end only this thread and leave the window untested: exit instead.
+        let output = match std::process::Command::new("xdotool").args(args).output() {
+            Ok(output) if output.status.success() => output,
+            failed => {
+                eprintln!(
+                    "xdotool {args:?} failed: {failed:?} \
+                     (apt-get install xdotool; scripts/test.sh does this on CI)"
+                );
+                std::process::exit(3);
+            }
+        };
         String::from_utf8_lossy(&output.stdout).into_owned()
     };
     // Waits for the window this process opens (winit sets _NET_WM_PID).
