@@ -202,6 +202,25 @@ fn a_lost_server_is_reported_and_details_arrive_for_a_selection() {
     });
     assert_eq!(node.addr, edge.src);
 
+    // The DOT export button: the window's graph as Graphviz, written where the user asked.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("window.dot");
+    backend.send(Request::ExportDot {
+        span,
+        path: path.clone(),
+    });
+    let saved = wait_for(&backend, |r| match r {
+        Reply::Saved(saved) => Some(saved),
+        _ => None,
+    });
+    assert_eq!(saved, path);
+    let dot = std::fs::read_to_string(&path).unwrap();
+    assert!(dot.starts_with("digraph"), "{dot}");
+    assert!(
+        dot.contains(&format!("\"{}\" -> \"{}\"", edge.src, edge.dst)),
+        "the shown edge is in the export:\n{dot}"
+    );
+
     drop(demo);
     let message = wait_for(&backend, |r| match r {
         Reply::ServerLost(message) => Some(message),
