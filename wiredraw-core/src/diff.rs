@@ -77,45 +77,12 @@ impl GraphDiff {
     /// graphs with dangling edges still carries them, and [`GraphDiff::apply`] refuses the
     /// broken result.
     pub fn between(old: &Graph, new: &Graph) -> GraphDiff {
-        let old = normalised(old);
-        let new = normalised(new);
-        let mut diff = GraphDiff {
-            from: new.from,
-            to: new.to,
-            ..GraphDiff::default()
-        };
-        merge_walk(
-            &old.nodes,
-            &new.nodes,
-            |n| IdKey(&n.id),
-            |gone| diff.nodes_removed.push(gone.id.clone()),
-            |came| diff.nodes_added.push(came.clone()),
-            // The walk matched the ids already: compare only the values.
-            |was, now| {
-                if (was.conns, was.bytes) != (now.conns, now.bytes) {
-                    diff.nodes_changed.push(now.clone());
-                }
-            },
-        );
-        merge_walk(
-            &old.edges,
-            &new.edges,
-            edge_key,
-            |gone| {
-                diff.edges_removed
-                    .push((gone.src.clone(), gone.dst.clone()))
-            },
-            |came| diff.edges_added.push(came.clone()),
-            |was, now| {
-                let same = (was.conns, was.bytes) == (now.conns, now.bytes)
-                    && was.protos == now.protos
-                    && was.services == now.services;
-                if !same {
-                    diff.edges_changed.push(now.clone());
-                }
-            },
-        );
-        diff
+        // The walk checks sortedness as it goes, so well-formed graphs (the usual case) are read
+        // once; only a graph that breaks the invariant pays for a normalised copy.
+        diff_sorted(old, new).unwrap_or_else(|| {
+            diff_sorted(&normalised(old), &normalised(new))
+                .expect("normalised graphs are sorted and unique")
+        })
     }
 
     /// Whether the two graphs had the same nodes and edges (the window may still differ).
@@ -203,6 +170,50 @@ impl GraphDiff {
     }
 }
 
+/// The diff of two graphs whose lists are sorted and unique, or `None` when one is not.
+fn diff_sorted(old: &Graph, new: &Graph) -> Option<GraphDiff> {
+    let mut diff = GraphDiff {
+        from: new.from,
+        to: new.to,
+        ..GraphDiff::default()
+    };
+    let nodes_sorted = merge_walk(
+        &old.nodes,
+        &new.nodes,
+        |n| IdKey(&n.id),
+        |gone| diff.nodes_removed.push(gone.id.clone()),
+        |came| diff.nodes_added.push(came.clone()),
+        // The walk matched the ids already: compare only the values.
+        |was, now| {
+            if (was.conns, was.bytes) != (now.conns, now.bytes) {
+                diff.nodes_changed.push(now.clone());
+            }
+        },
+    );
+    if !nodes_sorted {
+        return None;
+    }
+    let edges_sorted = merge_walk(
+        &old.edges,
+        &new.edges,
+        edge_key,
+        |gone| {
+            diff.edges_removed
+                .push((gone.src.clone(), gone.dst.clone()))
+        },
+        |came| diff.edges_added.push(came.clone()),
+        |was, now| {
+            let same = (was.conns, was.bytes) == (now.conns, now.bytes)
+                && was.protos == now.protos
+                && was.services == now.services;
+            if !same {
+                diff.edges_changed.push(now.clone());
+            }
+        },
+    );
+    edges_sorted.then_some(diff)
+}
+
 fn normalised(graph: &Graph) -> Cow<'_, Graph> {
     if graph.is_sorted_and_unique() {
         Cow::Borrowed(graph)
@@ -214,34 +225,62 @@ fn normalised(graph: &Graph) -> Cow<'_, Graph> {
 }
 
 /// Walks two lists sorted by `key`, reporting entries only in `old`, only in `new`, and in both.
-fn merge_walk<'a, T, K: Ord>(
+/// Returns false, having stopped early, when either list is not strictly increasing.
+fn merge_walk<'a, T, K: Ord + Copy>(
     old: &'a [T],
     new: &'a [T],
     key: impl Fn(&'a T) -> K,
     mut only_old: impl FnMut(&'a T),
     mut only_new: impl FnMut(&'a T),
     mut both: impl FnMut(&'a T, &'a T),
-) {
+) -> bool {
     let (mut i, mut j) = (0, 0);
+    let (mut prev_old, mut prev_new): (Option<K>, Option<K>) = (None, None);
+    let increasing = |prev: &mut Option<K>, next: K| {
+        let ok = prev.is_none_or(|p| p < next);
+        *prev = Some(next);
+        ok
+    };
     while i < old.len() && j < new.len() {
-        match key(&old[i]).cmp(&key(&new[j])) {
+        let (a, b) = (key(&old[i]), key(&new[j]));
+        match a.cmp(&b) {
             Ordering::Less => {
+                if !increasing(&mut prev_old, a) {
+                    return false;
+                }
                 only_old(&old[i]);
                 i += 1;
             }
             Ordering::Greater => {
+                if !increasing(&mut prev_new, b) {
+                    return false;
+                }
                 only_new(&new[j]);
                 j += 1;
             }
             Ordering::Equal => {
+                if !increasing(&mut prev_old, a) || !increasing(&mut prev_new, b) {
+                    return false;
+                }
                 both(&old[i], &new[j]);
                 i += 1;
                 j += 1;
             }
         }
     }
-    old[i..].iter().for_each(only_old);
-    new[j..].iter().for_each(only_new);
+    for item in &old[i..] {
+        if !increasing(&mut prev_old, key(item)) {
+            return false;
+        }
+        only_old(item);
+    }
+    for item in &new[j..] {
+        if !increasing(&mut prev_new, key(item)) {
+            return false;
+        }
+        only_new(item);
+    }
+    true
 }
 
 /// How [`merge_apply`] names a misfit entry.
