@@ -52,8 +52,8 @@ struct Args {
     #[arg(long, default_value_t = 12)]
     frames: usize,
     /// Frame size for --headless, WIDTHxHEIGHT.
-    #[arg(long, default_value = "1280x800")]
-    frame_size: String,
+    #[arg(long, default_value = "1280x800", value_parser = wiredraw::viewer::parse_size)]
+    frame_size: (u32, u32),
     /// Viewer automation (see the viewer example): save a screenshot and exit.
     #[arg(long)]
     screenshot: Option<PathBuf>,
@@ -102,11 +102,7 @@ fn main() -> anyhow::Result<()> {
             .wait_replayed(Duration::from_secs(3600))
             .context("shipping the logs")?;
         eprintln!("shipped: {summary}");
-        let (width, height) = args
-            .frame_size
-            .split_once('x')
-            .and_then(|(w, h)| Some((w.parse().ok()?, h.parse().ok()?)))
-            .context("--frame-size is WIDTHxHEIGHT")?;
+        let (width, height) = args.frame_size;
         let frames = FramesConfig {
             out_dir: args.out.clone().context("--headless needs --out DIR")?,
             frames: args.frames,

@@ -44,7 +44,7 @@ struct Args {
     #[arg(long)]
     select: Option<String>,
     /// Window size, WIDTHxHEIGHT pixels.
-    #[arg(long, default_value = "1600x1000", value_parser = parse_size)]
+    #[arg(long, default_value = "1600x1000", value_parser = wiredraw::viewer::parse_size)]
     size: (u32, u32),
     /// Remember nothing between runs.
     #[arg(long)]
@@ -52,22 +52,6 @@ struct Args {
     /// Folder for PNG and DOT exports.
     #[arg(long, default_value = ".")]
     export_dir: PathBuf,
-}
-
-fn parse_size(text: &str) -> Result<(u32, u32), String> {
-    let (w, h) = text
-        .split_once('x')
-        .ok_or_else(|| format!("{text:?} is not WIDTHxHEIGHT"))?;
-    let parse = |v: &str| {
-        v.trim()
-            .parse::<u32>()
-            .ok()
-            .filter(|&n| (64..=16384).contains(&n))
-    };
-    match (parse(w), parse(h)) {
-        (Some(w), Some(h)) => Ok((w, h)),
-        _ => Err(format!("{text:?}: sizes are 64 to 16384 pixels")),
-    }
 }
 
 fn main() -> anyhow::Result<()> {

@@ -92,11 +92,13 @@ fn span_at(demo: &Demo, at: f64, window: f64) -> (f64, f64) {
     timeline.graph_span().unwrap()
 }
 
+/// Runs the viewer child against `demo` with the playhead at `at`, saving its frame to `shot`;
+/// `extra` sets further child variables (`WD_SELECT`, …). Returns its report.
 fn run_viewer(
     demo: &Demo,
     at: f64,
     window: f64,
-    select: Option<&str>,
+    extra: &[(&'static str, &str)],
     shot: &std::path::Path,
 ) -> serde_json::Value {
     let mut env = vec![
@@ -107,14 +109,22 @@ fn run_viewer(
         ("WD_WINDOW", window.to_string()),
         ("WD_SCREENSHOT", shot.display().to_string()),
     ];
-    if let Some(select) = select {
-        env.push(("WD_SELECT", select.to_string()));
-    }
+    env.extend(extra.iter().map(|(name, value)| (*name, value.to_string())));
     let stdout = run_child_under_xvfb(ChildRun {
         test_name: "viewer_child",
         env,
     });
     report(&stdout)
+}
+
+/// A small synthetic office (25 hosts, an hour), and a playhead in the middle of it.
+fn synthetic_demo() -> (Demo, f64) {
+    let demo = loaded_demo(DemoConfig {
+        hosts: 25,
+        hours: 1.0,
+        ..DemoConfig::default()
+    });
+    (demo, wiredraw::core::synth::DEFAULT_START as f64 + 1800.0)
 }
 
 #[test]
@@ -146,7 +156,7 @@ fn the_viewer_shows_the_rita_graph_the_server_answers_at_a_known_time() {
 
     let dir = tempfile::tempdir().unwrap();
     let shot = dir.path().join("rita.png");
-    let report = run_viewer(&demo, at, window, None, &shot);
+    let report = run_viewer(&demo, at, window, &[], &shot);
     assert_eq!(report["logged_in"], true, "{report}");
     assert_eq!(
         report["span"],
@@ -178,12 +188,7 @@ fn the_viewer_selects_and_highlights_the_busiest_edge_of_synthetic_traffic() {
     if std::env::var_os(CHILD_ENV).is_some() {
         return;
     }
-    let demo = loaded_demo(DemoConfig {
-        hosts: 25,
-        hours: 1.0,
-        ..DemoConfig::default()
-    });
-    let at = wiredraw::core::synth::DEFAULT_START as f64 + 1800.0;
+    let (demo, at) = synthetic_demo();
     let window = 900.0;
     let span = span_at(&demo, at, window);
     let client = demo.client().unwrap();
@@ -198,7 +203,7 @@ fn the_viewer_selects_and_highlights_the_busiest_edge_of_synthetic_traffic() {
 
     let dir = tempfile::tempdir().unwrap();
     let shot = dir.path().join("synthetic.png");
-    let report = run_viewer(&demo, at, window, Some("busiest"), &shot);
+    let report = run_viewer(&demo, at, window, &[("WD_SELECT", "busiest")], &shot);
     assert_eq!(report["nodes"], answer.nodes.len(), "{report}");
     assert_eq!(
         report["selected_edge"],
@@ -236,28 +241,17 @@ fn the_viewer_survives_resize_minimise_and_restore() {
     if std::env::var_os(CHILD_ENV).is_some() {
         return;
     }
-    let demo = loaded_demo(DemoConfig {
-        hosts: 25,
-        hours: 1.0,
-        ..DemoConfig::default()
-    });
-    let at = wiredraw::core::synth::DEFAULT_START as f64 + 1800.0;
+    let (demo, at) = synthetic_demo();
     let dir = tempfile::tempdir().unwrap();
     let shot = dir.path().join("resized.png");
-    let stdout = run_child_under_xvfb(ChildRun {
-        test_name: "viewer_child",
-        env: vec![
-            ("WD_URL", demo.url.clone()),
-            ("WD_USER", demo.user.clone()),
-            ("WD_PASSWORD", demo.password.clone()),
-            ("WD_AT", at.to_string()),
-            ("WD_SCREENSHOT", shot.display().to_string()),
-            // After the window has been through every state below.
-            ("WD_SHOT_AFTER", "20".into()),
-            ("WD_WINDOW_DANCE", "1".into()),
-        ],
-    });
-    let report = report(&stdout);
+    let report = run_viewer(
+        &demo,
+        at,
+        300.0,
+        // The shot comes after the window has been through every state.
+        &[("WD_SHOT_AFTER", "20"), ("WD_WINDOW_DANCE", "1")],
+        &shot,
+    );
     assert_eq!(report["logged_in"], true, "{report}");
     assert!(report["error"].is_null(), "{report}");
     let image = RgbaImage::load_png(&shot).unwrap();

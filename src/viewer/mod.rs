@@ -106,6 +106,23 @@ pub enum ViewerError {
     Backend(std::io::Error),
 }
 
+/// `1600x1000`: a window or frame size for the command line, each side 64 to 16384 pixels.
+pub fn parse_size(text: &str) -> Result<(u32, u32), String> {
+    let (w, h) = text
+        .split_once('x')
+        .ok_or_else(|| format!("{text:?} is not WIDTHxHEIGHT"))?;
+    let parse = |v: &str| {
+        v.trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|&n| (64..=16384).contains(&n))
+    };
+    match (parse(w), parse(h)) {
+        (Some(w), Some(h)) => Ok((w, h)),
+        _ => Err(format!("{text:?}: sizes are 64 to 16384 pixels")),
+    }
+}
+
 /// Whether a display server is named in the environment (X11 or Wayland).
 pub fn display_available() -> bool {
     ["DISPLAY", "WAYLAND_DISPLAY"]

@@ -5,25 +5,10 @@ use super::graph_view::{Filters, NO_SERVICE};
 use super::timeline_ui::{format_duration, format_utc};
 use crate::net::api::{EdgeConnection, EdgeResponse, GraphResponse, NodeResponse};
 use std::collections::BTreeSet;
+use wiredraw_core::format_bytes;
 
 /// Most connections of an edge drawn as tiles at once; the rest are a click away.
 const CONNECTIONS_PER_PAGE: usize = 100;
-
-/// `1.5 MB`: a byte count for people.
-pub fn format_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1000.0 && unit + 1 < UNITS.len() {
-        value /= 1000.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
 
 /// The details of a host.
 pub fn node_panel(
@@ -338,16 +323,4 @@ pub fn threshold_filter(ui: &mut egui::Ui, filters: &mut Filters, max_bytes: u64
         return true;
     }
     false
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn byte_counts_read_well() {
-        assert_eq!(format_bytes(999), "999 B");
-        assert_eq!(format_bytes(1500), "1.5 kB");
-        assert_eq!(format_bytes(2_300_000_000), "2.3 GB");
-    }
 }

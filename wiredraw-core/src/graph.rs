@@ -29,6 +29,23 @@ pub struct Edge {
     pub services: BTreeSet<String>,
 }
 
+/// `1.5 MB`: a byte count for people (SI units, one decimal), as the viewer's panels and the DOT
+/// export label traffic.
+pub fn format_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit + 1 < UNITS.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
 /// A graph snapshot. Invariant: `nodes` sorted by `id`, `edges` sorted by `(src, dst)`,
 /// no duplicates, and every edge endpoint is a node.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -457,6 +474,13 @@ pub(crate) fn compare_ids(a: &str, b: &str) -> Ordering {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn byte_counts_read_well() {
+        assert_eq!(format_bytes(999), "999 B");
+        assert_eq!(format_bytes(1500), "1.5 kB");
+        assert_eq!(format_bytes(2_300_000_000), "2.3 GB");
+    }
 
     fn conn(uid: &str, ts: f64, duration: Option<f64>, orig: &str, resp: &str) -> Connection {
         Connection {

@@ -15,6 +15,6 @@ pub mod zeek;
 
 pub use contribution::{Connection, Contribution, Detail, HostAnnotation};
 pub use diff::GraphDiff;
-pub use graph::{Edge, Graph, GraphError, Node};
+pub use graph::{Edge, Graph, GraphError, Node, format_bytes};
 pub use record::{Record, Schema};
 pub use value::{FieldType, Value};

@@ -122,12 +122,24 @@ impl UidDetail {
     /// wrong kind of value is damaged, and is refused rather than shown beside a real
     /// connection. Zeek stamps every record that names a connection with its `ts`.
     pub fn attach(record: &Record, out: &mut Contribution) -> Result<(), ContributeError> {
-        if !names_a_connection(record) {
+        UidDetail::attach_named(record, out).map(|_| ())
+    }
+
+    /// [`UidDetail::attach`], answering whether the record named any connection.
+    fn attach_named(record: &Record, out: &mut Contribution) -> Result<bool, ContributeError> {
+        let uid = record.get_set("uid");
+        let lists = ["uids", "conn_uids"].map(|field| {
+            (
+                field,
+                uid.is_none().then(|| record.get_set(field)).flatten(),
+            )
+        });
+        if uid.is_none() && lists.iter().all(|(_, uids)| uids.is_none()) {
             // A JSON object where a uid belongs reads as `uid.…` fields: damaged, not absent.
             if let Some((field, _)) = record.fields().find(|(name, _)| is_nested_key(name)) {
                 return Err(bad(field, "expected a uid string, found an object"));
             }
-            return Ok(());
+            return Ok(false);
         }
         stamped(record)?;
         for host in ["id.orig_h", "id.resp_h"] {
@@ -136,15 +148,15 @@ impl UidDetail {
         for port in ["id.orig_p", "id.resp_p"] {
             optional(record, port, "a port", Value::as_port)?;
         }
-        if let Some(uid) = record.get_set("uid") {
+        if let Some(uid) = uid {
             let uid = uid
                 .as_str()
                 .ok_or_else(|| bad("uid", format!("expected a string, found {uid}")))?;
             push_detail(out, uid, record);
-            return Ok(());
+            return Ok(true);
         }
-        for field in ["uids", "conn_uids"] {
-            if let Some(uids) = record.get_set(field) {
+        for (field, uids) in lists {
+            if let Some(uids) = uids {
                 let items = uids
                     .items()
                     .ok_or_else(|| bad(field, format!("expected a set of uids, found {uids}")))?;
@@ -153,7 +165,7 @@ impl UidDetail {
                 }
             }
         }
-        Ok(())
+        Ok(true)
     }
 }
 
@@ -172,12 +184,6 @@ fn is_nested_key(name: &str) -> bool {
         .any(|prefix| name.starts_with(prefix))
 }
 
-fn names_a_connection(record: &Record) -> bool {
-    ["uid", "uids", "conn_uids"]
-        .iter()
-        .any(|field| record.get_set(field).is_some())
-}
-
 fn push_detail(out: &mut Contribution, uid: &str, record: &Record) {
     out.details.push(Detail {
         uid: uid.into(),
@@ -192,10 +198,11 @@ impl LogType for UidDetail {
     }
 
     fn contribute(&self, record: &Record, out: &mut Contribution) -> Result<(), ContributeError> {
-        if self.always_names_one && !names_a_connection(record) {
+        let named = UidDetail::attach_named(record, out)?;
+        if self.always_names_one && !named {
             return Err(ContributeError::MissingField("uid".into()));
         }
-        UidDetail::attach(record, out)
+        Ok(())
     }
 }
 

@@ -39,7 +39,7 @@ pub fn render(graph: &GraphResponse) -> String {
     for edge in &graph.edges {
         let width = pen_width(edge.bytes, max_bytes);
         let services: Vec<&str> = edge.services.iter().map(String::as_str).collect();
-        let mut label = human_bytes(edge.bytes);
+        let mut label = wiredraw_core::format_bytes(edge.bytes);
         if !services.is_empty() {
             let _ = write!(label, "\n{}", services.join(","));
         }
@@ -81,21 +81,6 @@ fn pen_width(bytes: u64, max_bytes: u64) -> f64 {
     }
     let share = ((bytes as f64) + 1.0).ln() / ((max_bytes as f64) + 1.0).ln();
     1.0 + (MAX_PEN_WIDTH - 1.0) * share
-}
-
-fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1000.0 && unit < UNITS.len() - 1 {
-        value /= 1000.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
 }
 
 #[cfg(test)]
