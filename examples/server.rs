@@ -36,6 +36,11 @@ enum Command {
     },
 }
 
+/// mimalloc keeps freed pages for reuse where glibc malloc returns them to the kernel and
+/// faults them in again on the next request (docs/PERFORMANCE.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {

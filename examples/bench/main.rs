@@ -72,6 +72,11 @@ const BENCHES: &[(&str, &str, BenchFn)] = &[
     ),
 ];
 
+/// mimalloc keeps freed pages for reuse where glibc malloc returns them to the kernel and
+/// faults them in again on the next request (docs/PERFORMANCE.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(name) = args.first() else {

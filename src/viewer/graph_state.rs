@@ -198,8 +198,8 @@ mod tests {
                     dst: d.to_string(),
                     conns: 1,
                     bytes: 100,
-                    protos: ["tcp".to_string()].into(),
-                    services: ["http".to_string()].into(),
+                    protos: ["tcp".into()].into(),
+                    services: ["http".into()].into(),
                 })
                 .collect(),
         }

@@ -40,14 +40,17 @@ impl Filters {
     }
 
     fn keeps_edge(&self, edge: &Edge) -> bool {
-        let proto_shown =
-            edge.protos.is_empty() || edge.protos.iter().any(|p| !self.hidden_protos.contains(p));
+        let proto_shown = edge.protos.is_empty()
+            || edge
+                .protos
+                .iter()
+                .any(|p| !self.hidden_protos.contains(p.as_str()));
         let service_shown = if edge.services.is_empty() {
             !self.hidden_services.contains(NO_SERVICE)
         } else {
             edge.services
                 .iter()
-                .any(|s| !self.hidden_services.contains(s))
+                .any(|s| !self.hidden_services.contains(s.as_str()))
         };
         let port_shown = self
             .port
@@ -188,8 +191,8 @@ mod tests {
             dst: dst.into(),
             conns: 1,
             bytes: 10,
-            protos: [proto.to_string()].into(),
-            services: service.map(str::to_string).into_iter().collect(),
+            protos: [proto.into()].into(),
+            services: service.map(Into::into).into_iter().collect(),
         }
     }
 

@@ -260,11 +260,11 @@ pub fn categories(graph: &GraphResponse) -> (BTreeSet<String>, BTreeSet<String>)
     let mut protos = BTreeSet::new();
     let mut services = BTreeSet::new();
     for edge in &graph.edges {
-        protos.extend(edge.protos.iter().cloned());
+        protos.extend(edge.protos.iter().map(|p| p.to_string()));
         if edge.services.is_empty() {
             services.insert(NO_SERVICE.to_string());
         }
-        services.extend(edge.services.iter().cloned());
+        services.extend(edge.services.iter().map(|s| s.to_string()));
     }
     (protos, services)
 }

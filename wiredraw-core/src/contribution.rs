@@ -38,6 +38,16 @@ impl Connection {
         self.ts + self.duration.unwrap_or(0.0).max(0.0)
     }
 
+    /// Zeek's detected services one by one: it writes several as `ssl,http`.
+    pub fn services(&self) -> impl Iterator<Item = &str> {
+        self.service
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    }
+
     /// `orig_bytes + resp_bytes`, unset counting as 0.
     pub fn total_bytes(&self) -> u64 {
         self.orig_bytes

@@ -3,9 +3,11 @@
 use crate::contribution::{Connection, Contribution};
 use crate::plugin::{ContributeError, Registry};
 use crate::record::Record;
+use compact_str::CompactString;
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashSet};
 use std::net::IpAddr;
 
 /// A host in a window. `id` is its normalised address.
@@ -25,8 +27,8 @@ pub struct Edge {
     pub dst: String,
     pub conns: u64,
     pub bytes: u64,
-    pub protos: BTreeSet<String>,
-    pub services: BTreeSet<String>,
+    pub protos: BTreeSet<CompactString>,
+    pub services: BTreeSet<CompactString>,
 }
 
 /// `1.5 MB`: a byte count for people (SI units, one decimal), as the viewer's panels and the DOT
@@ -99,15 +101,6 @@ pub enum GraphError {
     },
 }
 
-/// Per-edge totals while aggregating connections.
-#[derive(Default)]
-struct EdgeTotals {
-    conns: u64,
-    bytes: u64,
-    protos: BTreeSet<String>,
-    services: BTreeSet<String>,
-}
-
 impl Graph {
     /// Aggregates the connections active in the window `[from, to)` the way the store does.
     ///
@@ -141,64 +134,16 @@ impl Graph {
     /// ```
     pub fn from_connections(conns: &[Connection], from: f64, to: f64) -> Graph {
         let mut seen_uids = HashSet::new();
-        let mut nodes: HashMap<IpAddr, (u64, u64)> = HashMap::new();
-        let mut edges: HashMap<(IpAddr, IpAddr), EdgeTotals> = HashMap::new();
+        let mut builder = GraphBuilder::new();
         for conn in conns {
-            let active = conn.ts < to && conn.end() >= from;
-            if !active || !seen_uids.insert(conn.uid.as_str()) {
-                continue;
-            }
-            let bytes = conn.total_bytes();
-            let mut touch = |addr: IpAddr| {
-                let totals = nodes.entry(addr).or_default();
-                totals.0 += 1;
-                totals.1 = totals.1.saturating_add(bytes);
-            };
-            touch(conn.orig_h);
-            if conn.resp_h != conn.orig_h {
-                touch(conn.resp_h);
-            }
-            let edge = edges.entry((conn.orig_h, conn.resp_h)).or_default();
-            edge.conns += 1;
-            edge.bytes = edge.bytes.saturating_add(bytes);
-            if !edge.protos.contains(conn.proto.as_str()) {
-                edge.protos.insert(conn.proto.to_string());
-            }
-            if let Some(service) = &conn.service {
-                for name in service.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                    if !edge.services.contains(name) {
-                        edge.services.insert(name.to_string());
-                    }
-                }
+            if conn.ts < to && conn.end() >= from && seen_uids.insert(conn.uid.as_str()) {
+                builder.add(conn);
             }
         }
-        let mut nodes: Vec<Node> = nodes
-            .into_iter()
-            .map(|(addr, (conns, bytes))| Node {
-                id: addr.to_string(),
-                conns,
-                bytes,
-            })
-            .collect();
-        nodes.sort_unstable_by(|a, b| a.id.cmp(&b.id));
-        let mut edges: Vec<Edge> = edges
-            .into_iter()
-            .map(|((src, dst), totals)| Edge {
-                src: src.to_string(),
-                dst: dst.to_string(),
-                conns: totals.conns,
-                bytes: totals.bytes,
-                protos: totals.protos,
-                services: totals.services,
-            })
-            .collect();
-        edges.sort_unstable_by(|a, b| (&a.src, &a.dst).cmp(&(&b.src, &b.dst)));
-        Graph {
-            from: from.is_finite().then_some(from),
-            to: to.is_finite().then_some(to),
-            nodes,
-            edges,
-        }
+        builder.finish(
+            from.is_finite().then_some(from),
+            to.is_finite().then_some(to),
+        )
     }
 
     /// Aggregates records straight from logs: each record contributes through `registry` (conn
@@ -416,6 +361,162 @@ impl Graph {
     }
 }
 
+/// Aggregates connections into a [`Graph`], rendering each address as text once; the one
+/// aggregation behind [`Graph::from_connections`] and the stores' graph answers.
+///
+/// Each connection costs two hash lookups: its edge, keyed by the address pair, and its kind,
+/// the (proto, service) pair it was written with, interned once per graph. A node's totals are
+/// the sums over its edges, so they are derived at the end from the edges rather than kept per
+/// connection; edges are sorted by the nodes' text order computed once, so sorting compares
+/// integers.
+///
+/// ```
+/// use wiredraw_core::{Connection, graph::GraphBuilder};
+/// let conn = Connection {
+///     uid: "C1".into(), ts: 100.0, duration: None,
+///     orig_h: "10.0.0.1".parse().unwrap(), orig_p: None,
+///     resp_h: "10.0.0.2".parse().unwrap(), resp_p: None,
+///     proto: "udp".into(), service: Some("dns".into()),
+///     orig_bytes: Some(40), resp_bytes: Some(90), conn_state: None, history: None,
+/// };
+/// let mut builder = GraphBuilder::new();
+/// builder.add(&conn);
+/// let graph = builder.finish(Some(100.0), Some(110.0));
+/// assert_eq!(graph.edge("10.0.0.1", "10.0.0.2").unwrap().bytes, 130);
+/// assert_eq!(graph.nodes[1].conns, 1);
+/// ```
+#[derive(Default)]
+pub struct GraphBuilder<'c> {
+    edges: FxHashMap<(IpAddr, IpAddr), EdgeTotals>,
+    kinds: FxHashMap<(&'c str, &'c str), usize>,
+    /// Per kind: its protocol and its services.
+    kind_names: Vec<(&'c str, Vec<&'c str>)>,
+}
+
+#[derive(Default)]
+struct EdgeTotals {
+    conns: u64,
+    bytes: u64,
+    kinds: KindSet,
+}
+
+/// A set of interned kinds: the first 128 as bits, any further ones listed.
+#[derive(Default)]
+struct KindSet {
+    bits: u128,
+    more: Vec<usize>,
+}
+
+impl KindSet {
+    fn insert(&mut self, kind: usize) {
+        if kind < 128 {
+            self.bits |= 1 << kind;
+        } else if !self.more.contains(&kind) {
+            self.more.push(kind);
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        let mut bits = self.bits;
+        let low = std::iter::from_fn(move || {
+            (bits != 0).then(|| {
+                let kind = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                kind
+            })
+        });
+        low.chain(self.more.iter().copied())
+    }
+}
+
+impl<'c> GraphBuilder<'c> {
+    /// An empty builder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds one connection. The caller decides which connections belong to the window and
+    /// gives each once.
+    pub fn add(&mut self, conn: &'c Connection) {
+        let kind = self.kind(conn);
+        let edge = self.edges.entry((conn.orig_h, conn.resp_h)).or_default();
+        edge.conns += 1;
+        edge.bytes = edge.bytes.saturating_add(conn.total_bytes());
+        edge.kinds.insert(kind);
+    }
+
+    fn kind(&mut self, conn: &'c Connection) -> usize {
+        let service = conn.service.as_deref().unwrap_or("");
+        if let Some(&kind) = self.kinds.get(&(conn.proto.as_str(), service)) {
+            return kind;
+        }
+        let services = conn.services().collect();
+        self.kind_names.push((conn.proto.as_str(), services));
+        let kind = self.kind_names.len() - 1;
+        self.kinds.insert((conn.proto.as_str(), service), kind);
+        kind
+    }
+
+    /// The graph of the connections added, for the window `[from, to)`.
+    pub fn finish(self, from: Option<f64>, to: Option<f64>) -> Graph {
+        let mut totals: FxHashMap<IpAddr, (u64, u64)> = FxHashMap::default();
+        for (&(src, dst), edge) in &self.edges {
+            let ends = if src == dst { 1 } else { 2 };
+            for addr in [src, dst].into_iter().take(ends) {
+                let node = totals.entry(addr).or_default();
+                node.0 += edge.conns;
+                node.1 = node.1.saturating_add(edge.bytes);
+            }
+        }
+        let mut nodes: Vec<(IpAddr, Node)> = totals
+            .into_iter()
+            .map(|(addr, (conns, bytes))| {
+                let id = addr.to_string();
+                (addr, Node { id, conns, bytes })
+            })
+            .collect();
+        nodes.sort_unstable_by(|a, b| a.1.id.cmp(&b.1.id));
+        let rank: FxHashMap<IpAddr, usize> = nodes
+            .iter()
+            .enumerate()
+            .map(|(i, (addr, _))| (*addr, i))
+            .collect();
+        let mut edges: Vec<((usize, usize), EdgeTotals)> = self
+            .edges
+            .into_iter()
+            .map(|((src, dst), totals)| ((rank[&src], rank[&dst]), totals))
+            .collect();
+        edges.sort_unstable_by_key(|(key, _)| *key);
+        let kind_names = &self.kind_names;
+        let edges = edges
+            .into_iter()
+            .map(|((src, dst), totals)| {
+                let mut protos = BTreeSet::new();
+                let mut services = BTreeSet::new();
+                for kind in totals.kinds.iter() {
+                    let (proto, kind_services) = &kind_names[kind];
+                    protos.insert(CompactString::from(*proto));
+                    services.extend(kind_services.iter().map(|s| CompactString::from(*s)));
+                }
+                Edge {
+                    src: nodes[src].1.id.clone(),
+                    dst: nodes[dst].1.id.clone(),
+                    conns: totals.conns,
+                    bytes: totals.bytes,
+                    protos,
+                    services,
+                }
+            })
+            .collect();
+        Graph {
+            from,
+            to,
+            nodes: nodes.into_iter().map(|(_, node)| node).collect(),
+            edges,
+        }
+    }
+}
+
 /// The sort key of an edge.
 pub(crate) fn edge_key(edge: &Edge) -> (IdKey<'_>, IdKey<'_>) {
     (IdKey(&edge.src), IdKey(&edge.dst))
@@ -529,14 +630,11 @@ mod tests {
 
         let web = g.edge("10.0.0.1", "10.0.0.2").unwrap();
         assert_eq!((web.conns, web.bytes), (2, 2200));
-        assert_eq!(web.protos, BTreeSet::from(["tcp".to_owned()]));
-        assert_eq!(
-            web.services,
-            BTreeSet::from(["http".to_owned(), "ssl".to_owned()])
-        );
+        assert_eq!(web.protos, BTreeSet::from(["tcp".into()]));
+        assert_eq!(web.services, BTreeSet::from(["http".into(), "ssl".into()]));
         let dns = g.edge("10.0.0.1", "10.0.0.53").unwrap();
         assert_eq!((dns.conns, dns.bytes), (1, 100));
-        assert_eq!(dns.protos, BTreeSet::from(["udp".to_owned()]));
+        assert_eq!(dns.protos, BTreeSet::from(["udp".into()]));
 
         let host = g.node("10.0.0.1").unwrap();
         assert_eq!((host.conns, host.bytes), (3, 2300));
@@ -577,7 +675,7 @@ mod tests {
             dst: dst.into(),
             conns: 1,
             bytes: 10,
-            protos: BTreeSet::from(["tcp".to_owned()]),
+            protos: BTreeSet::from(["tcp".into()]),
             services: BTreeSet::new(),
         }
     }
@@ -640,7 +738,7 @@ mod tests {
     #[test]
     fn normalise_merges_duplicates_and_adds_missing_endpoints() {
         let mut udp = edge("b", "a");
-        udp.protos = BTreeSet::from(["udp".to_owned()]);
+        udp.protos = BTreeSet::from(["udp".into()]);
         let mut g = Graph {
             nodes: vec![node("b"), node("a"), node("b")],
             edges: vec![edge("b", "a"), edge("a", "c"), udp],

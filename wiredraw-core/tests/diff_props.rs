@@ -63,8 +63,8 @@ fn graph() -> impl Strategy<Value = Graph> {
                         dst: IDS[d].to_owned(),
                         conns,
                         bytes,
-                        protos,
-                        services,
+                        protos: protos.into_iter().map(Into::into).collect(),
+                        services: services.into_iter().map(Into::into).collect(),
                     })
                     .collect(),
             };

@@ -243,7 +243,7 @@ fn expected_graph(all: &[Connection], window: Window) -> Graph {
         });
         e.conns += 1;
         e.bytes += bytes_of(&c);
-        e.protos.insert(c.proto.to_string());
+        e.protos.insert(c.proto.clone());
         for s in c
             .service
             .as_deref()
@@ -251,7 +251,7 @@ fn expected_graph(all: &[Connection], window: Window) -> Graph {
             .split(',')
             .filter(|s| !s.is_empty())
         {
-            e.services.insert(s.to_string());
+            e.services.insert(s.into());
         }
     }
     Graph {
@@ -753,10 +753,7 @@ async fn unset_bytes_and_duration(backend: &Backend) {
     let graph = store.graph(Window::At(T0)).await.unwrap();
     let edge = &graph.edges[0];
     assert_eq!((edge.conns, edge.bytes), (2, 70));
-    assert_eq!(
-        edge.protos,
-        BTreeSet::from(["icmp".to_string(), "udp".to_string()])
-    );
+    assert_eq!(edge.protos, BTreeSet::from(["icmp".into(), "udp".into()]));
     assert!(
         store
             .connections(Window::At(T0 + 10.0))
@@ -767,7 +764,7 @@ async fn unset_bytes_and_duration(backend: &Backend) {
     );
     assert_eq!(
         graph.edges[1].services,
-        BTreeSet::from(["http".to_string(), "ssl".to_string()])
+        BTreeSet::from(["http".into(), "ssl".into()])
     );
 }
 

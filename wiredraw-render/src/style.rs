@@ -135,11 +135,16 @@ impl GraphStyle {
     /// The legend label of an edge.
     pub fn category(&self, edge: &Edge) -> String {
         let label = match self.color_by {
-            ColorBy::Service => edge.services.iter().next().cloned().unwrap_or_default(),
+            ColorBy::Service => edge
+                .services
+                .iter()
+                .next()
+                .map(|s| s.to_string())
+                .unwrap_or_default(),
             ColorBy::Protocol => edge
                 .protos
                 .iter()
-                .map(String::as_str)
+                .map(|s| s.as_str())
                 .collect::<Vec<_>>()
                 .join("/"),
         };
@@ -246,11 +251,11 @@ mod tests {
             dst: dst.into(),
             conns: 1,
             bytes,
-            protos: BTreeSet::from(["tcp".to_owned()]),
+            protos: BTreeSet::from(["tcp".into()]),
             services: if service.is_empty() {
                 BTreeSet::new()
             } else {
-                BTreeSet::from([service.to_owned()])
+                BTreeSet::from([service.into()])
             },
         };
         Graph {

@@ -113,11 +113,11 @@ fn random_edge(rng: &mut ChaCha8Rng, src: String, dst: String) -> Edge {
         dst,
         conns,
         bytes: conns * rng.random_range(40..100_000),
-        protos: BTreeSet::from([proto.to_owned()]),
+        protos: BTreeSet::from([proto.into()]),
         services: if service.is_empty() {
             BTreeSet::new()
         } else {
-            BTreeSet::from([service.to_owned()])
+            BTreeSet::from([service.into()])
         },
     }
 }

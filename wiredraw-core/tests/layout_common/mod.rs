@@ -9,7 +9,7 @@ pub fn edge(src: &str, dst: &str) -> Edge {
         dst: dst.into(),
         conns: 1,
         bytes: 100,
-        protos: BTreeSet::from(["tcp".to_owned()]),
+        protos: BTreeSet::from(["tcp".into()]),
         services: BTreeSet::new(),
     }
 }

@@ -5,6 +5,7 @@
 //! without drowning the rest.
 
 use crate::api::GraphResponse;
+use compact_str::CompactString;
 use std::fmt::Write;
 
 /// Thickest pen, for the edge with the most bytes.
@@ -38,7 +39,7 @@ pub fn render(graph: &GraphResponse) -> String {
     let max_bytes = graph.edges.iter().map(|e| e.bytes).max().unwrap_or(0);
     for edge in &graph.edges {
         let width = pen_width(edge.bytes, max_bytes);
-        let services: Vec<&str> = edge.services.iter().map(String::as_str).collect();
+        let services: Vec<&str> = edge.services.iter().map(CompactString::as_str).collect();
         let mut label = wiredraw_core::format_bytes(edge.bytes);
         if !services.is_empty() {
             let _ = write!(label, "\n{}", services.join(","));
@@ -112,8 +113,8 @@ mod tests {
             dst: dst.into(),
             conns: 2,
             bytes,
-            protos: ["tcp".to_string()].into(),
-            services: ["http".to_string()].into(),
+            protos: ["tcp".into()].into(),
+            services: ["http".into()].into(),
         };
         let graph = GraphResponse {
             from: Some(0.0),

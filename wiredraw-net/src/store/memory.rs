@@ -1,10 +1,10 @@
 //! The embedded in-memory store: nothing to install, used by the demo and by default.
 
 use super::{
-    BucketSpan, ConnectionInfo, DetailKey, GraphBuilder, HistogramBin, HostInfo, IngestReport,
-    LEVELS, Placement, RetainReport, Store, StoreError, StoreFuture, TimeRange, Window,
-    add_to_bins, check_batch, counted_here, floor_key, histogram_bins, host_info, host_names,
-    level_keys, record_json, record_ts, sort_connections,
+    BucketSpan, ConnectionInfo, DetailKey, HistogramBin, HostInfo, IngestReport, LEVELS, Placement,
+    RetainReport, Store, StoreError, StoreFuture, TimeRange, Window, add_to_bins, check_batch,
+    counted_here, floor_key, histogram_bins, host_info, host_names, level_keys, record_json,
+    record_ts, sort_connections,
 };
 use compact_str::CompactString;
 use parking_lot::RwLock;
@@ -12,6 +12,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
+use wiredraw_core::graph::GraphBuilder;
 use wiredraw_core::{Connection, Contribution, Graph, Record};
 
 /// A [`Store`] held in this process's memory behind one reader-writer lock.
@@ -240,17 +241,6 @@ impl Inner {
         }
     }
 
-    /// How many entries the index buckets of a span hold (an upper bound of its connections).
-    fn candidates(&self, bucket_secs: u64, span: BucketSpan) -> usize {
-        let levels = self.levels.iter().enumerate();
-        levels
-            .map(|(level, buckets)| {
-                let stored = buckets.range(level_keys(bucket_secs, level, span));
-                stored.map(|(_, conns)| conns.len()).sum::<usize>()
-            })
-            .sum()
-    }
-
     fn info(&self, conn: &Connection) -> ConnectionInfo {
         let mut details: BTreeMap<String, Vec<serde_json::Value>> = BTreeMap::new();
         if let Some(entry) = self.entries.get(&conn.uid) {
@@ -296,9 +286,9 @@ impl Store for MemoryStore {
         Box::pin(async move {
             let span = window.span(self.bucket_secs)?;
             let inner = self.inner.read();
-            let mut builder = GraphBuilder::with_capacity(inner.candidates(self.bucket_secs, span));
+            let mut builder = GraphBuilder::new();
             inner.for_each_active(self.bucket_secs, span, |c| builder.add(c));
-            Ok(builder.finish(span))
+            Ok(builder.finish(Some(span.start as f64), Some(span.end as f64)))
         })
     }
 

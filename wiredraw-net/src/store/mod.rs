@@ -53,14 +53,12 @@ pub use self::redis_pool::CLUSTER_SCHEME;
 
 use rustc_hash::FxHashMap;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::hash::Hash;
 use std::net::IpAddr;
 use std::pin::Pin;
-use wiredraw_core::{
-    Connection, Contribution, Detail, Edge, Graph, HostAnnotation, Node, Record, Value,
-};
+use wiredraw_core::{Connection, Contribution, Detail, Graph, HostAnnotation, Record, Value};
 
 /// Default bucket width in seconds.
 pub const DEFAULT_BUCKET_SECS: u64 = 10;
@@ -760,160 +758,12 @@ impl Serialize for ValueJson<'_> {
     }
 }
 
-/// The services of a connection: Zeek writes several as `ssl,http`.
-pub(crate) fn services(conn: &Connection) -> impl Iterator<Item = &str> {
-    conn.service
-        .as_deref()
-        .unwrap_or("")
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-}
-
 /// Sorts connections the way every answer lists them.
 pub(crate) fn sort_connections<T>(items: &mut [T], conn: impl Fn(&T) -> &Connection) {
     items.sort_unstable_by(|a, b| {
         let (a, b) = (conn(a), conn(b));
         a.ts.total_cmp(&b.ts).then_with(|| a.uid.cmp(&b.uid))
     });
-}
-
-/// Aggregates connections into a [`Graph`], rendering each address as text once.
-///
-/// Protocols and services are interned per graph and kept per edge as bit sets, and edges are
-/// sorted by the nodes' text order computed once, so aggregation allocates nothing per
-/// connection and sorting compares integers.
-pub(crate) struct GraphBuilder<'c> {
-    nodes: FxHashMap<IpAddr, (u64, u64)>,
-    edges: FxHashMap<(IpAddr, IpAddr), EdgeTotals>,
-    symbols: Vec<&'c str>,
-}
-
-#[derive(Default)]
-struct EdgeTotals {
-    conns: u64,
-    bytes: u64,
-    protos: SymbolSet,
-    services: SymbolSet,
-}
-
-/// A set of interned symbols: the first 128 as bits, any further ones listed.
-#[derive(Default)]
-struct SymbolSet {
-    bits: u128,
-    more: Vec<usize>,
-}
-
-impl SymbolSet {
-    fn insert(&mut self, symbol: usize) {
-        if symbol < 128 {
-            self.bits |= 1 << symbol;
-        } else if !self.more.contains(&symbol) {
-            self.more.push(symbol);
-        }
-    }
-
-    fn to_strings(&self, symbols: &[&str]) -> BTreeSet<String> {
-        let mut out = BTreeSet::new();
-        let mut bits = self.bits;
-        while bits != 0 {
-            out.insert(symbols[bits.trailing_zeros() as usize].to_owned());
-            bits &= bits - 1;
-        }
-        out.extend(self.more.iter().map(|i| symbols[*i].to_owned()));
-        out
-    }
-}
-
-impl<'c> GraphBuilder<'c> {
-    /// A builder sized for about `conns` connections.
-    pub fn with_capacity(conns: usize) -> Self {
-        GraphBuilder {
-            nodes: FxHashMap::with_capacity_and_hasher(conns, Default::default()),
-            edges: FxHashMap::with_capacity_and_hasher(conns, Default::default()),
-            symbols: Vec::new(),
-        }
-    }
-
-    fn symbol(&mut self, text: &'c str) -> usize {
-        match self.symbols.iter().position(|s| *s == text) {
-            Some(i) => i,
-            None => {
-                self.symbols.push(text);
-                self.symbols.len() - 1
-            }
-        }
-    }
-
-    pub fn add(&mut self, conn: &'c Connection) {
-        let bytes = conn.total_bytes();
-        let mut touch = |addr| {
-            let node = self.nodes.entry(addr).or_insert((0, 0));
-            node.0 += 1;
-            node.1 = node.1.saturating_add(bytes);
-        };
-        touch(conn.orig_h);
-        if conn.resp_h != conn.orig_h {
-            touch(conn.resp_h);
-        }
-        let proto = self.symbol(&conn.proto);
-        let edge = self.edges.entry((conn.orig_h, conn.resp_h)).or_default();
-        edge.conns += 1;
-        edge.bytes = edge.bytes.saturating_add(bytes);
-        edge.protos.insert(proto);
-        for service in services(conn) {
-            let service = self.symbol(service);
-            let edge = self
-                .edges
-                .get_mut(&(conn.orig_h, conn.resp_h))
-                .expect("just added");
-            edge.services.insert(service);
-        }
-    }
-
-    pub fn finish(self, span: BucketSpan) -> Graph {
-        let mut nodes: Vec<(IpAddr, Node)> = self
-            .nodes
-            .iter()
-            .map(|(addr, (conns, bytes))| {
-                let node = Node {
-                    id: addr.to_string(),
-                    conns: *conns,
-                    bytes: *bytes,
-                };
-                (*addr, node)
-            })
-            .collect();
-        nodes.sort_unstable_by(|a, b| a.1.id.cmp(&b.1.id));
-        let rank: FxHashMap<IpAddr, usize> = nodes
-            .iter()
-            .enumerate()
-            .map(|(i, (addr, _))| (*addr, i))
-            .collect();
-        let mut edges: Vec<((usize, usize), EdgeTotals)> = self
-            .edges
-            .into_iter()
-            .map(|((src, dst), totals)| ((rank[&src], rank[&dst]), totals))
-            .collect();
-        edges.sort_unstable_by_key(|(key, _)| *key);
-        let edges = edges
-            .into_iter()
-            .map(|((src, dst), totals)| Edge {
-                src: nodes[src].1.id.clone(),
-                dst: nodes[dst].1.id.clone(),
-                conns: totals.conns,
-                bytes: totals.bytes,
-                protos: totals.protos.to_strings(&self.symbols),
-                services: totals.services.to_strings(&self.symbols),
-            })
-            .collect();
-        Graph {
-            from: Some(span.start as f64),
-            to: Some(span.end as f64),
-            nodes: nodes.into_iter().map(|(_, node)| node).collect(),
-            edges,
-        }
-    }
 }
 
 /// Aggregates the window's connections of one host into a [`HostInfo`] (names filled by caller).

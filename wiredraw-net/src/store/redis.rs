@@ -36,10 +36,10 @@
 
 use super::redis_pool::{Commands, Connections, node_urls, redis_error, subscribe};
 use super::{
-    Announcements, BucketSpan, ConnectionInfo, DetailKey, GraphBuilder, HistogramBin, HostInfo,
-    IngestReport, LEVELS, Placement, RecordJson, RetainReport, Store, StoreError, StoreFuture,
-    TimeRange, Window, add_to_bins, check_batch, counted_here, floor_key, histogram_bins,
-    host_info, host_names, level_keys, level_width, record_ts, sort_connections,
+    Announcements, BucketSpan, ConnectionInfo, DetailKey, HistogramBin, HostInfo, IngestReport,
+    LEVELS, Placement, RecordJson, RetainReport, Store, StoreError, StoreFuture, TimeRange, Window,
+    add_to_bins, check_batch, counted_here, floor_key, histogram_bins, host_info, host_names,
+    level_keys, level_width, record_ts, sort_connections,
 };
 use compact_str::CompactString;
 use futures_util::{StreamExt, TryStreamExt};
@@ -49,6 +49,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::time::Duration;
+use wiredraw_core::graph::GraphBuilder;
 use wiredraw_core::{Connection, Contribution, Detail, Graph, HostAnnotation};
 
 const HISTOGRAM_SCRIPT: &str = include_str!("histogram.lua");
@@ -1065,11 +1066,11 @@ impl Store for RedisStore {
         self.timed(async move {
             let span = window.span(self.bucket_secs)?;
             let conns = self.active(span).await?;
-            let mut builder = GraphBuilder::with_capacity(conns.len());
+            let mut builder = GraphBuilder::new();
             for conn in &conns {
                 builder.add(conn);
             }
-            Ok(builder.finish(span))
+            Ok(builder.finish(Some(span.start as f64), Some(span.end as f64)))
         })
     }
 
