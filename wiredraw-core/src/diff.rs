@@ -17,9 +17,11 @@
 //! ```
 
 use crate::graph::{Edge, Graph, GraphError, IdKey, Node, compare_ids, edge_key};
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::cmp::Ordering;
+use std::collections::BTreeSet;
 
 /// The directed pair naming an edge: `(src, dst)`.
 pub type EdgeKey = (String, String);
@@ -204,14 +206,25 @@ fn diff_sorted(old: &Graph, new: &Graph) -> Option<GraphDiff> {
         |came| diff.edges_added.push(came.clone()),
         |was, now| {
             let same = (was.conns, was.bytes) == (now.conns, now.bytes)
-                && was.protos == now.protos
-                && was.services == now.services;
+                && same_names(&was.protos, &now.protos)
+                && same_names(&was.services, &now.services);
             if !same {
                 diff.edges_changed.push(now.clone());
             }
         },
     );
     edges_sorted.then_some(diff)
+}
+
+/// `a == b` for the small sets an edge carries: most hold one name, and comparing that one
+/// directly skips setting up two tree iterators per set.
+fn same_names(a: &BTreeSet<CompactString>, b: &BTreeSet<CompactString>) -> bool {
+    a.len() == b.len()
+        && match a.len() {
+            0 => true,
+            1 => a.first() == b.first(),
+            _ => a == b,
+        }
 }
 
 fn normalised(graph: &Graph) -> Cow<'_, Graph> {
