@@ -6,7 +6,7 @@
 //! | --- | --- | --- |
 //! | `P c:{uid}` | hash | `s` → connection summary; `d.<logtype>` → `1` for each detail key |
 //! | `P d:{uid}.<logtype>` | hash | detail key (`ts` order + content hash, hex) → record as JSON |
-//! | `P i<level>:{<k>}` | hash | uid → summary of every connection placed in this index bucket |
+//! | `P i<level>:{<k>}.<n>` | hash | uid → summary of the connections placed in this index bucket whose uid falls in shard `n` (of [`INDEX_SHARDS`]) |
 //! | `P ix<level>` | sorted set | the bucket keys `k` of that level holding data (score `k`) |
 //! | `P h:{<s>}` | hash | histogram shard `s` (level-2 wide): `<k>:c`, `<k>:b` totals of the connections starting in bucket `k` |
 //! | `P hs:{<s>}` | hash | uid → `<k> <bytes>` for every connection counted in shard `s` |
@@ -17,9 +17,11 @@
 //! | `P changes` | pub/sub channel | change announcements between server processes |
 //! | `P s:<sha256 of token>` | string | user of a login session, expiring with it |
 //!
-//! Level-0 index buckets are the model's time buckets: the set of active uids is the hash's
-//! field names. Summaries are immutable once written, so the index copies them and a graph query
-//! is one `HGETALL` per bucket instead of a lookup per connection.
+//! Level-0 index buckets are the model's time buckets: the set of active uids is the field
+//! names of the bucket's shards. Summaries are immutable once written, so the index copies them
+//! and a graph query is one `HGETALL` per shard instead of a lookup per connection. The shards
+//! of a bucket are read side by side on pooled connections, so Redis writes one shard's reply
+//! while the client parses another's (one 10,000-connection hash was one long, serial reply).
 //!
 //! Every multi-key step stays in one hash slot: a uid's keys share `{uid}`, a shard's histogram
 //! keys share `{k}`, and the Lua scripts touch one slot each. Each step is idempotent (hash and
@@ -57,6 +59,19 @@ const HISTOGRAM_SCRIPT: &str = include_str!("histogram.lua");
 /// call per batch counts a whole stretch of time.
 const HISTOGRAM_SHARD_LEVEL: usize = 2;
 const RANGE_SCRIPT: &str = include_str!("range.lua");
+/// Hashes each index bucket is split into (by uid), read in parallel.
+pub const INDEX_SHARDS: usize = 4;
+
+/// One hash of the index: (level, bucket key, shard).
+type IndexShard = (usize, i64, usize);
+
+/// The index shard of a uid: FNV-1a, fixed here so every server process agrees.
+fn index_shard(uid: &str) -> usize {
+    let hash = uid.bytes().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    hash as usize % INDEX_SHARDS
+}
 
 /// How to reach Redis and lay data out there.
 #[derive(Debug, Clone)]
@@ -117,8 +132,8 @@ impl Keys {
     fn detail(&self, uid: &str, log_type: &str) -> String {
         format!("{}d:{{{uid}}}.{log_type}", self.prefix)
     }
-    fn index(&self, level: usize, key: i64) -> String {
-        format!("{}i{level}:{{{key}}}", self.prefix)
+    fn index(&self, level: usize, key: i64, shard: usize) -> String {
+        format!("{}i{level}:{{{key}}}.{shard}", self.prefix)
     }
     fn index_set(&self, level: usize) -> String {
         format!("{}ix{level}", self.prefix)
@@ -232,7 +247,7 @@ impl RedisStore {
     fn connections_pipeline(&self, conns: &[&Connection]) -> Commands {
         let b = self.bucket_secs;
         let mut pipe = self.new_pipeline();
-        let mut index: BTreeMap<(usize, i64), Vec<(&str, &str)>> = BTreeMap::new();
+        let mut index: BTreeMap<IndexShard, Vec<(&str, &str)>> = BTreeMap::new();
         let mut histogram: BTreeMap<i64, Vec<(&str, i64, u64)>> = BTreeMap::new();
         let shard_width = level_width(b, HISTOGRAM_SHARD_LEVEL);
         let summaries: Vec<String> = conns.iter().map(|c| encode_summary(c)).collect();
@@ -245,9 +260,10 @@ impl RedisStore {
                 .ignore();
             let end = conn.end();
             let placement = Placement::of(b, conn.ts, end);
+            let shard = index_shard(&conn.uid);
             for key in placement.keys(b) {
                 index
-                    .entry((placement.level, key))
+                    .entry((placement.level, key, shard))
                     .or_default()
                     .push((&conn.uid, summary));
             }
@@ -259,13 +275,16 @@ impl RedisStore {
             last = last.max(end);
         }
         let mut new_keys: BTreeMap<usize, Vec<i64>> = BTreeMap::new();
-        for ((level, key), members) in &index {
-            let cmd = pipe.cmd("HSET").arg(self.keys.index(*level, *key));
+        for ((level, key, shard), members) in &index {
+            let cmd = pipe.cmd("HSET").arg(self.keys.index(*level, *key, *shard));
             for (uid, summary) in members {
                 cmd.arg(*uid).arg(*summary);
             }
             cmd.ignore();
-            new_keys.entry(*level).or_default().push(*key);
+            let keys = new_keys.entry(*level).or_default();
+            if keys.last() != Some(key) {
+                keys.push(*key);
+            }
         }
         for (level, keys) in new_keys {
             zadd_keys(&mut pipe, &self.keys.index_set(level), &keys);
@@ -403,8 +422,15 @@ impl RedisStore {
         for (level, keys) in per_level.iter().enumerate() {
             buckets.extend(keys.iter().map(|key| (level, *key)));
         }
+        let shards: Vec<IndexShard> = buckets
+            .iter()
+            .flat_map(|&(level, key)| (0..INDEX_SHARDS).map(move |shard| (level, key, shard)))
+            .collect();
+        // At least one read per pooled connection, so even a single bucket's shards are read
+        // side by side; at most 64 shards a read.
+        let per_read = shards.len().div_ceil(self.parallel).clamp(1, 64);
         let mut reads = Vec::new();
-        for chunk in buckets.chunks(64) {
+        for chunk in shards.chunks(per_read) {
             reads.push(self.read_buckets(chunk, span));
         }
         let parts: Vec<Vec<Connection>> = futures_util::stream::iter(reads)
@@ -414,29 +440,38 @@ impl RedisStore {
         Ok(parts.into_iter().flatten().collect())
     }
 
-    /// The connections of some index buckets that are counted for the span.
+    /// The connections of some index bucket shards that are counted for the span.
     async fn read_buckets(
         &self,
-        buckets: &[(usize, i64)],
+        shards: &[IndexShard],
         span: BucketSpan,
     ) -> Result<Vec<Connection>, StoreError> {
         let mut pipe = Commands::new();
-        for (level, key) in buckets {
-            pipe.cmd("HGETALL").arg(self.keys.index(*level, *key));
+        for (level, key, shard) in shards {
+            pipe.cmd("HGETALL")
+                .arg(self.keys.index(*level, *key, *shard));
         }
         let replies: Vec<RedisValue> = self.query(&pipe).await?;
-        let mut found = Vec::new();
-        for ((level, key), reply) in buckets.iter().zip(replies) {
-            for (uid, summary) in pairs(reply)? {
-                let conn = decode_summary(&uid, &summary)?;
-                if span.contains(conn.ts, conn.end())
-                    && counted_here(self.bucket_secs, *level, *key, conn.ts, span)
-                {
-                    found.push(conn);
+        let bucket_secs = self.bucket_secs;
+        let shards = shards.to_vec();
+        // Decoding summaries is most of a large query's client time. Off the runtime's threads,
+        // the shards decode side by side while the runtime parses the replies still arriving.
+        tokio::task::spawn_blocking(move || {
+            let mut found = Vec::new();
+            for ((level, key, _), reply) in shards.into_iter().zip(replies) {
+                for (uid, summary) in pairs(reply)? {
+                    let conn = decode_summary(&uid, &summary)?;
+                    if span.contains(conn.ts, conn.end())
+                        && counted_here(bucket_secs, level, key, conn.ts, span)
+                    {
+                        found.push(conn);
+                    }
                 }
             }
-        }
-        Ok(found)
+            Ok(found)
+        })
+        .await
+        .map_err(|e| StoreError::Backend(format!("decoding a redis reply failed: {e}")))?
     }
 
     /// Attaches details to connections (two round trips: detail key names, then records).
@@ -615,10 +650,13 @@ impl RedisStore {
                 buckets.push((level, key));
             }
         }
-        for chunk in buckets.chunks(256) {
+        for chunk in buckets.chunks(64) {
             let mut pipe = Commands::new();
             for (level, key) in chunk {
-                pipe.cmd("HGETALL").arg(self.keys.index(*level, *key));
+                for shard in 0..INDEX_SHARDS {
+                    pipe.cmd("HGETALL")
+                        .arg(self.keys.index(*level, *key, shard));
+                }
             }
             let replies: Vec<RedisValue> = self.query(&pipe).await?;
             for reply in replies {
@@ -636,12 +674,11 @@ impl RedisStore {
         }
         report.connections = dropped.len() as u64;
         for (level, key) in &buckets {
-            self.forget_key_if_empty(
-                &self.keys.index(*level, *key),
-                &self.keys.index_set(*level),
-                *key,
-            )
-            .await?;
+            let shards: Vec<String> = (0..INDEX_SHARDS)
+                .map(|shard| self.keys.index(*level, *key, shard))
+                .collect();
+            self.forget_key_if_empty(&shards, &self.keys.index_set(*level), *key)
+                .await?;
         }
 
         // Details whose connection never came.
@@ -742,9 +779,10 @@ impl RedisStore {
             }
             pipe.cmd("DEL").arg(self.keys.conn(&conn.uid)).ignore();
             let placement = Placement::of(b, conn.ts, conn.end());
+            let shard = index_shard(&conn.uid);
             for key in placement.keys(b) {
                 pipe.cmd("HDEL")
-                    .arg(self.keys.index(placement.level, key))
+                    .arg(self.keys.index(placement.level, key, shard))
                     .arg(conn.uid.as_str())
                     .ignore();
             }
@@ -788,14 +826,17 @@ impl RedisStore {
 
     async fn forget_key_if_empty(
         &self,
-        key: &str,
+        keys: &[String],
         set: &str,
         member: i64,
     ) -> Result<(), StoreError> {
         let mut pipe = Commands::new();
-        pipe.cmd("EXISTS").arg(key);
-        let (exists,): (bool,) = self.query(&pipe).await?;
-        if !exists {
+        let exists = pipe.cmd("EXISTS");
+        for key in keys {
+            exists.arg(key);
+        }
+        let (existing,): (u64,) = self.query(&pipe).await?;
+        if existing == 0 {
             let mut pipe = Commands::new();
             pipe.cmd("ZREM").arg(set).arg(member).ignore();
             self.query::<()>(&pipe).await?;
