@@ -73,7 +73,8 @@ const BENCHES: &[(&str, &str, BenchFn)] = &[
 ];
 
 /// mimalloc keeps freed pages for reuse where glibc malloc returns them to the kernel and
-/// faults them in again on the next request (docs/PERFORMANCE.md).
+/// faults them in again on the next request (docs/PERFORMANCE.md). It also serves the C
+/// libraries' malloc (the `override` feature), Mesa's included.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
