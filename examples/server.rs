@@ -13,6 +13,7 @@ use clap::{Parser, Subcommand};
 use std::io::Read;
 use std::path::PathBuf;
 use wiredraw_net::server::{App, Config, auth, open_store, shutdown_signal};
+use wiredraw_net::store::StoreError;
 
 #[derive(Parser)]
 #[command(about = "wiredraw server: collector ingest, UI login and graph queries")]
@@ -95,8 +96,13 @@ fn run(config_path: &std::path::Path) -> anyhow::Result<()> {
         .context("starting the async runtime")?
         .block_on(async move {
             let store = open_store(&config)?;
-            if let Err(error) = store.health().await {
-                tracing::warn!(%error, "the store does not answer yet; requests get 503 until it does");
+            match store.health().await {
+                Err(error @ StoreError::Config(_)) => return Err(error.into()),
+                Err(error) => tracing::warn!(
+                    %error,
+                    "the store does not answer yet; requests get 503 until it does"
+                ),
+                Ok(()) => {}
             }
             let listener = tokio::net::TcpListener::bind(config.listen)
                 .await

@@ -1391,6 +1391,45 @@ mod redis_failures {
         );
     }
 
+    /// Data in the index layout of earlier versions (one hash a bucket, no uid shards) would
+    /// be invisible to queries: the health check names it and says what to do.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn data_from_the_unsharded_index_layout_is_refused_by_name() {
+        let server = RedisServer::start().unwrap();
+        let store = quick_store(server.url());
+        store
+            .ingest(&conns(vec![simple("A", T0, "10.0.0.1", "10.0.0.2", 10)]))
+            .await
+            .unwrap();
+        store
+            .health()
+            .await
+            .expect("data in the current layout is healthy");
+
+        let client = ::redis::Client::open(server.url()).unwrap();
+        let mut raw = client.get_multiplexed_async_connection().await.unwrap();
+        let old_bucket = 1_600_000_000i64;
+        let _: () = ::redis::pipe()
+            .cmd("HSET")
+            .arg(format!("wd:i0:{{{old_bucket}}}"))
+            .arg("B")
+            .arg("summary")
+            .cmd("ZADD")
+            .arg("wd:ix0")
+            .arg(old_bucket)
+            .arg(old_bucket)
+            .query_async(&mut raw)
+            .await
+            .unwrap();
+        match store.health().await {
+            Err(StoreError::Config(message)) => {
+                assert!(message.contains("FLUSHDB"), "{message}");
+                assert!(message.contains("\"wd:\""), "{message}");
+            }
+            other => panic!("expected a configuration error, got {other:?}"),
+        }
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn prefixes_keep_stores_apart() {
         let server = RedisServer::start().unwrap();

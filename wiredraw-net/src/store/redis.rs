@@ -406,6 +406,41 @@ impl RedisStore {
         Ok(checked.report)
     }
 
+    /// Data from before the index was split into uid shards (`P i<level>:{<k>}`, one hash a
+    /// bucket) would be invisible to queries, so it is refused by name rather than shown as an
+    /// empty graph. Looks at the oldest bucket of each level.
+    async fn refuse_unsharded_index(&self) -> Result<(), StoreError> {
+        let mut oldest = Commands::new();
+        for level in 0..LEVELS {
+            oldest
+                .cmd("ZRANGE")
+                .arg(self.keys.index_set(level))
+                .arg(0)
+                .arg(0);
+        }
+        let per_level: Vec<Vec<i64>> = self.query(&oldest).await?;
+        let mut exists = Commands::new();
+        for (level, keys) in per_level.iter().enumerate() {
+            for key in keys {
+                let unsharded = format!("{}i{level}:{{{key}}}", self.keys.prefix);
+                exists.cmd("EXISTS").arg(unsharded);
+            }
+        }
+        if per_level.iter().all(Vec::is_empty) {
+            return Ok(());
+        }
+        let found: Vec<bool> = self.query(&exists).await?;
+        if found.contains(&true) {
+            return Err(StoreError::Config(format!(
+                "the Redis data under prefix {:?} was written by an earlier wiredraw, whose \
+                 index buckets were not split into uid shards; flush it (FLUSHDB) and collect \
+                 again, or give this server another prefix",
+                self.keys.prefix
+            )));
+        }
+        Ok(())
+    }
+
     /// Every connection active in the span, each once.
     async fn active(&self, span: BucketSpan) -> Result<Vec<Connection>, StoreError> {
         let mut lookup = Commands::new();
@@ -1158,7 +1193,8 @@ impl Store for RedisStore {
         self.timed(async move {
             let mut pipe = Commands::new();
             pipe.cmd("PING").ignore();
-            self.query::<()>(&pipe).await
+            self.query::<()>(&pipe).await?;
+            self.refuse_unsharded_index().await
         })
     }
 
