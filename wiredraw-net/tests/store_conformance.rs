@@ -1309,14 +1309,20 @@ mod redis_failures {
         RedisStore::open(config).unwrap()
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn dead_redis_is_unavailable_quickly() {
+    /// A private Redis, and a quick store on it holding one connection, "A" at `T0`.
+    async fn store_with_one_connection() -> (RedisServer, RedisStore) {
         let server = RedisServer::start().unwrap();
         let store = quick_store(server.url());
         store
-            .ingest(&conns(vec![simple("A", T0, "10.0.0.1", "10.0.0.2", 1)]))
+            .ingest(&conns(vec![simple("A", T0, "10.0.0.1", "10.0.0.2", 10)]))
             .await
             .unwrap();
+        (server, store)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn dead_redis_is_unavailable_quickly() {
+        let (server, store) = store_with_one_connection().await;
         drop(server);
         let started = Instant::now();
         let batch = conns(vec![simple("B", T0, "10.0.0.1", "10.0.0.2", 1)]);
@@ -1357,12 +1363,7 @@ mod redis_failures {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn restarted_redis_without_scripts_still_ingests() {
-        let server = RedisServer::start().unwrap();
-        let store = quick_store(server.url());
-        store
-            .ingest(&conns(vec![simple("A", T0, "10.0.0.1", "10.0.0.2", 10)]))
-            .await
-            .unwrap();
+        let (server, store) = store_with_one_connection().await;
         let client = ::redis::Client::open(server.url()).unwrap();
         let mut raw = client.get_multiplexed_async_connection().await.unwrap();
         let () = ::redis::cmd("SCRIPT")
@@ -1395,12 +1396,7 @@ mod redis_failures {
     /// be invisible to queries: the health check names it and says what to do.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn data_from_the_unsharded_index_layout_is_refused_by_name() {
-        let server = RedisServer::start().unwrap();
-        let store = quick_store(server.url());
-        store
-            .ingest(&conns(vec![simple("A", T0, "10.0.0.1", "10.0.0.2", 10)]))
-            .await
-            .unwrap();
+        let (server, store) = store_with_one_connection().await;
         store
             .health()
             .await
