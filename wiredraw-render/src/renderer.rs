@@ -141,13 +141,9 @@ impl GraphRenderer {
         queue.write_buffer(&self.frame_buffer, 0, bytemuck::bytes_of(&uniforms));
         let frustum = Frustum::new(camera.view_proj(viewport.aspect()), viewport.size());
         let nodes_drawn = self.spheres.prepare(device, queue, scene, &frustum);
-        let arrows = self.arrows.prepare(
-            device,
-            queue,
-            scene,
-            &frustum,
-            self.settings.min_arrow_length_px,
-        );
+        let arrows = self
+            .arrows
+            .prepare(device, queue, scene, &frustum, &self.settings);
         self.stats = PrepareStats {
             nodes_drawn,
             edges_drawn: arrows.drawn,

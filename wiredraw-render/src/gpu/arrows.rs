@@ -2,6 +2,7 @@
 //! (see shaders/arrows.wgsl).
 
 use super::culling::Frustum;
+use super::frame::RenderSettings;
 use super::instance_buffer::InstancedShape;
 use super::{TargetState, create_shader};
 use crate::scene::Scene;
@@ -102,16 +103,87 @@ pub(crate) fn unit_arrow() -> (Vec<ArrowVertex>, Vec<u16>) {
     (geometry.vertices, geometry.indices)
 }
 
+/// The far-away form of an arrow: one triangle from a base across the tail to a point at the
+/// tip, in the same units as [`unit_arrow`]. Three vertices instead of six, and it still points
+/// orig→resp.
+pub(crate) fn unit_pointer() -> Vec<ArrowVertex> {
+    [
+        (0.0, SIDE_SHIFT - SHAFT_BASE_HALF_WIDTH),
+        (0.0, SIDE_SHIFT + SHAFT_BASE_HALF_WIDTH),
+        (1.0, SIDE_SHIFT),
+    ]
+    .map(|(anchor, across)| ArrowVertex {
+        anchor,
+        offset: [0.0, across],
+    })
+    .to_vec()
+}
+
+/// Arrows of one shape, the opaque ones first, then those fading in or out.
+struct ArrowBatch {
+    shape: InstancedShape<GpuArrow>,
+    opaque: Vec<GpuArrow>,
+    fading: Vec<GpuArrow>,
+    opaque_count: u32,
+}
+
+impl ArrowBatch {
+    fn new(device: &wgpu::Device, label: &'static str, vertices: &[ArrowVertex]) -> ArrowBatch {
+        let shape: Vec<[f32; 4]> = vertices
+            .iter()
+            .map(|v| [v.anchor, v.offset[0], v.offset[1], 0.0])
+            .collect();
+        ArrowBatch {
+            shape: InstancedShape::new(device, label, &shape),
+            opaque: Vec::new(),
+            fading: Vec::new(),
+            opaque_count: 0,
+        }
+    }
+
+    fn push(&mut self, arrow: GpuArrow) {
+        if arrow.color[3] == u8::MAX {
+            self.opaque.push(arrow);
+        } else {
+            self.fading.push(arrow);
+        }
+    }
+
+    /// Uploads what was pushed since the last upload; returns how many arrows that was.
+    fn upload(&mut self, device: &wgpu::Device, queue: &wgpu::Queue) -> usize {
+        self.opaque_count = u32::try_from(self.opaque.len()).unwrap_or(u32::MAX);
+        self.opaque.append(&mut self.fading);
+        self.shape.upload(device, queue, &self.opaque);
+        let count = self.opaque.len();
+        self.opaque.clear();
+        count
+    }
+
+    fn paint(
+        &self,
+        pass: &mut wgpu::RenderPass<'_>,
+        opaque: &wgpu::RenderPipeline,
+        fading: &wgpu::RenderPipeline,
+    ) {
+        if self.shape.is_empty() {
+            return;
+        }
+        pass.set_pipeline(opaque);
+        self.shape.draw_range(pass, 0..self.opaque_count);
+        pass.set_pipeline(fading);
+        self.shape.draw_range(pass, self.opaque_count..u32::MAX);
+    }
+}
+
 pub(crate) struct ArrowRenderer {
     /// For fully opaque arrows: without `discard`, depth is tested before shading.
     opaque_pipeline: wgpu::RenderPipeline,
     /// For arrows fading in or out (screen-door `discard`).
     fading_pipeline: wgpu::RenderPipeline,
-    /// The unit arrow's triangles, per edge: the opaque arrows first, then the fading ones.
-    instances: InstancedShape<GpuArrow>,
-    opaque_count: u32,
-    scratch: Vec<GpuArrow>,
-    fading_scratch: Vec<GpuArrow>,
+    /// Arrows long enough on screen for a shaft and a head.
+    full: ArrowBatch,
+    /// Shorter ones, as one pointed triangle.
+    pointers: ArrowBatch,
 }
 
 /// What preparing arrows found.
@@ -129,17 +201,13 @@ impl ArrowRenderer {
     ) -> ArrowRenderer {
         let shader = create_shader(device, "arrows.wgsl");
         let (vertices, indices) = unit_arrow();
-        let triangles: Vec<[f32; 4]> = indices
-            .iter()
-            .map(|&i| {
-                let v = vertices[usize::from(i)];
-                [v.anchor, v.offset[0], v.offset[1], 0.0]
-            })
-            .collect();
-        let instances = InstancedShape::new(device, "arrows", &triangles);
+        let triangles: Vec<ArrowVertex> =
+            indices.iter().map(|&i| vertices[usize::from(i)]).collect();
+        let full = ArrowBatch::new(device, "arrows", &triangles);
+        let pointers = ArrowBatch::new(device, "arrow pointers", &unit_pointer());
         let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
             label: Some("arrows"),
-            bind_group_layouts: &[Some(frame_layout), Some(instances.layout())],
+            bind_group_layouts: &[Some(frame_layout), Some(full.shape.layout())],
             immediate_size: 0,
         });
         let pipeline = |fragment_entry: &str| {
@@ -169,10 +237,8 @@ impl ArrowRenderer {
         ArrowRenderer {
             opaque_pipeline: pipeline("fs_arrow"),
             fading_pipeline: pipeline("fs_arrow_fading"),
-            instances,
-            opaque_count: 0,
-            scratch: Vec::new(),
-            fading_scratch: Vec::new(),
+            full,
+            pointers,
         }
     }
 
@@ -183,10 +249,8 @@ impl ArrowRenderer {
         queue: &wgpu::Queue,
         scene: &Scene,
         frustum: &Frustum,
-        min_length_px: f32,
+        settings: &RenderSettings,
     ) -> ArrowCounts {
-        self.scratch.clear();
-        self.fading_scratch.clear();
         let node_count = scene.nodes.len();
         let mut dangling = 0;
         for edge in &scene.edges {
@@ -197,12 +261,16 @@ impl ArrowRenderer {
             let Some(segment) = scene.segment_of(edge) else {
                 continue;
             };
-            let margin = segment.width * REACH;
-            if !segment.tail.is_finite()
-                || !frustum.segment_visible(segment.tail, segment.tip, margin, min_length_px)
-            {
+            if !segment.tail.is_finite() {
                 continue;
             }
+            let margin = segment.width * REACH;
+            let Some(length_px) = frustum
+                .screen_length(segment.tail, segment.tip, margin)
+                .filter(|&length| length >= settings.min_arrow_length_px)
+            else {
+                continue;
+            };
             let [r, g, b, _] = edge.color.0;
             let fade = (edge.fade.clamp(0.0, 1.0) * 255.0).round() as u8;
             let arrow = GpuArrow {
@@ -211,29 +279,20 @@ impl ArrowRenderer {
                 tip: segment.tip.to_array(),
                 color: [r, g, b, fade],
             };
-            if fade == u8::MAX {
-                self.scratch.push(arrow);
+            if length_px < settings.full_arrow_length_px {
+                self.pointers.push(arrow);
             } else {
-                self.fading_scratch.push(arrow);
+                self.full.push(arrow);
             }
         }
-        self.opaque_count = u32::try_from(self.scratch.len()).unwrap_or(u32::MAX);
-        self.scratch.extend_from_slice(&self.fading_scratch);
-        self.instances.upload(device, queue, &self.scratch);
-        ArrowCounts {
-            drawn: self.scratch.len(),
-            dangling,
-        }
+        let drawn = self.full.upload(device, queue) + self.pointers.upload(device, queue);
+        ArrowCounts { drawn, dangling }
     }
 
     pub fn paint(&self, pass: &mut wgpu::RenderPass<'_>) {
-        if self.instances.is_empty() {
-            return;
+        for batch in [&self.full, &self.pointers] {
+            batch.paint(pass, &self.opaque_pipeline, &self.fading_pipeline);
         }
-        pass.set_pipeline(&self.opaque_pipeline);
-        self.instances.draw_range(pass, 0..self.opaque_count);
-        pass.set_pipeline(&self.fading_pipeline);
-        self.instances.draw_range(pass, self.opaque_count..u32::MAX);
     }
 }
 
@@ -262,5 +321,21 @@ mod tests {
             6,
             "one triangle for the shaft, one for the head"
         );
+    }
+
+    #[test]
+    fn unit_pointer_is_one_triangle_pointing_at_the_tip() {
+        let vertices = unit_pointer();
+        assert_eq!(vertices.len(), 3);
+        let at_tip: Vec<_> = vertices.iter().filter(|v| v.anchor == 1.0).collect();
+        assert_eq!(at_tip.len(), 1, "one point at the tip");
+        assert_eq!(at_tip[0].offset, [0.0, SIDE_SHIFT]);
+        let base: Vec<f32> = vertices
+            .iter()
+            .filter(|v| v.anchor == 0.0)
+            .map(|v| v.offset[1])
+            .collect();
+        assert_eq!(base.len(), 2);
+        assert!((base[0] - base[1]).abs() > 1.0, "a base across the tail");
     }
 }

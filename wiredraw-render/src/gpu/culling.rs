@@ -41,26 +41,26 @@ impl Frustum {
             .all(|plane| plane.truncate().dot(center) + plane.w >= -radius)
     }
 
-    /// Whether a thick segment may show, and is longer on screen than `min_length_px`.
-    pub fn segment_visible(&self, a: Vec3, b: Vec3, margin: f32, min_length_px: f32) -> bool {
+    /// How long a thick segment is on screen, in pixels, or `None` when it cannot show.
+    /// A segment crossing the eye plane is infinitely long.
+    pub fn screen_length(&self, a: Vec3, b: Vec3, margin: f32) -> Option<f32> {
         let outside_one_plane = self.planes.iter().any(|plane| {
             let normal = plane.truncate();
             normal.dot(a) + plane.w < -margin && normal.dot(b) + plane.w < -margin
         });
         if outside_one_plane {
-            return false;
+            return None;
         }
         let (clip_a, clip_b) = (
             self.view_proj * a.extend(1.0),
             self.view_proj * b.extend(1.0),
         );
         if clip_a.w <= 0.0 || clip_b.w <= 0.0 {
-            // Crosses the eye plane: long on screen by definition.
-            return true;
+            return Some(f32::INFINITY);
         }
         let screen_a = Vec2::new(clip_a.x, clip_a.y) / clip_a.w * self.half_viewport;
         let screen_b = Vec2::new(clip_b.x, clip_b.y) / clip_b.w * self.half_viewport;
-        screen_a.distance_squared(screen_b) >= min_length_px * min_length_px
+        Some(screen_a.distance(screen_b))
     }
 }
 
@@ -88,10 +88,18 @@ mod tests {
     }
 
     #[test]
-    fn subpixel_segments_go() {
+    fn segments_measure_their_screen_length() {
         let frustum = frustum();
-        let x = Vec3::X;
-        assert!(frustum.segment_visible(Vec3::ZERO, x, 0.0, 1.0));
-        assert!(!frustum.segment_visible(Vec3::ZERO, x * 1e-4, 0.0, 1.0));
+        // Across the view at the target: one depth all along.
+        let x = Camera::looking_at(Vec3::ZERO, 10.0).right();
+        let unit = frustum.screen_length(Vec3::ZERO, x, 0.0).unwrap();
+        let half = frustum.screen_length(Vec3::ZERO, x * 0.5, 0.0).unwrap();
+        let tiny = frustum.screen_length(Vec3::ZERO, x * 1e-4, 0.0).unwrap();
+        assert!(unit > 1.0, "{unit}");
+        // At one depth, screen length is proportional to world length.
+        assert!((2.0 * half - unit).abs() < unit * 1e-4, "{half} {unit}");
+        assert!(tiny < 1.0, "{tiny}");
+        let far_right = x * 1000.0;
+        assert_eq!(frustum.screen_length(far_right, far_right + x, 0.0), None);
     }
 }
