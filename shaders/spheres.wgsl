@@ -99,9 +99,9 @@ fn vs_impostor(@builtin(vertex_index) vertex: u32) -> ImpostorVarying {
     if distance <= radius * 1.001 || radius <= 0.0 {
         // The eye is inside the sphere: drop it (a degenerate triangle rasterises nothing).
         // The point lies inside the clip volume on purpose: with it outside (z = -2), lavapipe
-        // sent every batch of sphere vertices through its clipper even when no sphere took
-        // this branch (its SIMD lanes evaluate both sides), and the clipper's bookkeeping
-        // was 40 % of a 10,000-host frame.
+        // sent every batch of sphere vertices through its clipper even when no sphere in view
+        // took this branch, and the clipper's bookkeeping was 40 % of a 10,000-host frame
+        // (measured; see docs/PERFORMANCE.md).
         out.clip = vec4<f32>(0.0, 0.0, 0.5, 1.0);
         out.world = sphere.center;
         return out;

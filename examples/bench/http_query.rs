@@ -18,8 +18,8 @@
 //! work (the viewer does it on its network thread) and is timed apart, as `decode_*`.
 //!
 //! Prints `{"bench":"http-query","store":…,"conns":N,"nodes":…,"edges":…,"p50_ms":…,"p99_ms":…,
-//! "decode_p50_ms":…,"ingest_records_per_sec":…}`; with `--viewers` also `"viewers"`, `"hz"`, `"queries"`,
-//! `"late_polls"` (answers slower than one poll period) and
+//! "decode_p50_ms":…,"ingest_records_per_sec":…}`; with `--viewers` also `"viewers"`, `"hz"`,
+//! `"queries"`, `"late_polls"` (answers slower than one poll period) and
 //! `"ingest_records_per_sec_alone"`.
 
 use super::http_ingest::{Post, post_all, posts, start_server};

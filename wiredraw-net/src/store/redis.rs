@@ -408,7 +408,7 @@ impl RedisStore {
 
     /// Data from before the index was split into uid shards (`P i<level>:{<k>}`, one hash a
     /// bucket) would be invisible to queries, so it is refused by name rather than shown as an
-    /// empty graph. Looks at the oldest bucket of each level.
+    /// empty graph. Looks at the oldest bucket of each level (two round trips).
     async fn refuse_unsharded_index(&self) -> Result<(), StoreError> {
         let mut oldest = Commands::new();
         for level in 0..LEVELS {
@@ -419,15 +419,15 @@ impl RedisStore {
                 .arg(0);
         }
         let per_level: Vec<Vec<i64>> = self.query(&oldest).await?;
+        if per_level.iter().all(Vec::is_empty) {
+            return Ok(());
+        }
         let mut exists = Commands::new();
         for (level, keys) in per_level.iter().enumerate() {
             for key in keys {
                 let unsharded = format!("{}i{level}:{{{key}}}", self.keys.prefix);
                 exists.cmd("EXISTS").arg(unsharded);
             }
-        }
-        if per_level.iter().all(Vec::is_empty) {
-            return Ok(());
         }
         let found: Vec<bool> = self.query(&exists).await?;
         if found.contains(&true) {
