@@ -22,8 +22,10 @@ struct ArrowVarying {
     @location(0) @interpolate(flat) color: vec4<f32>,
 };
 
-// Head length in shaft widths; mirrors `HEAD_LENGTH` in src/gpu/arrows.rs.
+// Head length in shaft widths, and the longest share of an arrow a head takes; mirror
+// `HEAD_LENGTH` and `MAX_HEAD_SHARE` in src/gpu/arrows.rs.
 const HEAD_LENGTH: f32 = 4.0;
+const MAX_HEAD_SHARE: f32 = 0.4;
 
 @vertex
 fn vs_arrow(@builtin(vertex_index) vertex_index: u32) -> ArrowVarying {
@@ -44,8 +46,8 @@ fn vs_arrow(@builtin(vertex_index) vertex_index: u32) -> ArrowVarying {
     let anchor_depth = (frame.view_proj * vec4<f32>(anchor, 1.0)).w;
     let pixel = max(anchor_depth, 0.0) * frame.camera_position.w;
     let width = max(arrow.width * fade_scale(out.color.a), frame.output.y * pixel);
-    // Short arrows get shorter heads: a head never takes more than 40 % of the arrow.
-    let along_unit = min(width, 0.4 * arrow_length / HEAD_LENGTH);
+    // Short arrows get shorter heads.
+    let along_unit = min(width, MAX_HEAD_SHARE * arrow_length / HEAD_LENGTH);
     let to_eye = frame.camera_position.xyz - anchor;
     var across = cross(direction, to_eye);
     let across_length = length(across);

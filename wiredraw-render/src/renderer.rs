@@ -139,7 +139,11 @@ impl GraphRenderer {
         let uniforms =
             FrameUniforms::new(camera, viewport, &self.settings, convention, encode_srgb);
         queue.write_buffer(&self.frame_buffer, 0, bytemuck::bytes_of(&uniforms));
-        let frustum = Frustum::new(camera.view_proj(viewport.aspect()), viewport.size());
+        let frustum = Frustum::new(
+            camera.view_proj(viewport.aspect()),
+            viewport.size(),
+            camera.pixel_size_at_unit_depth(viewport),
+        );
         let nodes_drawn = self.spheres.prepare(device, queue, scene, &frustum);
         let arrows = self
             .arrows

@@ -1,7 +1,7 @@
 //! Connection arrows: a unit arrow tessellated once with lyon, drawn instanced along every edge
 //! (see shaders/arrows.wgsl).
 
-use super::culling::Frustum;
+use super::culling::{Frustum, ScreenSegment};
 use super::frame::RenderSettings;
 use super::instance_buffer::InstancedShape;
 use super::{TargetState, create_shader};
@@ -13,6 +13,9 @@ use lyon::tessellation::{BuffersBuilder, FillOptions, FillTessellator, FillVerte
 
 /// Head length in shaft widths; mirrors `HEAD_LENGTH` in shaders/arrows.wgsl.
 pub(crate) const HEAD_LENGTH: f32 = 4.0;
+/// The longest share of an arrow its head takes; mirrors `MAX_HEAD_SHARE` in
+/// shaders/arrows.wgsl.
+const MAX_HEAD_SHARE: f32 = 0.4;
 /// Head half-width in shaft widths.
 const HEAD_HALF_WIDTH: f32 = 2.0;
 /// The arrow sits this many widths to its right of the centre line, so the two arrows of a
@@ -103,20 +106,28 @@ pub(crate) fn unit_arrow() -> (Vec<ArrowVertex>, Vec<u16>) {
     (geometry.vertices, geometry.indices)
 }
 
-/// The far-away form of an arrow: one triangle from a base across the tail to a point at the
-/// tip, in the same units as [`unit_arrow`]. Three vertices instead of six, and it still points
-/// orig→resp.
-pub(crate) fn unit_pointer() -> Vec<ArrowVertex> {
+/// The far-away form of an arrow: its shaft without the head, one triangle from a point at the
+/// tail to a base across the tip, in the same units as [`unit_arrow`]. Three vertices instead
+/// of six, and it widens towards resp as the full arrow does, so the direction reads the same
+/// when the head comes and goes with the zoom.
+pub(crate) fn unit_wedge() -> Vec<ArrowVertex> {
     [
-        (0.0, SIDE_SHIFT - SHAFT_BASE_HALF_WIDTH),
-        (0.0, SIDE_SHIFT + SHAFT_BASE_HALF_WIDTH),
-        (1.0, SIDE_SHIFT),
+        (0.0, SIDE_SHIFT),
+        (1.0, SIDE_SHIFT - SHAFT_BASE_HALF_WIDTH),
+        (1.0, SIDE_SHIFT + SHAFT_BASE_HALF_WIDTH),
     ]
     .map(|(anchor, across)| ArrowVertex {
         anchor,
         offset: [0.0, across],
     })
     .to_vec()
+}
+
+/// How long the head of an arrow `width` wide (with its fade applied) is on screen, as
+/// shaders/arrows.wgsl draws it.
+fn head_length_px(width: f32, on_screen: ScreenSegment, settings: &RenderSettings) -> f32 {
+    let width_px = (width * on_screen.end_px_per_unit).max(settings.min_arrow_width_px);
+    (HEAD_LENGTH * width_px).min(MAX_HEAD_SHARE * on_screen.length_px)
 }
 
 /// Arrows of one shape, the opaque ones first, then those fading in or out.
@@ -180,10 +191,10 @@ pub(crate) struct ArrowRenderer {
     opaque_pipeline: wgpu::RenderPipeline,
     /// For arrows fading in or out (screen-door `discard`).
     fading_pipeline: wgpu::RenderPipeline,
-    /// Arrows long enough on screen for a shaft and a head.
+    /// Arrows whose head shows on screen ([`RenderSettings::min_head_length_px`]).
     full: ArrowBatch,
-    /// Shorter ones, as one pointed triangle.
-    pointers: ArrowBatch,
+    /// The rest, as their shaft alone.
+    wedges: ArrowBatch,
 }
 
 /// What preparing arrows found.
@@ -204,7 +215,7 @@ impl ArrowRenderer {
         let triangles: Vec<ArrowVertex> =
             indices.iter().map(|&i| vertices[usize::from(i)]).collect();
         let full = ArrowBatch::new(device, "arrows", &triangles);
-        let pointers = ArrowBatch::new(device, "arrow pointers", &unit_pointer());
+        let wedges = ArrowBatch::new(device, "arrow wedges", &unit_wedge());
         let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
             label: Some("arrows"),
             bind_group_layouts: &[Some(frame_layout), Some(full.shape.layout())],
@@ -238,7 +249,7 @@ impl ArrowRenderer {
             opaque_pipeline: pipeline("fs_arrow"),
             fading_pipeline: pipeline("fs_arrow_fading"),
             full,
-            pointers,
+            wedges,
         }
     }
 
@@ -265,9 +276,9 @@ impl ArrowRenderer {
                 continue;
             }
             let margin = segment.width * REACH;
-            let Some(length_px) = frustum
-                .screen_length(segment.tail, segment.tip, margin)
-                .filter(|&length| length >= settings.min_arrow_length_px)
+            let Some(on_screen) = frustum
+                .screen_segment(segment.tail, segment.tip, margin)
+                .filter(|on_screen| on_screen.length_px >= settings.min_arrow_length_px)
             else {
                 continue;
             };
@@ -279,18 +290,18 @@ impl ArrowRenderer {
                 tip: segment.tip.to_array(),
                 color: [r, g, b, fade],
             };
-            if length_px < settings.full_arrow_length_px {
-                self.pointers.push(arrow);
+            if head_length_px(segment.width, on_screen, settings) < settings.min_head_length_px {
+                self.wedges.push(arrow);
             } else {
                 self.full.push(arrow);
             }
         }
-        let drawn = self.full.upload(device, queue) + self.pointers.upload(device, queue);
+        let drawn = self.full.upload(device, queue) + self.wedges.upload(device, queue);
         ArrowCounts { drawn, dangling }
     }
 
     pub fn paint(&self, pass: &mut wgpu::RenderPass<'_>) {
-        for batch in [&self.full, &self.pointers] {
+        for batch in [&self.full, &self.wedges] {
             batch.paint(pass, &self.opaque_pipeline, &self.fading_pipeline);
         }
     }
@@ -324,18 +335,55 @@ mod tests {
     }
 
     #[test]
-    fn unit_pointer_is_one_triangle_pointing_at_the_tip() {
-        let vertices = unit_pointer();
+    fn heads_show_when_wide_and_long_enough_on_screen() {
+        use crate::camera::{Camera, Viewport};
+        use glam::Vec3;
+        let camera = Camera::looking_at(Vec3::ZERO, 10.0);
+        let viewport = Viewport::new(800, 600);
+        let frustum = Frustum::new(
+            camera.view_proj(viewport.aspect()),
+            viewport.size(),
+            camera.pixel_size_at_unit_depth(viewport),
+        );
+        let settings = RenderSettings::default();
+        let right = camera.right();
+        let px_per_unit = frustum
+            .screen_segment(Vec3::ZERO, right, 0.0)
+            .unwrap()
+            .end_px_per_unit;
+        let head = |width_px: f32, length_px: f32| {
+            let on_screen = frustum
+                .screen_segment(Vec3::ZERO, right * (length_px / px_per_unit), 0.0)
+                .unwrap();
+            head_length_px(width_px / px_per_unit, on_screen, &settings)
+        };
+        // Four widths long...
+        assert!(
+            (head(3.0, 200.0) - 12.0).abs() < 0.01,
+            "{}",
+            head(3.0, 200.0)
+        );
+        // ...but never under the minimum width, nor over 40 % of the arrow.
+        assert!((head(0.1, 200.0) - 4.0).abs() < 0.01);
+        assert!((head(3.0, 10.0) - 4.0).abs() < 0.01);
+        let min = settings.min_head_length_px;
+        assert!(head(1.0, 200.0) < min && head(3.0, 10.0) < min && head(3.0, 200.0) >= min);
+    }
+
+    #[test]
+    fn unit_wedge_is_the_shaft_alone_widening_to_the_tip() {
+        let vertices = unit_wedge();
         assert_eq!(vertices.len(), 3);
-        let at_tip: Vec<_> = vertices.iter().filter(|v| v.anchor == 1.0).collect();
-        assert_eq!(at_tip.len(), 1, "one point at the tip");
-        assert_eq!(at_tip[0].offset, [0.0, SIDE_SHIFT]);
+        let at_tail: Vec<_> = vertices.iter().filter(|v| v.anchor == 0.0).collect();
+        assert_eq!(at_tail.len(), 1, "one point at the tail");
+        assert_eq!(at_tail[0].offset, [0.0, SIDE_SHIFT]);
         let base: Vec<f32> = vertices
             .iter()
-            .filter(|v| v.anchor == 0.0)
+            .filter(|v| v.anchor == 1.0)
             .map(|v| v.offset[1])
             .collect();
         assert_eq!(base.len(), 2);
-        assert!((base[0] - base[1]).abs() > 1.0, "a base across the tail");
+        // As wide across the tip as the full arrow's shaft is where its head starts.
+        assert!((base[0] - base[1]).abs() - 2.0 * SHAFT_BASE_HALF_WIDTH < 1e-6);
     }
 }

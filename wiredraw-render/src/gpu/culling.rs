@@ -9,10 +9,21 @@ pub(crate) struct Frustum {
     planes: [Vec4; 5],
     view_proj: Mat4,
     half_viewport: Vec2,
+    /// World size of one pixel at view depth 1 ([`crate::Camera::pixel_size_at_unit_depth`]).
+    pixel_at_unit_depth: f32,
+}
+
+/// Where a segment lies on screen.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct ScreenSegment {
+    /// Its length in pixels; infinite when it crosses the eye plane.
+    pub length_px: f32,
+    /// Pixels a world unit spans at its second end; 0 when it crosses the eye plane.
+    pub end_px_per_unit: f32,
 }
 
 impl Frustum {
-    pub fn new(view_proj: Mat4, viewport_size: Vec2) -> Frustum {
+    pub fn new(view_proj: Mat4, viewport_size: Vec2, pixel_at_unit_depth: f32) -> Frustum {
         let rows = [
             view_proj.row(0),
             view_proj.row(1),
@@ -32,6 +43,7 @@ impl Frustum {
             planes,
             view_proj,
             half_viewport: viewport_size * 0.5,
+            pixel_at_unit_depth,
         }
     }
 
@@ -41,9 +53,8 @@ impl Frustum {
             .all(|plane| plane.truncate().dot(center) + plane.w >= -radius)
     }
 
-    /// How long a thick segment is on screen, in pixels, or `None` when it cannot show.
-    /// A segment crossing the eye plane is infinitely long.
-    pub fn screen_length(&self, a: Vec3, b: Vec3, margin: f32) -> Option<f32> {
+    /// How a thick segment from `a` to `b` lies on screen, or `None` when it cannot show.
+    pub fn screen_segment(&self, a: Vec3, b: Vec3, margin: f32) -> Option<ScreenSegment> {
         let outside_one_plane = self.planes.iter().any(|plane| {
             let normal = plane.truncate();
             normal.dot(a) + plane.w < -margin && normal.dot(b) + plane.w < -margin
@@ -56,11 +67,18 @@ impl Frustum {
             self.view_proj * b.extend(1.0),
         );
         if clip_a.w <= 0.0 || clip_b.w <= 0.0 {
-            return Some(f32::INFINITY);
+            return Some(ScreenSegment {
+                length_px: f32::INFINITY,
+                end_px_per_unit: 0.0,
+            });
         }
         let screen_a = Vec2::new(clip_a.x, clip_a.y) / clip_a.w * self.half_viewport;
         let screen_b = Vec2::new(clip_b.x, clip_b.y) / clip_b.w * self.half_viewport;
-        Some(screen_a.distance(screen_b))
+        // For a perspective projection clip w is the view depth.
+        Some(ScreenSegment {
+            length_px: screen_a.distance(screen_b),
+            end_px_per_unit: 1.0 / (clip_b.w * self.pixel_at_unit_depth),
+        })
     }
 }
 
@@ -72,7 +90,11 @@ mod tests {
     fn frustum() -> Frustum {
         let camera = Camera::looking_at(Vec3::ZERO, 10.0);
         let viewport = Viewport::new(400, 300);
-        Frustum::new(camera.view_proj(viewport.aspect()), viewport.size())
+        Frustum::new(
+            camera.view_proj(viewport.aspect()),
+            viewport.size(),
+            camera.pixel_size_at_unit_depth(viewport),
+        )
     }
 
     #[test]
@@ -88,18 +110,39 @@ mod tests {
     }
 
     #[test]
-    fn segments_measure_their_screen_length() {
+    fn segments_measure_their_screen_length_and_scale() {
         let frustum = frustum();
         // Across the view at the target: one depth all along.
         let x = Camera::looking_at(Vec3::ZERO, 10.0).right();
-        let unit = frustum.screen_length(Vec3::ZERO, x, 0.0).unwrap();
-        let half = frustum.screen_length(Vec3::ZERO, x * 0.5, 0.0).unwrap();
-        let tiny = frustum.screen_length(Vec3::ZERO, x * 1e-4, 0.0).unwrap();
+        let length = |b: Vec3| {
+            frustum
+                .screen_segment(Vec3::ZERO, b, 0.0)
+                .unwrap()
+                .length_px
+        };
+        let (unit, half, tiny) = (length(x), length(x * 0.5), length(x * 1e-4));
         assert!(unit > 1.0, "{unit}");
-        // At one depth, screen length is proportional to world length.
+        // At one depth, screen length is proportional to world length...
         assert!((2.0 * half - unit).abs() < unit * 1e-4, "{half} {unit}");
         assert!(tiny < 1.0, "{tiny}");
+        // ...and a unit across the view spans the pixels the end's scale says.
+        let scale = frustum
+            .screen_segment(Vec3::ZERO, x, 0.0)
+            .unwrap()
+            .end_px_per_unit;
+        assert!((scale - unit).abs() < unit * 1e-3, "{scale} {unit}");
+        // Twice as far from the eye, half the pixels.
+        let camera = Camera::looking_at(Vec3::ZERO, 10.0);
+        let farther = camera.eye() + (camera.target - camera.eye()) * 2.0;
+        let far_scale = frustum
+            .screen_segment(Vec3::ZERO, farther, 0.0)
+            .unwrap()
+            .end_px_per_unit;
+        assert!(
+            (2.0 * far_scale - scale).abs() < scale * 1e-3,
+            "{far_scale} {scale}"
+        );
         let far_right = x * 1000.0;
-        assert_eq!(frustum.screen_length(far_right, far_right + x, 0.0), None);
+        assert_eq!(frustum.screen_segment(far_right, far_right + x, 0.0), None);
     }
 }

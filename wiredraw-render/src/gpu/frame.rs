@@ -31,11 +31,13 @@ pub struct RenderSettings {
     pub min_arrow_width_px: f32,
     /// Arrows shorter than this on screen are skipped.
     pub min_arrow_length_px: f32,
-    /// Arrows shorter than this on screen are drawn as one pointed triangle instead of a
-    /// shaft and a head: a software renderer pays per vertex and per triangle, and a head a
-    /// few pixels long reads no better than the point (at 24 px, the default, a 10,000-host
-    /// frame on lavapipe takes 27 ms instead of 31). 0 draws every arrow in full.
-    pub full_arrow_length_px: f32,
+    /// Arrows whose head would be shorter than this on screen are drawn as their shaft alone,
+    /// one triangle widening towards the head's end, instead of a shaft and a head. A head is
+    /// four shaft widths long (at most 40 % of the arrow), so at the default 6 px thin or short
+    /// arrows lose it: a head a few pixels long reads no better than the widening shaft, and
+    /// a software renderer pays per vertex and per triangle (see docs/PERFORMANCE.md,
+    /// Rendering). 0 draws every arrow in full.
+    pub min_head_length_px: f32,
 }
 
 impl Default for RenderSettings {
@@ -45,7 +47,7 @@ impl Default for RenderSettings {
             hover_color: Color::WHITE,
             min_arrow_width_px: 1.0,
             min_arrow_length_px: 1.0,
-            full_arrow_length_px: 24.0,
+            min_head_length_px: 6.0,
         }
     }
 }
