@@ -1,5 +1,6 @@
 // Host spheres. Two techniques share the instance layout (`GpuSphere` in src/gpu/spheres.rs):
 // - impostor: a camera-facing triangle per sphere, ray-cast per fragment, exact depth written;
+//   spheres a few pixels across take the cheaper `vs_dot`/`fs_dot` on the same triangle;
 // - mesh: an instanced icosphere, kept as a fallback and as the measured baseline.
 
 // Scalars only, so the array stride is the 24 bytes of `GpuSphere`.
@@ -64,9 +65,15 @@ struct SphereFragment {
 };
 
 // Lambert with ambient and a small specular term, plus the selection ring; `base` comes from
-// `base_color`, `normal` and `to_eye` are unit vectors in world space.
-fn shade_sphere(base: vec3<f32>, state: u32, normal: vec3<f32>, to_eye: vec3<f32>) -> vec3<f32> {
-    let light = frame.light_direction.xyz;
+// `base_color`; `normal`, `to_eye` and `light` (towards the key light) are unit vectors in one
+// frame.
+fn shade_sphere(
+    base: vec3<f32>,
+    state: u32,
+    normal: vec3<f32>,
+    to_eye: vec3<f32>,
+    light: vec3<f32>,
+) -> vec3<f32> {
     let diffuse = max(dot(normal, light), 0.0);
     let half_vector = normalize(light + to_eye);
     // x^48 as x^32 · x^16 by squaring: a software rasteriser evaluates `pow` as exp2(log2),
@@ -142,8 +149,60 @@ fn fs_impostor(in: ImpostorVarying) -> SphereFragment {
     let clip = frame.view_proj * vec4<f32>(hit, 1.0);
     var out: SphereFragment;
     out.depth = clip.z / clip.w;
-    out.color = encode_output(shade_sphere(in.color.rgb, in.state, normal, -ray));
+    out.color = encode_output(shade_sphere(in.color.rgb, in.state, normal, -ray, frame.light_direction.xyz));
     return out;
+}
+
+struct DotVarying {
+    @builtin(position) clip: vec4<f32>,
+    // Where on the silhouette disc, in its radii (the triangle's corners lie at distance 2).
+    @location(0) disc: vec2<f32>,
+    @location(1) @interpolate(flat) color: vec4<f32>,
+    @location(2) @interpolate(flat) state: u32,
+    // Towards the key light, in the disc's frame (right, up, towards the eye).
+    @location(3) @interpolate(flat) light: vec3<f32>,
+};
+
+// Spheres a few pixels across: the impostor's triangle, shaded as seen from straight ahead and
+// without writing depth. At that size the view-angle and depth errors are under a pixel, and
+// the ray cast and depth write were most of a small sphere's fragment cost.
+@vertex
+fn vs_dot(@builtin(vertex_index) vertex: u32) -> DotVarying {
+    let sphere = sphere_of(vertex);
+    var out: DotVarying;
+    let radius = sphere.radius * fade_scale(sphere.color.a);
+    let to_eye = frame.camera_position.xyz - sphere.center;
+    let distance = length(to_eye);
+    out.color = sphere.color;
+    out.state = sphere.state;
+    let corner = shape_vertices[vertex % shape_len()].xy;
+    out.disc = corner;
+    if distance <= radius * 1.001 || radius <= 0.0 {
+        // Dropped, inside the clip volume as in `vs_impostor`.
+        out.clip = vec4<f32>(0.0, 0.0, 0.5, 1.0);
+        return out;
+    }
+    let axis = to_eye / distance;
+    let right = normalize(frame.camera_right.xyz - axis * dot(frame.camera_right.xyz, axis));
+    let up = cross(axis, right);
+    let light = frame.light_direction.xyz;
+    out.light = vec3<f32>(dot(light, right), dot(light, up), dot(light, axis));
+    let plane_distance = distance - radius;
+    let half_size = plane_distance * radius / sqrt(distance * distance - radius * radius);
+    let world = sphere.center + axis * radius + (right * corner.x + up * corner.y) * half_size;
+    out.clip = frame.view_proj * vec4<f32>(world, 1.0);
+    return out;
+}
+
+@fragment
+fn fs_dot(in: DotVarying) -> @location(0) vec4<f32> {
+    let off_centre = dot(in.disc, in.disc);
+    if off_centre > 1.0 || dithered_out(in.clip.xy, in.color.a) {
+        discard;
+    }
+    let normal = vec3<f32>(in.disc, sqrt(1.0 - off_centre));
+    let to_eye = vec3<f32>(0.0, 0.0, 1.0);
+    return encode_output(shade_sphere(in.color.rgb, in.state, normal, to_eye, in.light));
 }
 
 struct MeshVarying {
@@ -175,5 +234,11 @@ fn fs_mesh(in: MeshVarying) -> @location(0) vec4<f32> {
         discard;
     }
     let to_eye = normalize(frame.camera_position.xyz - in.world);
-    return encode_output(shade_sphere(in.color.rgb, in.state, normalize(in.normal), to_eye));
+    return encode_output(shade_sphere(
+        in.color.rgb,
+        in.state,
+        normalize(in.normal),
+        to_eye,
+        frame.light_direction.xyz,
+    ));
 }

@@ -144,7 +144,9 @@ impl GraphRenderer {
             viewport.size(),
             camera.pixel_size_at_unit_depth(viewport),
         );
-        let nodes_drawn = self.spheres.prepare(device, queue, scene, &frustum);
+        let nodes_drawn = self
+            .spheres
+            .prepare(device, queue, scene, &frustum, &self.settings);
         let arrows = self
             .arrows
             .prepare(device, queue, scene, &frustum, &self.settings);

@@ -129,3 +129,33 @@ fn a_moved_or_recoloured_host_fails_the_golden_and_leaves_images() {
     );
     std::fs::remove_dir_all(&out_dir).unwrap();
 }
+
+#[test]
+fn small_spheres_shaded_as_dots_match_the_ray_cast() {
+    // Hosts only, far enough away that every radius is a few pixels.
+    let scene = cloud_scene(300, 0, 7);
+    let mut camera = Camera::default().with_angles(0.8, 0.5);
+    camera.fit(scene.bounds().unwrap(), 1.0);
+    camera.zoom(2.0);
+    let mut render = |max_dot_radius_px: f32| {
+        let mut offscreen = OffscreenRenderer::new(gpu());
+        offscreen.renderer_mut().settings.max_dot_radius_px = max_dot_radius_px;
+        offscreen
+            .render_to_rgba(SIZE, SIZE, &scene, &camera)
+            .unwrap()
+    };
+    let ray_cast = render(0.0);
+    let dots = render(f32::INFINITY);
+    let background = OffscreenRenderer::new(gpu()).background.0;
+    let drawn = dots
+        .pixels
+        .chunks_exact(4)
+        .filter(|p| p[..3] != background[..3])
+        .count();
+    assert!(drawn > 2_000, "only {drawn} pixels drawn");
+    let out = std::env::temp_dir().join("wiredraw-dots");
+    std::fs::create_dir_all(&out).unwrap();
+    if let Err(mismatch) = common::compare_with_golden("dots", &ray_cast, &dots, &out) {
+        panic!("{mismatch}");
+    }
+}

@@ -41,7 +41,17 @@ fn shader_entry_points_exist() {
     };
     assert_eq!(
         names(&spheres),
-        BTreeSet::from(["vs_impostor", "fs_impostor", "vs_mesh", "fs_mesh"].map(String::from))
+        BTreeSet::from(
+            [
+                "vs_impostor",
+                "fs_impostor",
+                "vs_dot",
+                "fs_dot",
+                "vs_mesh",
+                "fs_mesh"
+            ]
+            .map(String::from)
+        )
     );
     assert_eq!(
         names(&arrows),

@@ -53,6 +53,15 @@ impl Frustum {
             .all(|plane| plane.truncate().dot(center) + plane.w >= -radius)
     }
 
+    /// Pixels a world unit spans at `point`'s depth; infinite at or behind the eye.
+    pub fn px_per_unit_at(&self, point: Vec3) -> f32 {
+        let depth = self.view_proj.row(3).dot(point.extend(1.0));
+        if depth <= 0.0 {
+            return f32::INFINITY;
+        }
+        1.0 / (depth * self.pixel_at_unit_depth)
+    }
+
     /// How a thick segment from `a` to `b` lies on screen, or `None` when it cannot show.
     pub fn screen_segment(&self, a: Vec3, b: Vec3, margin: f32) -> Option<ScreenSegment> {
         let outside_one_plane = self.planes.iter().any(|plane| {

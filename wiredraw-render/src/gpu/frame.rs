@@ -38,6 +38,11 @@ pub struct RenderSettings {
     /// a software renderer pays per vertex and per triangle (see docs/PERFORMANCE.md,
     /// Rendering). 0 draws every arrow in full.
     pub min_head_length_px: f32,
+    /// Impostor spheres with a radius under this many pixels on screen are shaded as seen from
+    /// straight ahead and do not write depth: at that size neither error shows, and the ray
+    /// cast and depth write were most of a small sphere's cost on a software renderer (see
+    /// docs/PERFORMANCE.md, Rendering). 0 ray-casts every sphere.
+    pub max_dot_radius_px: f32,
 }
 
 impl Default for RenderSettings {
@@ -48,6 +53,7 @@ impl Default for RenderSettings {
             min_arrow_width_px: 1.0,
             min_arrow_length_px: 1.0,
             min_head_length_px: 6.0,
+            max_dot_radius_px: 4.0,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Host spheres, drawn one instance per node (see shaders/spheres.wgsl).
 
 use super::culling::Frustum;
+use super::frame::RenderSettings;
 use super::instance_buffer::InstancedShape;
 use super::{TargetState, create_shader};
 use crate::scene::{NodeInstance, Scene};
@@ -50,7 +51,11 @@ pub(crate) struct SphereRenderer {
     pipeline: wgpu::RenderPipeline,
     /// The impostor's triangle corners or the icosphere's triangles, per sphere.
     instances: InstancedShape<GpuSphere>,
+    /// With impostors: spheres small on screen, drawn by `dot_pipeline`
+    /// ([`RenderSettings::max_dot_radius_px`]).
+    dots: Option<(wgpu::RenderPipeline, InstancedShape<GpuSphere>)>,
     scratch: Vec<GpuSphere>,
+    dot_scratch: Vec<GpuSphere>,
 }
 
 /// The impostor: one equilateral triangle around the unit circle (inradius 1, so its corners lie
@@ -72,12 +77,10 @@ impl SphereRenderer {
         technique: SphereTechnique,
     ) -> SphereRenderer {
         let shader = create_shader(device, "spheres.wgsl");
-        let (vertex_entry, fragment_entry, instances) = match technique {
-            SphereTechnique::Impostor => (
-                "vs_impostor",
-                "fs_impostor",
-                InstancedShape::new(device, "impostor spheres", &IMPOSTOR_CORNERS),
-            ),
+        let instances = match technique {
+            SphereTechnique::Impostor => {
+                InstancedShape::new(device, "impostor spheres", &IMPOSTOR_CORNERS)
+            }
             SphereTechnique::Mesh => {
                 let (positions, indices) = icosphere(1);
                 let triangles: Vec<[f32; 4]> = indices
@@ -87,49 +90,60 @@ impl SphereRenderer {
                         [x, y, z, 0.0]
                     })
                     .collect();
-                (
-                    "vs_mesh",
-                    "fs_mesh",
-                    InstancedShape::new(device, "mesh spheres", &triangles),
-                )
+                InstancedShape::new(device, "mesh spheres", &triangles)
             }
         };
         let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some(vertex_entry),
+            label: Some("spheres"),
             bind_group_layouts: &[Some(frame_layout), Some(instances.layout())],
             immediate_size: 0,
         });
-        let pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-            label: Some(vertex_entry),
-            layout: Some(&layout),
-            vertex: wgpu::VertexState {
-                module: &shader,
-                entry_point: Some(vertex_entry),
-                compilation_options: Default::default(),
-                buffers: &[],
-            },
-            primitive: wgpu::PrimitiveState {
-                topology: wgpu::PrimitiveTopology::TriangleList,
-                // Impostors always face the eye; icosphere back faces are hidden anyway.
-                cull_mode: (technique == SphereTechnique::Mesh).then_some(wgpu::Face::Back),
-                ..Default::default()
-            },
-            depth_stencil: target.depth_stencil(),
-            multisample: target.multisample(),
-            fragment: Some(wgpu::FragmentState {
-                module: &shader,
-                entry_point: Some(fragment_entry),
-                compilation_options: Default::default(),
-                targets: &target.color_targets(),
-            }),
-            multiview_mask: None,
-            cache: None,
-        });
+        let pipeline = |vertex_entry: &str, fragment_entry: &str, cull_mode| {
+            device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+                label: Some(vertex_entry),
+                layout: Some(&layout),
+                vertex: wgpu::VertexState {
+                    module: &shader,
+                    entry_point: Some(vertex_entry),
+                    compilation_options: Default::default(),
+                    buffers: &[],
+                },
+                primitive: wgpu::PrimitiveState {
+                    topology: wgpu::PrimitiveTopology::TriangleList,
+                    cull_mode,
+                    ..Default::default()
+                },
+                depth_stencil: target.depth_stencil(),
+                multisample: target.multisample(),
+                fragment: Some(wgpu::FragmentState {
+                    module: &shader,
+                    entry_point: Some(fragment_entry),
+                    compilation_options: Default::default(),
+                    targets: &target.color_targets(),
+                }),
+                multiview_mask: None,
+                cache: None,
+            })
+        };
+        let (pipeline, dots) = match technique {
+            // Impostors always face the eye.
+            SphereTechnique::Impostor => (
+                pipeline("vs_impostor", "fs_impostor", None),
+                Some((
+                    pipeline("vs_dot", "fs_dot", None),
+                    InstancedShape::new(device, "dot spheres", &IMPOSTOR_CORNERS),
+                )),
+            ),
+            // Icosphere back faces are hidden anyway.
+            SphereTechnique::Mesh => (pipeline("vs_mesh", "fs_mesh", Some(wgpu::Face::Back)), None),
+        };
         SphereRenderer {
             technique,
             pipeline,
             instances,
+            dots,
             scratch: Vec::new(),
+            dot_scratch: Vec::new(),
         }
     }
 
@@ -144,30 +158,49 @@ impl SphereRenderer {
         queue: &wgpu::Queue,
         scene: &Scene,
         frustum: &Frustum,
+        settings: &RenderSettings,
     ) -> usize {
         self.scratch.clear();
-        self.scratch.extend(
-            scene
-                .nodes
-                .iter()
-                .filter(|node| {
-                    node.fade > 0.0
-                        && node.radius > 0.0
-                        && node.position.is_finite()
-                        && frustum.sphere_visible(node.position, node.drawn_radius())
-                })
-                .map(GpuSphere::new),
-        );
+        self.dot_scratch.clear();
+        let max_dot_radius_px = if self.dots.is_some() {
+            settings.max_dot_radius_px
+        } else {
+            0.0
+        };
+        for node in &scene.nodes {
+            let radius = node.drawn_radius();
+            let visible = node.fade > 0.0
+                && node.radius > 0.0
+                && node.position.is_finite()
+                && frustum.sphere_visible(node.position, radius);
+            if !visible {
+                continue;
+            }
+            let sphere = GpuSphere::new(node);
+            if radius * frustum.px_per_unit_at(node.position) < max_dot_radius_px {
+                self.dot_scratch.push(sphere);
+            } else {
+                self.scratch.push(sphere);
+            }
+        }
         self.instances.upload(device, queue, &self.scratch);
-        self.scratch.len()
+        if let Some((_, dots)) = &mut self.dots {
+            dots.upload(device, queue, &self.dot_scratch);
+        }
+        self.scratch.len() + self.dot_scratch.len()
     }
 
     pub fn paint(&self, pass: &mut wgpu::RenderPass<'_>) {
-        if self.instances.is_empty() {
-            return;
+        if !self.instances.is_empty() {
+            pass.set_pipeline(&self.pipeline);
+            self.instances.draw(pass);
         }
-        pass.set_pipeline(&self.pipeline);
-        self.instances.draw(pass);
+        if let Some((pipeline, dots)) = &self.dots
+            && !dots.is_empty()
+        {
+            pass.set_pipeline(pipeline);
+            dots.draw(pass);
+        }
     }
 }
 
