@@ -137,7 +137,7 @@ fn small_spheres_shaded_as_dots_match_the_ray_cast() {
     let mut camera = Camera::default().with_angles(0.8, 0.5);
     camera.fit(scene.bounds().unwrap(), 1.0);
     camera.zoom(2.0);
-    let mut render = |max_dot_radius_px: f32| {
+    let render = |max_dot_radius_px: f32| {
         let mut offscreen = OffscreenRenderer::new(gpu());
         offscreen.renderer_mut().settings.max_dot_radius_px = max_dot_radius_px;
         offscreen
