@@ -159,3 +159,50 @@ fn small_spheres_shaded_as_dots_match_the_ray_cast() {
         panic!("{mismatch}");
     }
 }
+
+#[test]
+fn every_edge_of_a_large_scene_is_counted_once() {
+    // More edges than one preparation task takes, so they are culled and sorted in parallel.
+    let nodes = 2_000u32;
+    let mut scene = wiredraw_render::Scene::default();
+    for i in 0..nodes {
+        let angle = i as f32 / nodes as f32 * std::f32::consts::TAU;
+        let position = Vec3::new(angle.cos(), angle.sin(), 0.0) * 50.0;
+        scene.nodes.push(wiredraw_render::NodeInstance::new(
+            position,
+            0.05,
+            wiredraw_render::Color::rgb(200, 200, 200),
+        ));
+    }
+    let (edges, dangling) = (50_000u32, 1_234u32);
+    for e in 0..edges {
+        let from = e % nodes;
+        let to = if e < dangling {
+            nodes + e
+        } else {
+            // Hosts at least five apart: a few pixels of arrow between their spheres.
+            (from + 5 + e / nodes * 37) % nodes
+        };
+        let mut edge = wiredraw_render::EdgeInstance::new(
+            from,
+            to,
+            0.05,
+            wiredraw_render::Color::rgb(255, 0, 0),
+        );
+        // Some fading, so both draw lists of both shapes are filled.
+        if e % 7 == 0 {
+            edge.fade = 0.5;
+        }
+        scene.edges.push(edge);
+    }
+    let mut camera = Camera::default().with_angles(0.0, 0.0);
+    camera.fit(scene.bounds().unwrap(), 1.0);
+    let mut offscreen = OffscreenRenderer::new(gpu());
+    offscreen
+        .render_to_rgba(SIZE, SIZE, &scene, &camera)
+        .unwrap();
+    let stats = offscreen.renderer().stats();
+    assert_eq!(stats.dangling_edges, dangling as usize);
+    assert_eq!(stats.edges_drawn, (edges - dangling) as usize);
+    assert_eq!(stats.nodes_drawn, nodes as usize);
+}

@@ -5,11 +5,12 @@ use super::culling::{Frustum, ScreenSegment};
 use super::frame::RenderSettings;
 use super::instance_buffer::InstancedShape;
 use super::{TargetState, create_shader};
-use crate::scene::Scene;
+use crate::scene::{EdgeInstance, Scene};
 use bytemuck::{Pod, Zeroable};
 use lyon::math::point;
 use lyon::path::Polygon;
 use lyon::tessellation::{BuffersBuilder, FillOptions, FillTessellator, FillVertex, VertexBuffers};
+use rayon::prelude::*;
 
 /// Head length in shaft widths; mirrors `HEAD_LENGTH` in shaders/arrows.wgsl.
 pub(crate) const HEAD_LENGTH: f32 = 4.0;
@@ -130,11 +131,90 @@ fn head_length_px(width: f32, on_screen: ScreenSegment, settings: &RenderSetting
     (HEAD_LENGTH * width_px).min(MAX_HEAD_SHARE * on_screen.length_px)
 }
 
-/// Arrows of one shape, the opaque ones first, then those fading in or out.
-struct ArrowBatch {
-    shape: InstancedShape<GpuArrow>,
+/// Arrows of one shape gathered for upload: the opaque ones, and those fading in or out.
+#[derive(Default)]
+struct ArrowLists {
     opaque: Vec<GpuArrow>,
     fading: Vec<GpuArrow>,
+}
+
+impl ArrowLists {
+    fn push(&mut self, arrow: GpuArrow) {
+        if arrow.color[3] == u8::MAX {
+            self.opaque.push(arrow);
+        } else {
+            self.fading.push(arrow);
+        }
+    }
+
+    fn append(&mut self, other: &mut ArrowLists) {
+        self.opaque.append(&mut other.opaque);
+        self.fading.append(&mut other.fading);
+    }
+}
+
+/// What a run of edges contributes to a frame.
+#[derive(Default)]
+struct SortedArrows {
+    full: ArrowLists,
+    wedges: ArrowLists,
+    /// Edges with an endpoint index outside the scene's nodes.
+    dangling: usize,
+}
+
+/// Edges per task when arrows are prepared in parallel: large enough that a task outweighs
+/// its scheduling, small enough that both halves of a frame's edges keep two cores busy.
+const EDGES_PER_TASK: usize = 16_384;
+
+/// Culls `edges` and sorts the rest into full arrows and wedges.
+fn sort_arrows(
+    scene: &Scene,
+    edges: &[EdgeInstance],
+    frustum: &Frustum,
+    settings: &RenderSettings,
+) -> SortedArrows {
+    let node_count = scene.nodes.len();
+    let mut sorted = SortedArrows::default();
+    for edge in edges {
+        if edge.from as usize >= node_count || edge.to as usize >= node_count {
+            sorted.dangling += 1;
+            continue;
+        }
+        let Some(segment) = scene.segment_of(edge) else {
+            continue;
+        };
+        if !segment.tail.is_finite() {
+            continue;
+        }
+        let margin = segment.width * REACH;
+        let Some(on_screen) = frustum
+            .screen_segment(segment.tail, segment.tip, margin)
+            .filter(|on_screen| on_screen.length_px >= settings.min_arrow_length_px)
+        else {
+            continue;
+        };
+        let [r, g, b, _] = edge.color.0;
+        let fade = (edge.fade.clamp(0.0, 1.0) * 255.0).round() as u8;
+        let arrow = GpuArrow {
+            tail: segment.tail.to_array(),
+            width: edge.width,
+            tip: segment.tip.to_array(),
+            color: [r, g, b, fade],
+        };
+        if head_length_px(segment.width, on_screen, settings) < settings.min_head_length_px {
+            sorted.wedges.push(arrow);
+        } else {
+            sorted.full.push(arrow);
+        }
+    }
+    sorted
+}
+
+/// Arrows of one shape, drawn the opaque ones first, then those fading in or out.
+struct ArrowBatch {
+    shape: InstancedShape<GpuArrow>,
+    /// Reused between frames.
+    upload_scratch: Vec<GpuArrow>,
     opaque_count: u32,
 }
 
@@ -146,27 +226,26 @@ impl ArrowBatch {
             .collect();
         ArrowBatch {
             shape: InstancedShape::new(device, label, &shape),
-            opaque: Vec::new(),
-            fading: Vec::new(),
+            upload_scratch: Vec::new(),
             opaque_count: 0,
         }
     }
 
-    fn push(&mut self, arrow: GpuArrow) {
-        if arrow.color[3] == u8::MAX {
-            self.opaque.push(arrow);
+    /// Uploads `lists`, replacing the last frame's; returns how many arrows that was.
+    fn upload(&mut self, device: &wgpu::Device, queue: &wgpu::Queue, lists: ArrowLists) -> usize {
+        self.opaque_count = u32::try_from(lists.opaque.len()).unwrap_or(u32::MAX);
+        let mut all = if lists.fading.is_empty() {
+            lists.opaque
         } else {
-            self.fading.push(arrow);
-        }
-    }
-
-    /// Uploads what was pushed since the last upload; returns how many arrows that was.
-    fn upload(&mut self, device: &wgpu::Device, queue: &wgpu::Queue) -> usize {
-        self.opaque_count = u32::try_from(self.opaque.len()).unwrap_or(u32::MAX);
-        self.opaque.append(&mut self.fading);
-        self.shape.upload(device, queue, &self.opaque);
-        let count = self.opaque.len();
-        self.opaque.clear();
+            self.upload_scratch.clear();
+            self.upload_scratch.extend_from_slice(&lists.opaque);
+            self.upload_scratch.extend_from_slice(&lists.fading);
+            std::mem::take(&mut self.upload_scratch)
+        };
+        self.shape.upload(device, queue, &all);
+        let count = all.len();
+        all.clear();
+        self.upload_scratch = all;
         count
     }
 
@@ -253,7 +332,7 @@ impl ArrowRenderer {
         }
     }
 
-    /// Uploads the arrows that can show.
+    /// Uploads the arrows that can show. Large scenes are culled and sorted on every core.
     pub fn prepare(
         &mut self,
         device: &wgpu::Device,
@@ -262,42 +341,25 @@ impl ArrowRenderer {
         frustum: &Frustum,
         settings: &RenderSettings,
     ) -> ArrowCounts {
-        let node_count = scene.nodes.len();
-        let mut dangling = 0;
-        for edge in &scene.edges {
-            if edge.from as usize >= node_count || edge.to as usize >= node_count {
-                dangling += 1;
-                continue;
-            }
-            let Some(segment) = scene.segment_of(edge) else {
-                continue;
-            };
-            if !segment.tail.is_finite() {
-                continue;
-            }
-            let margin = segment.width * REACH;
-            let Some(on_screen) = frustum
-                .screen_segment(segment.tail, segment.tip, margin)
-                .filter(|on_screen| on_screen.length_px >= settings.min_arrow_length_px)
-            else {
-                continue;
-            };
-            let [r, g, b, _] = edge.color.0;
-            let fade = (edge.fade.clamp(0.0, 1.0) * 255.0).round() as u8;
-            let arrow = GpuArrow {
-                tail: segment.tail.to_array(),
-                width: edge.width,
-                tip: segment.tip.to_array(),
-                color: [r, g, b, fade],
-            };
-            if head_length_px(segment.width, on_screen, settings) < settings.min_head_length_px {
-                self.wedges.push(arrow);
-            } else {
-                self.full.push(arrow);
-            }
+        let parts: Vec<SortedArrows> = scene
+            .edges
+            .par_chunks(EDGES_PER_TASK)
+            .map(|edges| sort_arrows(scene, edges, frustum, settings))
+            .collect();
+        // In order, so the upload keeps the scene's order.
+        let mut parts = parts.into_iter();
+        let mut sorted = parts.next().unwrap_or_default();
+        for mut part in parts {
+            sorted.full.append(&mut part.full);
+            sorted.wedges.append(&mut part.wedges);
+            sorted.dangling += part.dangling;
         }
-        let drawn = self.full.upload(device, queue) + self.wedges.upload(device, queue);
-        ArrowCounts { drawn, dangling }
+        let drawn = self.full.upload(device, queue, sorted.full)
+            + self.wedges.upload(device, queue, sorted.wedges);
+        ArrowCounts {
+            drawn,
+            dangling: sorted.dangling,
+        }
     }
 
     pub fn paint(&self, pass: &mut wgpu::RenderPass<'_>) {
