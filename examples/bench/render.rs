@@ -7,7 +7,8 @@
 //! CPU culling and instance upload (`prepare`), drawing, and either reading the image back
 //! (default: `"measures":"render+readback"`) or waiting for the GPU to finish
 //! (`--no-readback`: `"render+wait"`). The camera turns a little every frame so nothing is
-//! cached. `--scene layout` (the default) draws what the viewer draws: the traffic-shaped sample
+//! cached. `ms_per_frame` is the mean; `fastest_frame_ms` and `median_frame_ms` show how much
+//! frames (and a shared machine) vary. `--scene layout` (the default) draws what the viewer draws: the traffic-shaped sample
 //! graph (`wiredraw_core::layout::sample`, fans around servers) laid out by the core layout for
 //! `--layout-steps` steps and styled by [`GraphStyle`]. `--scene random` is the worst case: a
 //! random ball of hosts with every arrow crossing it, framed by the camera.
@@ -149,11 +150,15 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     }
     let frames = args.frames.max(1);
     let start = Instant::now();
+    let mut frame_ms = Vec::with_capacity(frames);
     for _ in 0..frames {
         camera.orbit(wiredraw_render::glam::Vec2::new(2.0, 0.0));
+        let frame_start = Instant::now();
         frame(&camera)?;
+        frame_ms.push(frame_start.elapsed().as_secs_f64() * 1000.0);
     }
     let ms_per_frame = start.elapsed().as_secs_f64() * 1000.0 / frames as f64;
+    frame_ms.sort_by(f64::total_cmp);
     let stats = offscreen.renderer().stats();
 
     let start = Instant::now();
@@ -190,6 +195,8 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             "nodes_drawn": stats.nodes_drawn,
             "edges_drawn": stats.edges_drawn,
             "ms_per_frame": (ms_per_frame * 100.0).round() / 100.0,
+            "fastest_frame_ms": (frame_ms[0] * 100.0).round() / 100.0,
+            "median_frame_ms": (frame_ms[frames / 2] * 100.0).round() / 100.0,
             "fps": (1000.0 / ms_per_frame * 10.0).round() / 10.0,
             "pick_build_ms": (pick_build_ms * 100.0).round() / 100.0,
             "pick_us": (pick_us * 100.0).round() / 100.0,
