@@ -8,10 +8,11 @@
 //! (default: `"measures":"render+readback"`) or waiting for the GPU to finish
 //! (`--no-readback`: `"render+wait"`). The camera turns a little every frame so nothing is
 //! cached. `ms_per_frame` is the mean; `fastest_frame_ms` and `median_frame_ms` show how much
-//! frames (and a shared machine) vary. `--scene layout` (the default) draws what the viewer draws: the traffic-shaped sample
-//! graph (`wiredraw_core::layout::sample`, fans around servers) laid out by the core layout for
-//! `--layout-steps` steps and styled by [`GraphStyle`]. `--scene random` is the worst case: a
-//! random ball of hosts with every arrow crossing it, framed by the camera.
+//! frames (and a shared machine) vary. `--scene layout` (the default) draws what the viewer
+//! draws: the traffic-shaped sample graph (`wiredraw_core::layout::sample`, fans around
+//! servers) laid out by the core layout for `--layout-steps` steps and styled by
+//! [`GraphStyle`]. `--scene random` is the worst case: a random ball of hosts with every arrow
+//! crossing it, framed by the camera.
 //!
 //! Picking on the same scene (every node and edge a candidate): `pick_build_ms` builds the
 //! [`Picker`]'s hierarchy once, `pick_us` is the mean time of one click (a ray through a random
