@@ -336,7 +336,7 @@ async fn two_servers_over_a_cluster_answer_alike_and_push_each_others_changes() 
     assert!(changes_a.len() >= 4, "{} changes", changes_a.len());
 
     // A session opened through one server is honoured by the other, and logging out through
-    // either ends it on both.
+    // either ends it on both, though both keep it after reading it from the store once.
     let mut roaming = ApiClient::new(&a.url).unwrap();
     let login = roaming.login(USER, PASSWORD).await.unwrap();
     let on_b = ApiClient::new(&b.url)
@@ -344,6 +344,28 @@ async fn two_servers_over_a_cluster_answer_alike_and_push_each_others_changes() 
         .with_token(&login.token)
         .unwrap();
     assert_eq!(on_b.range().await.unwrap().last, Some(range.last));
+    let session_reads = || async {
+        let metrics = roaming.http().get_bytes("/metrics").await.unwrap();
+        let metrics = String::from_utf8(metrics.to_vec()).unwrap();
+        metrics
+            .lines()
+            .find_map(|line| {
+                line.strip_prefix(
+                    "wiredraw_store_operation_duration_seconds_count{operation=\"session\"} ",
+                )
+            })
+            .map_or(0, |n| n.parse::<u64>().unwrap())
+    };
+    roaming.range().await.unwrap();
+    let reads = session_reads().await;
+    for _ in 0..5 {
+        roaming.range().await.unwrap();
+    }
+    assert_eq!(
+        session_reads().await,
+        reads,
+        "A read a session it keeps again"
+    );
     let mut on_b_live = on_b.live().await.unwrap();
     assert!(matches!(
         on_b_live.recv().await.unwrap().unwrap(),
@@ -351,14 +373,28 @@ async fn two_servers_over_a_cluster_answer_alike_and_push_each_others_changes() 
     ));
     let mut ending = on_b.clone();
     ending.logout().await.unwrap();
-    for (server, client) in [("A", &roaming), ("B", &on_b)] {
-        let refused = client.range().await.unwrap_err();
-        assert_eq!(
-            refused.status().map(|s| s.as_u16()),
-            Some(401),
-            "server {server}: {refused}"
-        );
-    }
+    // B ends it at once; A as soon as it hears B's announcement.
+    let refused = on_b.range().await.unwrap_err();
+    assert_eq!(
+        refused.status().map(|s| s.as_u16()),
+        Some(401),
+        "B: {refused}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let refused = loop {
+        match roaming.range().await {
+            Err(refused) => break refused,
+            Ok(_) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            Ok(_) => panic!("server A still honours a session ended through B"),
+        }
+    };
+    assert_eq!(
+        refused.status().map(|s| s.as_u16()),
+        Some(401),
+        "A: {refused}"
+    );
     drop(on_b_live);
 
     a.stop().await;

@@ -97,12 +97,23 @@ pub enum LiveEvent {
     Resync,
 }
 
-/// A change as servers announce it to each other.
+/// What a server announces to the others sharing its store.
 #[derive(Serialize, Deserialize)]
 struct Envelope {
     /// The announcing server, so it skips its own announcements.
     origin: String,
-    change: LiveChange,
+    #[serde(flatten)]
+    news: News,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum News {
+    /// An ingest stored connections.
+    Change(LiveChange),
+    /// A login session ended: the key it was kept under in the store (a digest, never the
+    /// token), for every server to drop from its session cache.
+    SessionEnded(String),
 }
 
 /// One server's live-push state.
@@ -164,17 +175,31 @@ impl App {
     /// the store through it. A failed announcement is logged, never an ingest error: the data
     /// is stored, and other servers' viewers see it on their next poll.
     pub(crate) async fn announce_change(&self, change: Change) {
-        let envelope = Envelope {
-            origin: self.inner.live.origin.clone(),
-            change: LiveChange::from(&change),
-        };
+        let news = News::Change(LiveChange::from(&change));
         self.forget_graphs(&change);
         // No live subscriber here is not an error.
         let _ = self.inner.changes.send(change);
-        let message = serde_json::to_string(&envelope).expect("an envelope always serialises");
-        if let Err(error) = self.inner.store.announce(&message).await {
+        if let Err(error) = self.announce(news).await {
             tracing::warn!(%error, "cannot announce a change to the other servers");
         }
+    }
+
+    /// Tells the other servers sharing the store that the session kept under `key` ended.
+    /// Failing that is logged: the session is gone from the store, and servers that cannot
+    /// hear announcements keep no sessions.
+    pub(crate) async fn announce_session_ended(&self, key: String) {
+        if let Err(error) = self.announce(News::SessionEnded(key)).await {
+            tracing::warn!(%error, "cannot announce a logout to the other servers");
+        }
+    }
+
+    async fn announce(&self, news: News) -> Result<(), crate::store::StoreError> {
+        let envelope = Envelope {
+            origin: self.inner.live.origin.clone(),
+            news,
+        };
+        let message = serde_json::to_string(&envelope).expect("an envelope always serialises");
+        self.inner.store.announce(&message).await
     }
 
     /// Relays the changes other servers announce to this server's subscribers; `None` when the
@@ -187,29 +212,44 @@ impl App {
                 let live = &app.inner.live;
                 match announcement {
                     Announcement::Message(text) => match serde_json::from_str::<Envelope>(&text) {
-                        Ok(envelope) if envelope.origin != live.origin => {
-                            let change = envelope.change.into();
+                        Ok(envelope) if envelope.origin == live.origin => {}
+                        Ok(Envelope {
+                            news: News::Change(change),
+                            ..
+                        }) => {
+                            let change = change.into();
                             app.forget_graphs(&change);
                             let _ = app.inner.changes.send(change);
                         }
-                        Ok(_) => {}
+                        Ok(Envelope {
+                            news: News::SessionEnded(key),
+                            ..
+                        }) => app.inner.session_cache.forget(&key),
                         Err(error) => {
-                            // Some change went by that cannot be placed.
+                            // Some change or logout went by that cannot be placed.
                             app.inner.graph_cache.clear();
-                            tracing::warn!(%error, "unreadable change announcement");
+                            app.inner.session_cache.clear();
+                            tracing::warn!(%error, "unreadable announcement");
                         }
                     },
-                    Announcement::Subscribed => app.inner.graph_cache.set_trusted(true),
-                    Announcement::Lost => app.inner.graph_cache.set_trusted(false),
+                    Announcement::Subscribed => app.trust_announcements(true),
+                    Announcement::Lost => app.trust_announcements(false),
                     Announcement::Resubscribed => {
-                        app.inner.graph_cache.set_trusted(true);
+                        app.trust_announcements(true);
                         live.resyncs.send_modify(|n| *n += 1);
                     }
                 }
             }
             // The store is gone: nothing will say what changes any more.
-            app.inner.graph_cache.set_trusted(false);
+            app.trust_announcements(false);
         }))
+    }
+
+    /// Whether what is kept on the strength of announcements (graph answers, sessions) can be
+    /// trusted from now on; when not, it is all dropped.
+    fn trust_announcements(&self, trusted: bool) {
+        self.inner.graph_cache.set_trusted(trusted);
+        self.inner.session_cache.set_trusted(trusted);
     }
 
     /// Drops the kept graph answers a change touches.

@@ -142,6 +142,7 @@ struct Inner {
     registry: Arc<Registry>,
     changes: broadcast::Sender<Change>,
     graph_cache: graph_cache::GraphCache,
+    session_cache: sessions::SessionCache,
     live: live::Live,
     next_request_id: AtomicU64,
 }
@@ -294,6 +295,7 @@ impl App {
                 registry: Arc::new(registry),
                 changes,
                 graph_cache,
+                session_cache: sessions::SessionCache::new(),
                 live: live::Live::new(),
                 next_request_id: AtomicU64::new(1),
             }),

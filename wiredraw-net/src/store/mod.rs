@@ -191,8 +191,8 @@ pub trait Store: Send + Sync {
         })
     }
 
-    /// The user of the live session kept under `key`, if any.
-    fn shared_session<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<String>> {
+    /// The live session kept under `key`, if any.
+    fn shared_session<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<SharedSession>> {
         let _ = key;
         Box::pin(async { Ok(None) })
     }
@@ -215,6 +215,14 @@ pub enum Announcement {
     Lost,
     /// The subscription was lost and is back: messages announced meanwhile were missed.
     Resubscribed,
+}
+
+/// A login session kept in a store shared by several servers ([`Store::shared_session`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SharedSession {
+    pub user: String,
+    /// How long it stays valid from the moment it was read.
+    pub expires_in: std::time::Duration,
 }
 
 /// A subscription to [`Store::announcements`]; dropping it ends the subscription.

@@ -39,9 +39,9 @@
 use super::redis_pool::{Commands, Connections, node_urls, redis_error, subscribe};
 use super::{
     Announcements, BucketSpan, ConnectionInfo, DetailKey, HistogramBin, HostInfo, IngestReport,
-    LEVELS, Placement, RecordJson, RetainReport, Store, StoreError, StoreFuture, TimeRange, Window,
-    add_to_bins, check_batch, counted_here, floor_key, histogram_bins, host_info, host_names,
-    level_keys, level_width, record_ts, sort_connections,
+    LEVELS, Placement, RecordJson, RetainReport, SharedSession, Store, StoreError, StoreFuture,
+    TimeRange, Window, add_to_bins, check_batch, counted_here, floor_key, histogram_bins,
+    host_info, host_names, level_keys, level_width, record_ts, sort_connections,
 };
 use compact_str::CompactString;
 use futures_util::{StreamExt, TryStreamExt};
@@ -1231,12 +1231,19 @@ impl Store for RedisStore {
         })
     }
 
-    fn shared_session<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<String>> {
+    fn shared_session<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<SharedSession>> {
         self.timed(async move {
             let mut pipe = Commands::new();
             pipe.cmd("GET").arg(self.keys.session(key));
-            let (user,): (Option<String>,) = self.query(&pipe).await?;
-            Ok(user)
+            pipe.cmd("PTTL").arg(self.keys.session(key));
+            let (user, ttl_ms): (Option<String>, i64) = self.query(&pipe).await?;
+            // PTTL is negative for a key that is gone (or, never here, kept forever).
+            Ok(user
+                .zip(u64::try_from(ttl_ms).ok())
+                .map(|(user, ms)| SharedSession {
+                    user,
+                    expires_in: Duration::from_millis(ms),
+                }))
         })
     }
 
