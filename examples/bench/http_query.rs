@@ -4,8 +4,8 @@
 //! connections (default 10,000, between `--hosts` addresses, default 2,000) through
 //! `/logs/conn`, then times `GET /api/graph?t=…` of that bucket over HTTP.
 //!
-//! - Without `--viewers`: `--iters` requests (default 200) one after another, as one viewer
-//!   does. When INGEST_FILEs are given, they are posted collector-style (see `http-ingest`) the
+//! - Without `--viewers`: `--iters` requests (default 2,000, so that the p99 is not just the
+//!   second-slowest answer) one after another, as one viewer does. When INGEST_FILEs are given, they are posted collector-style (see `http-ingest`) the
 //!   whole time the queries run, so the latency is measured under ingest load.
 //! - With `--viewers V`: V viewers each poll the graph at `--hz` (default 10) for `--secs`
 //!   seconds (default 10) while the INGEST_FILEs are posted flat out (`--parallel` posts in
@@ -182,7 +182,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         .map_or(Ok(2_000), str::parse)
         .context("--hosts")?;
     let iters: usize = flag(args, "--iters")
-        .map_or(Ok(200), str::parse)
+        .map_or(Ok(2000), str::parse)
         .context("--iters")?;
     let batch: usize = flag(args, "--batch")
         .map_or(Ok(5000), str::parse)
