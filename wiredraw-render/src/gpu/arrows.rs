@@ -163,7 +163,7 @@ struct SortedArrows {
 }
 
 /// Edges per task when arrows are prepared in parallel: large enough that a task outweighs
-/// its scheduling, small enough that both halves of a frame's edges keep two cores busy.
+/// its scheduling, small enough that a large scene's tasks spread over every core.
 const EDGES_PER_TASK: usize = 16_384;
 
 /// Culls `edges` and sorts the rest into full arrows and wedges.
