@@ -12,7 +12,8 @@ use glam::Vec3;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SphereTechnique {
     /// A camera-facing triangle per sphere, ray-cast per pixel with exact depth: perfectly
-    /// round at any size. The default; see docs/PERFORMANCE.md for figures.
+    /// round at any size (spheres a few pixels across skip the ray cast; see
+    /// [`RenderSettings::max_dot_radius_px`]). The default; see docs/PERFORMANCE.md for figures.
     #[default]
     Impostor,
     /// An instanced 80-triangle icosphere: faceted, and far more vertex work. Kept as the
@@ -51,8 +52,8 @@ pub(crate) struct SphereRenderer {
     pipeline: wgpu::RenderPipeline,
     /// The impostor's triangle corners or the icosphere's triangles, per sphere.
     instances: InstancedShape<GpuSphere>,
-    /// With impostors: spheres small on screen, drawn by `dot_pipeline`
-    /// ([`RenderSettings::max_dot_radius_px`]).
+    /// With impostors: the pipeline and instances of the spheres small on screen
+    /// ([`RenderSettings::max_dot_radius_px`]), shaded without a ray cast.
     dots: Option<(wgpu::RenderPipeline, InstancedShape<GpuSphere>)>,
     scratch: Vec<GpuSphere>,
     dot_scratch: Vec<GpuSphere>,
