@@ -92,39 +92,58 @@ fn shade_sphere(
     return color;
 }
 
-@vertex
-fn vs_impostor(@builtin(vertex_index) vertex: u32) -> ImpostorVarying {
-    let sphere = sphere_of(vertex);
-    var out: ImpostorVarying;
-    let radius = sphere.radius * fade_scale(sphere.color.a);
+// Where corner `corner` of a sphere's impostor triangle goes, and the frame it was placed in.
+struct ImpostorCorner {
+    world: vec3<f32>,
+    clip: vec4<f32>,
+    // The radius as drawn, after the fade's growth.
+    radius: f32,
+    // Across and up the screen, and towards the eye, at the sphere (zero when dropped).
+    right: vec3<f32>,
+    up: vec3<f32>,
+    axis: vec3<f32>,
+};
+
+fn impostor_corner(sphere: SphereInstance, corner: vec2<f32>) -> ImpostorCorner {
+    var out: ImpostorCorner;
+    out.radius = sphere.radius * fade_scale(sphere.color.a);
+    out.world = sphere.center;
     let to_eye = frame.camera_position.xyz - sphere.center;
     let distance = length(to_eye);
-    out.center = sphere.center;
-    out.radius = radius;
-    out.color = sphere.color;
-    out.state = sphere.state;
-    if distance <= radius * 1.001 || radius <= 0.0 {
+    if distance <= out.radius * 1.001 || out.radius <= 0.0 {
         // The eye is inside the sphere: drop it (a degenerate triangle rasterises nothing).
         // The point lies inside the clip volume on purpose: with it outside (z = -2), lavapipe
         // sent every batch of sphere vertices through its clipper even when no sphere in view
         // took this branch, and the clipper's bookkeeping was 40 % of a 10,000-host frame
         // (measured; see docs/PERFORMANCE.md).
         out.clip = vec4<f32>(0.0, 0.0, 0.5, 1.0);
-        out.world = sphere.center;
         return out;
     }
-    let axis = to_eye / distance;
-    let right = normalize(frame.camera_right.xyz - axis * dot(frame.camera_right.xyz, axis));
-    let up = cross(axis, right);
+    out.axis = to_eye / distance;
+    out.right = normalize(frame.camera_right.xyz - out.axis * dot(frame.camera_right.xyz, out.axis));
+    out.up = cross(out.axis, out.right);
     // The triangle lies in the plane touching the sphere's nearest point, around the tangent
     // cone's cross-section there, so it covers the silhouette and every ray-cast depth is behind
     // it.
-    let plane_distance = distance - radius;
-    let half_size = plane_distance * radius / sqrt(distance * distance - radius * radius);
-    let corner = shape_vertices[vertex % shape_len()].xy;
-    let world = sphere.center + axis * radius + (right * corner.x + up * corner.y) * half_size;
-    out.world = world;
-    out.clip = frame.view_proj * vec4<f32>(world, 1.0);
+    let radius = out.radius;
+    let half_size = (distance - radius) * radius / sqrt(distance * distance - radius * radius);
+    out.world = sphere.center + out.axis * radius
+        + (out.right * corner.x + out.up * corner.y) * half_size;
+    out.clip = frame.view_proj * vec4<f32>(out.world, 1.0);
+    return out;
+}
+
+@vertex
+fn vs_impostor(@builtin(vertex_index) vertex: u32) -> ImpostorVarying {
+    let sphere = sphere_of(vertex);
+    let placed = impostor_corner(sphere, shape_vertices[vertex % shape_len()].xy);
+    var out: ImpostorVarying;
+    out.clip = placed.clip;
+    out.world = placed.world;
+    out.center = sphere.center;
+    out.radius = placed.radius;
+    out.color = sphere.color;
+    out.state = sphere.state;
     return out;
 }
 
@@ -169,28 +188,15 @@ struct DotVarying {
 @vertex
 fn vs_dot(@builtin(vertex_index) vertex: u32) -> DotVarying {
     let sphere = sphere_of(vertex);
+    let corner = shape_vertices[vertex % shape_len()].xy;
+    let placed = impostor_corner(sphere, corner);
     var out: DotVarying;
-    let radius = sphere.radius * fade_scale(sphere.color.a);
-    let to_eye = frame.camera_position.xyz - sphere.center;
-    let distance = length(to_eye);
+    out.clip = placed.clip;
+    out.disc = corner;
     out.color = sphere.color;
     out.state = sphere.state;
-    let corner = shape_vertices[vertex % shape_len()].xy;
-    out.disc = corner;
-    if distance <= radius * 1.001 || radius <= 0.0 {
-        // Dropped, inside the clip volume as in `vs_impostor`.
-        out.clip = vec4<f32>(0.0, 0.0, 0.5, 1.0);
-        return out;
-    }
-    let axis = to_eye / distance;
-    let right = normalize(frame.camera_right.xyz - axis * dot(frame.camera_right.xyz, axis));
-    let up = cross(axis, right);
     let light = frame.light_direction.xyz;
-    out.light = vec3<f32>(dot(light, right), dot(light, up), dot(light, axis));
-    let plane_distance = distance - radius;
-    let half_size = plane_distance * radius / sqrt(distance * distance - radius * radius);
-    let world = sphere.center + axis * radius + (right * corner.x + up * corner.y) * half_size;
-    out.clip = frame.view_proj * vec4<f32>(world, 1.0);
+    out.light = vec3<f32>(dot(light, placed.right), dot(light, placed.up), dot(light, placed.axis));
     return out;
 }
 

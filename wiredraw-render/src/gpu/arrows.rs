@@ -213,8 +213,6 @@ fn sort_arrows(
 /// Arrows of one shape, drawn the opaque ones first, then those fading in or out.
 struct ArrowBatch {
     shape: InstancedShape<GpuArrow>,
-    /// Reused between frames.
-    upload_scratch: Vec<GpuArrow>,
     opaque_count: u32,
 }
 
@@ -226,27 +224,21 @@ impl ArrowBatch {
             .collect();
         ArrowBatch {
             shape: InstancedShape::new(device, label, &shape),
-            upload_scratch: Vec::new(),
             opaque_count: 0,
         }
     }
 
     /// Uploads `lists`, replacing the last frame's; returns how many arrows that was.
-    fn upload(&mut self, device: &wgpu::Device, queue: &wgpu::Queue, lists: ArrowLists) -> usize {
+    fn upload(
+        &mut self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        mut lists: ArrowLists,
+    ) -> usize {
         self.opaque_count = u32::try_from(lists.opaque.len()).unwrap_or(u32::MAX);
-        let mut all = if lists.fading.is_empty() {
-            lists.opaque
-        } else {
-            self.upload_scratch.clear();
-            self.upload_scratch.extend_from_slice(&lists.opaque);
-            self.upload_scratch.extend_from_slice(&lists.fading);
-            std::mem::take(&mut self.upload_scratch)
-        };
-        self.shape.upload(device, queue, &all);
-        let count = all.len();
-        all.clear();
-        self.upload_scratch = all;
-        count
+        lists.opaque.append(&mut lists.fading);
+        self.shape.upload(device, queue, &lists.opaque);
+        lists.opaque.len()
     }
 
     fn paint(
@@ -300,29 +292,10 @@ impl ArrowRenderer {
             bind_group_layouts: &[Some(frame_layout), Some(full.shape.layout())],
             immediate_size: 0,
         });
-        let pipeline = |fragment_entry: &str| {
-            device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-                label: Some(fragment_entry),
-                layout: Some(&layout),
-                vertex: wgpu::VertexState {
-                    module: &shader,
-                    entry_point: Some("vs_arrow"),
-                    compilation_options: Default::default(),
-                    buffers: &[],
-                },
-                // Ribbons turn towards the eye, but which winding faces it depends on the side.
-                primitive: wgpu::PrimitiveState::default(),
-                depth_stencil: target.depth_stencil(),
-                multisample: target.multisample(),
-                fragment: Some(wgpu::FragmentState {
-                    module: &shader,
-                    entry_point: Some(fragment_entry),
-                    compilation_options: Default::default(),
-                    targets: &target.color_targets(),
-                }),
-                multiview_mask: None,
-                cache: None,
-            })
+        // Ribbons turn towards the eye, but which winding faces it depends on the side: no
+        // culling.
+        let pipeline = |fragment_entry| {
+            target.pipeline(device, &layout, &shader, ("vs_arrow", fragment_entry), None)
         };
         ArrowRenderer {
             opaque_pipeline: pipeline("fs_arrow"),

@@ -8,6 +8,8 @@ use glam::{Mat4, Vec2, Vec3, Vec4};
 pub(crate) struct Frustum {
     planes: [Vec4; 5],
     view_proj: Mat4,
+    /// The row of `view_proj` giving clip w, which for a perspective projection is view depth.
+    depth_row: Vec4,
     half_viewport: Vec2,
     /// World size of one pixel at view depth 1 ([`crate::Camera::pixel_size_at_unit_depth`]).
     pixel_at_unit_depth: f32,
@@ -42,6 +44,7 @@ impl Frustum {
         Frustum {
             planes,
             view_proj,
+            depth_row: rows[3],
             half_viewport: viewport_size * 0.5,
             pixel_at_unit_depth,
         }
@@ -55,10 +58,14 @@ impl Frustum {
 
     /// Pixels a world unit spans at `point`'s depth; infinite at or behind the eye.
     pub fn px_per_unit_at(&self, point: Vec3) -> f32 {
-        let depth = self.view_proj.row(3).dot(point.extend(1.0));
+        let depth = self.depth_row.dot(point.extend(1.0));
         if depth <= 0.0 {
             return f32::INFINITY;
         }
+        self.px_per_unit_at_depth(depth)
+    }
+
+    fn px_per_unit_at_depth(&self, depth: f32) -> f32 {
         1.0 / (depth * self.pixel_at_unit_depth)
     }
 
@@ -83,10 +90,9 @@ impl Frustum {
         }
         let screen_a = Vec2::new(clip_a.x, clip_a.y) / clip_a.w * self.half_viewport;
         let screen_b = Vec2::new(clip_b.x, clip_b.y) / clip_b.w * self.half_viewport;
-        // For a perspective projection clip w is the view depth.
         Some(ScreenSegment {
             length_px: screen_a.distance(screen_b),
-            end_px_per_unit: 1.0 / (clip_b.w * self.pixel_at_unit_depth),
+            end_px_per_unit: self.px_per_unit_at_depth(clip_b.w),
         })
     }
 }

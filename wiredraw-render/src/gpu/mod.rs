@@ -75,4 +75,41 @@ impl TargetState {
     pub fn color_targets(&self) -> [Option<wgpu::ColorTargetState>; 1] {
         [Some(wgpu::ColorTargetState::from(self.color_format))]
     }
+
+    /// A pipeline drawing triangle lists into this target by vertex pulling (no vertex
+    /// buffers), with `shader`'s entry points `vertex_entry` and `fragment_entry`.
+    pub fn pipeline(
+        &self,
+        device: &wgpu::Device,
+        layout: &wgpu::PipelineLayout,
+        shader: &wgpu::ShaderModule,
+        (vertex_entry, fragment_entry): (&str, &str),
+        cull_mode: Option<wgpu::Face>,
+    ) -> wgpu::RenderPipeline {
+        device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+            label: Some(fragment_entry),
+            layout: Some(layout),
+            vertex: wgpu::VertexState {
+                module: shader,
+                entry_point: Some(vertex_entry),
+                compilation_options: Default::default(),
+                buffers: &[],
+            },
+            primitive: wgpu::PrimitiveState {
+                topology: wgpu::PrimitiveTopology::TriangleList,
+                cull_mode,
+                ..Default::default()
+            },
+            depth_stencil: self.depth_stencil(),
+            multisample: self.multisample(),
+            fragment: Some(wgpu::FragmentState {
+                module: shader,
+                entry_point: Some(fragment_entry),
+                compilation_options: Default::default(),
+                targets: &self.color_targets(),
+            }),
+            multiview_mask: None,
+            cache: None,
+        })
+    }
 }

@@ -99,44 +99,22 @@ impl SphereRenderer {
             bind_group_layouts: &[Some(frame_layout), Some(instances.layout())],
             immediate_size: 0,
         });
-        let pipeline = |vertex_entry: &str, fragment_entry: &str, cull_mode| {
-            device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-                label: Some(vertex_entry),
-                layout: Some(&layout),
-                vertex: wgpu::VertexState {
-                    module: &shader,
-                    entry_point: Some(vertex_entry),
-                    compilation_options: Default::default(),
-                    buffers: &[],
-                },
-                primitive: wgpu::PrimitiveState {
-                    topology: wgpu::PrimitiveTopology::TriangleList,
-                    cull_mode,
-                    ..Default::default()
-                },
-                depth_stencil: target.depth_stencil(),
-                multisample: target.multisample(),
-                fragment: Some(wgpu::FragmentState {
-                    module: &shader,
-                    entry_point: Some(fragment_entry),
-                    compilation_options: Default::default(),
-                    targets: &target.color_targets(),
-                }),
-                multiview_mask: None,
-                cache: None,
-            })
-        };
+        let pipeline =
+            |entries, cull_mode| target.pipeline(device, &layout, &shader, entries, cull_mode);
         let (pipeline, dots) = match technique {
             // Impostors always face the eye.
             SphereTechnique::Impostor => (
-                pipeline("vs_impostor", "fs_impostor", None),
+                pipeline(("vs_impostor", "fs_impostor"), None),
                 Some((
-                    pipeline("vs_dot", "fs_dot", None),
+                    pipeline(("vs_dot", "fs_dot"), None),
                     InstancedShape::new(device, "dot spheres", &IMPOSTOR_CORNERS),
                 )),
             ),
             // Icosphere back faces are hidden anyway.
-            SphereTechnique::Mesh => (pipeline("vs_mesh", "fs_mesh", Some(wgpu::Face::Back)), None),
+            SphereTechnique::Mesh => (
+                pipeline(("vs_mesh", "fs_mesh"), Some(wgpu::Face::Back)),
+                None,
+            ),
         };
         SphereRenderer {
             technique,
