@@ -428,12 +428,19 @@ impl Task {
                 .send(Reply::LoginFailed(describe_login_error(&url, &error)));
             return;
         }
-        let pollers = vec![
-            tokio::spawn(self.clone().watch_range(client.clone())),
-            tokio::spawn(self.clone().fetch_graphs(client.clone())),
-        ];
-        *self.lock_session() = Some(Session { client, pollers });
+        // The session is in place before `LoggedIn` is said, so requests sent on hearing it find
+        // it; its pollers start after, so nothing they report comes before it.
+        *self.lock_session() = Some(Session {
+            client: client.clone(),
+            pollers: Vec::new(),
+        });
         self.outbox.send(Reply::LoggedIn { url, user });
+        if let Some(session) = self.lock_session().as_mut() {
+            session.pollers = vec![
+                tokio::spawn(self.clone().watch_range(client.clone())),
+                tokio::spawn(self.clone().fetch_graphs(client)),
+            ];
+        }
     }
 
     /// Follows the held range: pushed by the live stream while the server offers one, else
