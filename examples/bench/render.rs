@@ -57,6 +57,13 @@ struct Args {
     /// Layout steps before drawing, with `--scene layout`.
     #[arg(long, default_value_t = 60)]
     layout_steps: usize,
+    /// Arrows drawn before sub-pixel ones are thinned out (`RenderSettings::arrow_budget`);
+    /// the renderer's default when not given.
+    #[arg(long)]
+    arrow_budget: Option<usize>,
+    /// Render the last timed frame once more, after timing, and save it here as PNG.
+    #[arg(long)]
+    png: Option<std::path::PathBuf>,
 }
 
 /// The sample traffic graph after `steps` layout steps, styled as the viewer styles it.
@@ -133,6 +140,9 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         ..RendererConfig::new(wiredraw_render::offscreen::OFFSCREEN_FORMAT)
     };
     let mut offscreen = OffscreenRenderer::with_config(gpu, config);
+    if let Some(budget) = args.arrow_budget {
+        offscreen.renderer_mut().settings.arrow_budget = budget;
+    }
     let mut camera = Camera::default();
     let bounds = scene.bounds().context("the scene has no nodes")?;
     camera.fit(bounds, args.width as f32 / args.height as f32);
@@ -161,6 +171,12 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let ms_per_frame = start.elapsed().as_secs_f64() * 1000.0 / frames as f64;
     frame_ms.sort_by(f64::total_cmp);
     let stats = offscreen.renderer().stats();
+
+    if let Some(path) = &args.png {
+        offscreen
+            .render_to_rgba(args.width, args.height, &scene, &camera)?
+            .save_png(path)?;
+    }
 
     let start = Instant::now();
     let picker = Picker::new(&scene);
@@ -195,6 +211,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             "measures": if args.no_readback { "render+wait" } else { "render+readback" },
             "nodes_drawn": stats.nodes_drawn,
             "edges_drawn": stats.edges_drawn,
+            "edges_thinned": stats.edges_thinned,
             "ms_per_frame": (ms_per_frame * 100.0).round() / 100.0,
             "fastest_frame_ms": (frame_ms[0] * 100.0).round() / 100.0,
             "median_frame_ms": (frame_ms[frames / 2] * 100.0).round() / 100.0,

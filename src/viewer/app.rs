@@ -918,6 +918,7 @@ impl ViewerApp {
                     if Some(edge.from as usize) == src && Some(edge.to as usize) == dst {
                         edge.color = Color::rgb(255, 236, 140);
                         edge.width *= 2.0;
+                        edge.highlighted = true;
                     }
                 }
                 for index in [src, dst].into_iter().flatten() {
@@ -932,6 +933,7 @@ impl ViewerApp {
             && let Some(edge) = scene.edges.get_mut(j)
         {
             edge.color = edge.color.lerp(Color::WHITE, 0.5);
+            edge.highlighted = true;
         }
         scene
     }

@@ -47,6 +47,8 @@ pub struct PrepareStats {
     pub edges_drawn: usize,
     /// Edges naming a node index the scene does not have; they are skipped.
     pub dangling_edges: usize,
+    /// Edges on screen left out of a crowded frame ([`RenderSettings::arrow_budget`]).
+    pub edges_thinned: usize,
 }
 
 /// Draws a [`Scene`] of host spheres and connection arrows.
@@ -154,6 +156,7 @@ impl GraphRenderer {
             nodes_drawn,
             edges_drawn: arrows.drawn,
             dangling_edges: arrows.dangling,
+            edges_thinned: arrows.thinned,
         };
         self.stats
     }

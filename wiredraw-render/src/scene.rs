@@ -109,10 +109,13 @@ pub struct EdgeInstance {
     pub color: Color,
     /// As [`NodeInstance::fade`].
     pub fade: f32,
+    /// Selected or hovered: never left out when a crowded frame thins its arrows
+    /// ([`crate::RenderSettings::arrow_budget`]).
+    pub highlighted: bool,
 }
 
 impl EdgeInstance {
-    /// A fully shown arrow.
+    /// A fully shown, unhighlighted arrow.
     pub fn new(from: u32, to: u32, width: f32, color: Color) -> EdgeInstance {
         EdgeInstance {
             from,
@@ -120,6 +123,7 @@ impl EdgeInstance {
             width,
             color,
             fade: 1.0,
+            highlighted: false,
         }
     }
 }

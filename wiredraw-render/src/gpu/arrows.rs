@@ -131,20 +131,104 @@ fn head_length_px(width: f32, on_screen: ScreenSegment, settings: &RenderSetting
     (HEAD_LENGTH * width_px).min(MAX_HEAD_SHARE * on_screen.length_px)
 }
 
+/// How much of the width an arrow is drawn at is its own: 1 for an arrow at least
+/// [`RenderSettings::min_arrow_width_px`] wide on screen, less for one widened to it.
+fn coverage(width: f32, on_screen: ScreenSegment, settings: &RenderSettings) -> f32 {
+    if on_screen.end_px_per_unit == 0.0 || settings.min_arrow_width_px <= 0.0 {
+        // Crossing the eye plane: as wide as can be.
+        return 1.0;
+    }
+    (width * on_screen.end_px_per_unit / settings.min_arrow_width_px).clamp(MIN_COVERAGE, 1.0)
+}
+
+/// Keeps thinning keys finite for arrows of no width.
+const MIN_COVERAGE: f32 = 1e-6;
+
+/// A number in [0, 1) fixed for an edge's pair of node indices (SplitMix64's finaliser), so
+/// thinning keeps the same arrows from frame to frame.
+fn endpoint_hash_unit(from: u32, to: u32) -> f32 {
+    let mut x = (u64::from(from) << 32 | u64::from(to)).wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^= x >> 31;
+    (x >> 40) as f32 / (1u64 << 24) as f32
+}
+
+/// An arrow is drawn when its key is under the frame's [`thinning_threshold`]: 0 for arrows that
+/// are always drawn, else the edge's hash over its coverage, so that at threshold `k` an arrow
+/// shows with chance `k × coverage`.
+fn thinning_key(edge: &EdgeInstance, coverage: f32) -> f32 {
+    if edge.highlighted || coverage >= 1.0 {
+        0.0
+    } else {
+        endpoint_hash_unit(edge.from, edge.to) / coverage
+    }
+}
+
+/// The key under which arrows are drawn, for a frame of `total` arrows of which `thin` (with
+/// coverages summing to `thin_coverage`) may be left out: every arrow within the budget, else
+/// a threshold that draws about `budget`, and never fewer than their coverage.
+fn thinning_threshold(total: usize, thin: usize, thin_coverage: f64, budget: usize) -> f32 {
+    if total <= budget || thin == 0 {
+        return f32::INFINITY;
+    }
+    let room = budget.saturating_sub(total - thin) as f64;
+    ((room / thin_coverage) as f32).max(1.0)
+}
+
+/// Arrows of one shape and opacity, each with its thinning key.
+#[derive(Default)]
+struct ArrowList {
+    arrows: Vec<GpuArrow>,
+    thinning_keys: Vec<f32>,
+}
+
+impl ArrowList {
+    fn push(&mut self, arrow: GpuArrow, thinning_key: f32) {
+        self.arrows.push(arrow);
+        self.thinning_keys.push(thinning_key);
+    }
+
+    fn len(&self) -> usize {
+        self.arrows.len()
+    }
+
+    fn thin(&mut self, threshold: f32) {
+        let mut keys = self.thinning_keys.iter();
+        self.arrows
+            .retain(|_| keys.next().is_some_and(|&key| key < threshold));
+        self.thinning_keys.retain(|&key| key < threshold);
+    }
+
+    fn append(&mut self, other: &mut ArrowList) {
+        self.arrows.append(&mut other.arrows);
+        self.thinning_keys.append(&mut other.thinning_keys);
+    }
+}
+
 /// Arrows of one shape gathered for upload: the opaque ones, and those fading in or out.
 #[derive(Default)]
 struct ArrowLists {
-    opaque: Vec<GpuArrow>,
-    fading: Vec<GpuArrow>,
+    opaque: ArrowList,
+    fading: ArrowList,
 }
 
 impl ArrowLists {
-    fn push(&mut self, arrow: GpuArrow) {
+    fn push(&mut self, arrow: GpuArrow, thinning_key: f32) {
         if arrow.color[3] == u8::MAX {
-            self.opaque.push(arrow);
+            self.opaque.push(arrow, thinning_key);
         } else {
-            self.fading.push(arrow);
+            self.fading.push(arrow, thinning_key);
         }
+    }
+
+    fn len(&self) -> usize {
+        self.opaque.len() + self.fading.len()
+    }
+
+    fn thin(&mut self, threshold: f32) {
+        self.opaque.thin(threshold);
+        self.fading.thin(threshold);
     }
 
     fn append(&mut self, other: &mut ArrowLists) {
@@ -160,6 +244,28 @@ struct SortedArrows {
     wedges: ArrowLists,
     /// Edges with an endpoint index outside the scene's nodes.
     dangling: usize,
+    /// Arrows thinning may leave out, and the sum of their coverages.
+    thin: usize,
+    thin_coverage: f64,
+}
+
+impl SortedArrows {
+    fn len(&self) -> usize {
+        self.full.len() + self.wedges.len()
+    }
+
+    fn thin(&mut self, threshold: f32) {
+        self.full.thin(threshold);
+        self.wedges.thin(threshold);
+    }
+
+    fn append(&mut self, other: &mut SortedArrows) {
+        self.full.append(&mut other.full);
+        self.wedges.append(&mut other.wedges);
+        self.dangling += other.dangling;
+        self.thin += other.thin;
+        self.thin_coverage += other.thin_coverage;
+    }
 }
 
 /// Edges per task when arrows are prepared in parallel: large enough that a task outweighs
@@ -201,13 +307,52 @@ fn sort_arrows(
             tip: segment.tip.to_array(),
             color: [r, g, b, fade],
         };
+        let coverage = coverage(segment.width, on_screen, settings);
+        let key = thinning_key(edge, coverage);
+        if key > 0.0 {
+            sorted.thin += 1;
+            sorted.thin_coverage += f64::from(coverage);
+        }
         if head_length_px(segment.width, on_screen, settings) < settings.min_head_length_px {
-            sorted.wedges.push(arrow);
+            sorted.wedges.push(arrow, key);
         } else {
-            sorted.full.push(arrow);
+            sorted.full.push(arrow, key);
         }
     }
     sorted
+}
+
+/// The arrows of a frame, in the scene's order, culled, sorted and thinned to
+/// [`RenderSettings::arrow_budget`]; large scenes on every core.
+fn gather_arrows(scene: &Scene, frustum: &Frustum, settings: &RenderSettings) -> Gathered {
+    let mut parts: Vec<SortedArrows> = scene
+        .edges
+        .par_chunks(EDGES_PER_TASK)
+        .map(|edges| sort_arrows(scene, edges, frustum, settings))
+        .collect();
+    let on_screen: usize = parts.iter().map(SortedArrows::len).sum();
+    let thin: usize = parts.iter().map(|part| part.thin).sum();
+    let thin_coverage: f64 = parts.iter().map(|part| part.thin_coverage).sum();
+    let threshold = thinning_threshold(on_screen, thin, thin_coverage, settings.arrow_budget);
+    if threshold.is_finite() {
+        parts.par_iter_mut().for_each(|part| part.thin(threshold));
+    }
+    // In order, so the upload keeps the scene's order.
+    let mut parts = parts.into_iter();
+    let mut sorted = parts.next().unwrap_or_default();
+    for mut part in parts {
+        sorted.append(&mut part);
+    }
+    Gathered {
+        thinned: on_screen - sorted.len(),
+        arrows: sorted,
+    }
+}
+
+/// A frame's arrows, and how many thinning left out.
+struct Gathered {
+    arrows: SortedArrows,
+    thinned: usize,
 }
 
 /// Arrows of one shape, drawn the opaque ones first, then those fading in or out.
@@ -236,9 +381,9 @@ impl ArrowBatch {
         mut lists: ArrowLists,
     ) -> usize {
         self.opaque_count = u32::try_from(lists.opaque.len()).unwrap_or(u32::MAX);
-        lists.opaque.append(&mut lists.fading);
-        self.shape.upload(device, queue, &lists.opaque);
-        lists.opaque.len()
+        lists.opaque.arrows.append(&mut lists.fading.arrows);
+        self.shape.upload(device, queue, &lists.opaque.arrows);
+        lists.opaque.arrows.len()
     }
 
     fn paint(
@@ -273,6 +418,8 @@ pub(crate) struct ArrowCounts {
     pub drawn: usize,
     /// Edges with an endpoint index outside the scene's nodes.
     pub dangling: usize,
+    /// Arrows on screen left out by thinning ([`RenderSettings::arrow_budget`]).
+    pub thinned: usize,
 }
 
 impl ArrowRenderer {
@@ -305,7 +452,7 @@ impl ArrowRenderer {
         }
     }
 
-    /// Uploads the arrows that can show. Large scenes are culled and sorted on every core.
+    /// Uploads the arrows that can show ([`gather_arrows`]).
     pub fn prepare(
         &mut self,
         device: &wgpu::Device,
@@ -314,24 +461,13 @@ impl ArrowRenderer {
         frustum: &Frustum,
         settings: &RenderSettings,
     ) -> ArrowCounts {
-        let parts: Vec<SortedArrows> = scene
-            .edges
-            .par_chunks(EDGES_PER_TASK)
-            .map(|edges| sort_arrows(scene, edges, frustum, settings))
-            .collect();
-        // In order, so the upload keeps the scene's order.
-        let mut parts = parts.into_iter();
-        let mut sorted = parts.next().unwrap_or_default();
-        for mut part in parts {
-            sorted.full.append(&mut part.full);
-            sorted.wedges.append(&mut part.wedges);
-            sorted.dangling += part.dangling;
-        }
-        let drawn = self.full.upload(device, queue, sorted.full)
-            + self.wedges.upload(device, queue, sorted.wedges);
+        let Gathered { arrows, thinned } = gather_arrows(scene, frustum, settings);
+        let drawn = self.full.upload(device, queue, arrows.full)
+            + self.wedges.upload(device, queue, arrows.wedges);
         ArrowCounts {
             drawn,
-            dangling: sorted.dangling,
+            dangling: arrows.dangling,
+            thinned,
         }
     }
 
@@ -369,10 +505,14 @@ mod tests {
         );
     }
 
-    #[test]
-    fn heads_show_when_wide_and_long_enough_on_screen() {
-        use crate::camera::{Camera, Viewport};
-        use glam::Vec3;
+    use crate::camera::{Camera, Viewport};
+    use crate::scene::{Color, NodeInstance};
+    use glam::Vec3;
+    use std::collections::HashSet;
+
+    /// A camera 10 units from the origin, its 800×600 frustum, and the pixels a unit spans at
+    /// the origin.
+    fn view() -> (Camera, Frustum, f32) {
         let camera = Camera::looking_at(Vec3::ZERO, 10.0);
         let viewport = Viewport::new(800, 600);
         let frustum = Frustum::new(
@@ -380,12 +520,18 @@ mod tests {
             viewport.size(),
             camera.pixel_size_at_unit_depth(viewport),
         );
-        let settings = RenderSettings::default();
-        let right = camera.right();
         let px_per_unit = frustum
-            .screen_segment(Vec3::ZERO, right, 0.0)
+            .screen_segment(Vec3::ZERO, camera.right(), 0.0)
             .unwrap()
             .end_px_per_unit;
+        (camera, frustum, px_per_unit)
+    }
+
+    #[test]
+    fn heads_show_when_wide_and_long_enough_on_screen() {
+        let (camera, frustum, px_per_unit) = view();
+        let settings = RenderSettings::default();
+        let right = camera.right();
         let head = |width_px: f32, length_px: f32| {
             let on_screen = frustum
                 .screen_segment(Vec3::ZERO, right * (length_px / px_per_unit), 0.0)
@@ -420,5 +566,114 @@ mod tests {
         assert_eq!(base.len(), 2);
         // As wide across the tip as the full arrow's shaft is where its head starts.
         assert!((base[0] - base[1]).abs() - 2.0 * SHAFT_BASE_HALF_WIDTH < 1e-6);
+    }
+
+    /// 100 × 100 hosts across the view, 5 px apart, each with an arrow to its right-hand
+    /// neighbour; `width_px(i)` gives arrow `i`'s width on screen.
+    fn grid(width_px: impl Fn(usize) -> f32) -> (Scene, Frustum) {
+        const SIDE: usize = 100;
+        let (camera, frustum, px_per_unit) = view();
+        let spacing = 5.0 / px_per_unit;
+        let mut scene = Scene::default();
+        for row in 0..SIDE {
+            for column in 0..SIDE {
+                let at = |i: usize| (i as f32 - SIDE as f32 / 2.0) * spacing;
+                let position = camera.right() * at(column) + camera.up() * at(row);
+                scene
+                    .nodes
+                    .push(NodeInstance::new(position, 0.01 * spacing, Color::WHITE));
+                if column + 1 < SIDE {
+                    let from = (row * SIDE + column) as u32;
+                    let width = width_px(scene.edges.len()) / px_per_unit;
+                    scene
+                        .edges
+                        .push(EdgeInstance::new(from, from + 1, width, Color::WHITE));
+                }
+            }
+        }
+        (scene, frustum)
+    }
+
+    /// The arrows `gather_arrows` keeps, by tail, and how many it thinned out.
+    fn drawn(scene: &Scene, frustum: &Frustum, budget: usize) -> (HashSet<[u32; 3]>, usize) {
+        let settings = RenderSettings {
+            arrow_budget: budget,
+            ..RenderSettings::default()
+        };
+        let Gathered { arrows, thinned } = gather_arrows(scene, frustum, &settings);
+        let tails = [arrows.full, arrows.wedges]
+            .into_iter()
+            .flat_map(|lists| [lists.opaque.arrows, lists.fading.arrows])
+            .flatten()
+            .map(|arrow| arrow.tail.map(f32::to_bits))
+            .collect::<HashSet<_>>();
+        (tails, thinned)
+    }
+
+    #[test]
+    fn every_arrow_is_drawn_within_the_budget() {
+        let (scene, frustum) = grid(|_| 0.2);
+        let edges = scene.edges.len();
+        let (tails, thinned) = drawn(&scene, &frustum, edges);
+        assert_eq!((tails.len(), thinned), (edges, 0));
+    }
+
+    #[test]
+    fn crowded_frames_thin_sub_pixel_arrows_to_about_the_budget() {
+        let (scene, frustum) = grid(|_| 0.2);
+        let (tails, thinned) = drawn(&scene, &frustum, 3_000);
+        assert!((2_700..=3_300).contains(&tails.len()), "{}", tails.len());
+        assert_eq!(tails.len() + thinned, scene.edges.len());
+    }
+
+    #[test]
+    fn thinning_keeps_wide_and_highlighted_arrows_and_the_ink_of_thin_ones() {
+        // Every third arrow 2 px wide, every third highlighted, the rest a fifth of a pixel.
+        let (mut scene, frustum) = grid(|i| if i % 3 == 0 { 2.0 } else { 0.2 });
+        for edge in scene.edges.iter_mut().skip(1).step_by(3) {
+            edge.highlighted = true;
+        }
+        let tail = |edge: &EdgeInstance| {
+            let segment = scene.segment_of(edge).unwrap();
+            segment.tail.to_array().map(f32::to_bits)
+        };
+        // A budget of 0 thins as far as it goes: each thin arrow at a chance of its width.
+        let (tails, _) = drawn(&scene, &frustum, 0);
+        let (always, thin): (Vec<_>, Vec<_>) = scene
+            .edges
+            .iter()
+            .enumerate()
+            .partition(|(i, _)| i % 3 != 2);
+        assert!(always.iter().all(|(_, edge)| tails.contains(&tail(edge))));
+        let thin_drawn = thin
+            .iter()
+            .filter(|(_, e)| tails.contains(&tail(e)))
+            .count();
+        let expected = 0.2 * thin.len() as f32;
+        assert!(
+            (thin_drawn as f32 - expected).abs() < 0.15 * expected,
+            "{thin_drawn} of {} thin arrows drawn; expected about {expected}",
+            thin.len()
+        );
+    }
+
+    #[test]
+    fn thinning_keeps_the_same_arrows_and_adds_more_as_they_widen() {
+        let (scene, frustum) = grid(|_| 0.2);
+        let (first, _) = drawn(&scene, &frustum, 0);
+        assert_eq!(
+            drawn(&scene, &frustum, 0).0,
+            first,
+            "the same arrows every frame"
+        );
+        let (wider_scene, _) = grid(|_| 0.4);
+        let (wider, _) = drawn(&wider_scene, &frustum, 0);
+        assert!(
+            wider.len() > first.len() * 3 / 2,
+            "{} {}",
+            wider.len(),
+            first.len()
+        );
+        assert!(first.is_subset(&wider));
     }
 }

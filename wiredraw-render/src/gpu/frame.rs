@@ -31,6 +31,15 @@ pub struct RenderSettings {
     pub min_arrow_width_px: f32,
     /// Arrows shorter than this on screen are skipped.
     pub min_arrow_length_px: f32,
+    /// How many arrows a frame draws before it thins out those narrower on screen than
+    /// `min_arrow_width_px`. Past it, each such arrow is drawn (at that width) with a chance
+    /// in proportion to its true width, picked by a hash of its two hosts so that the same
+    /// arrows stay from frame to frame and more of them join as the view zooms in. The chance
+    /// is scaled up so the frame draws about this many, but never below the true width: a
+    /// crowded view keeps its look and at least the ink its arrows' true widths would give,
+    /// while wide and highlighted arrows are always drawn. A software renderer pays per
+    /// triangle (see docs/PERFORMANCE.md, Rendering). `usize::MAX` draws every arrow.
+    pub arrow_budget: usize,
     /// Arrows whose head would be shorter than this on screen are drawn as their shaft alone,
     /// one triangle widening towards the head's end, instead of a shaft and a head. A head is
     /// four shaft widths long (at most 40 % of the arrow), so at the default 6 px thin or short
@@ -52,6 +61,7 @@ impl Default for RenderSettings {
             hover_color: Color::WHITE,
             min_arrow_width_px: 1.0,
             min_arrow_length_px: 1.0,
+            arrow_budget: 50_000,
             min_head_length_px: 6.0,
             max_dot_radius_px: 4.0,
         }
