@@ -52,6 +52,10 @@ struct Args {
     /// Folder for PNG and DOT exports.
     #[arg(long, default_value = ".")]
     export_dir: PathBuf,
+    /// Arrows a frame draws before it thins out those under a pixel wide; raise it on a real
+    /// GPU (18446744073709551615 draws every arrow).
+    #[arg(long, default_value_t = wiredraw::render::RenderSettings::default().arrow_budget)]
+    arrow_budget: usize,
 }
 
 /// mimalloc keeps freed pages for reuse where glibc malloc returns them to the kernel and
@@ -98,6 +102,7 @@ fn main() -> anyhow::Result<()> {
         },
         export_dir: args.export_dir,
         size: args.size,
+        arrow_budget: args.arrow_budget,
     };
     run(options)?;
     Ok(())

@@ -33,8 +33,11 @@ fn viewer_child() {
         screenshot: var("WD_SCREENSHOT").map(PathBuf::from),
         screenshot_after: var("WD_SHOT_AFTER").map_or(1.0, |s| s.parse().unwrap()),
         select: var("WD_SELECT"),
+        arrow_budget: var("WD_ARROW_BUDGET").map_or(usize::MAX, |b| b.parse().unwrap()),
         settings_path: None,
-        size: (1600, 1000),
+        size: var("WD_SIZE").map_or((1600, 1000), |size| {
+            wiredraw::viewer::parse_size(&size).unwrap()
+        }),
         ..ViewerOptions::default()
     };
     run(options).expect("the viewer runs");
@@ -234,6 +237,28 @@ fn the_viewer_selects_and_highlights_the_busiest_edge_of_synthetic_traffic() {
     );
     let text = busy_fraction(&image, 1300, 100, 1600, 900);
     assert!(text > 0.01, "details panel text: {text}");
+}
+
+#[test]
+fn a_small_window_thins_out_arrows_under_a_pixel_wide_and_says_so() {
+    if std::env::var_os(CHILD_ENV).is_some() {
+        return;
+    }
+    let demo = loaded_demo(DemoConfig {
+        logs: Some(rita_dir()),
+        ..DemoConfig::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let shot = dir.path().join("small.png");
+    // In a window this small many of the rita window's arrows are under a pixel wide, and a
+    // budget of one arrow leaves each of those out but for a chance of its width.
+    let extra = [("WD_SIZE", "480x300"), ("WD_ARROW_BUDGET", "1")];
+    let report = run_viewer(&demo, 1_713_614_400.0, 600.0, &extra, &shot);
+    let (edges, thinned) = (
+        report["drawn_edges"].as_u64().unwrap(),
+        report["thinned_edges"].as_u64().unwrap(),
+    );
+    assert!(thinned > 0 && thinned < edges, "{report}");
 }
 
 #[test]

@@ -11,7 +11,8 @@ use super::timeline_ui::{Histogram, Metric, StripState, format_duration, format_
 use crate::net::api::{EdgeResponse, NodeResponse};
 use crate::render::glam::{Vec2, Vec3};
 use crate::render::{
-    Camera, Color, GraphPaintCallback, LabelOptions, Picked, Picker, Scene, Viewport, paint_labels,
+    Camera, Color, GraphPaintCallback, LabelOptions, Picked, Picker, PrepareStats, Scene, Viewport,
+    paint_labels,
 };
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -87,6 +88,8 @@ pub struct ViewerApp {
     last_frame: Option<Instant>,
     frames: FrameStats,
     last_fetch_ms: f64,
+    /// What the renderer drew in the last frame.
+    drawn: PrepareStats,
     capture: Option<CaptureRequest>,
     screenshot_requested: bool,
     ready_since: Option<f64>,
@@ -149,6 +152,7 @@ impl ViewerApp {
             last_frame: None,
             frames: FrameStats::default(),
             last_fetch_ms: 0.0,
+            drawn: PrepareStats::default(),
             capture: None,
             screenshot_requested: false,
             ready_since: None,
@@ -206,6 +210,11 @@ impl ViewerApp {
         }
     }
 
+    /// Tells the app what the renderer drew in the frame just painted.
+    pub fn set_drawn(&mut self, drawn: PrepareStats) {
+        self.drawn = drawn;
+    }
+
     /// One JSON line describing what the screenshot shows, for tests and scripts.
     fn report(&mut self, path: &std::path::Path, error: Option<&String>) -> String {
         let shown = self.graph.shown().cloned();
@@ -224,6 +233,7 @@ impl ViewerApp {
             "edges": shown.as_ref().map(|g| g.edges.len()),
             "drawn_nodes": scene.nodes.len(),
             "drawn_edges": scene.edges.len(),
+            "thinned_edges": self.drawn.edges_thinned,
             "selected_edge": selected_edge,
             "detail_connections": self.edge_detail.as_ref().map(|edge| edge.connections.len()),
             "frames": self.frames.frames,
@@ -686,6 +696,13 @@ impl ViewerApp {
             self.graph.layout_hosts(),
             self.backend.dropped_graph_requests()
         ));
+        if self.drawn.edges_thinned > 0 {
+            ui.weak(format!(
+                "arrows: {} drawn, {} under a pixel wide left out of this crowded view (zoom in \
+                 to see them; wide and selected ones always show)",
+                self.drawn.edges_drawn, self.drawn.edges_thinned
+            ));
+        }
         ui.weak(match self.feed {
             Some(Feed::Push) => "updates: pushed by the server (live stream)".to_string(),
             Some(Feed::Polling) => format!(

@@ -70,6 +70,10 @@ pub struct ViewerOptions {
     pub export_dir: PathBuf,
     /// Window size in physical pixels.
     pub size: (u32, u32),
+    /// Arrows a frame draws before thinning out those under a pixel wide
+    /// ([`crate::render::RenderSettings::arrow_budget`]); `usize::MAX` draws every arrow, for
+    /// a real GPU.
+    pub arrow_budget: usize,
 }
 
 impl Default for ViewerOptions {
@@ -86,6 +90,7 @@ impl Default for ViewerOptions {
             select: None,
             settings_path: login::Remembered::default_path(),
             export_dir: PathBuf::from("."),
+            arrow_budget: crate::render::RenderSettings::default().arrow_budget,
             size: (1600, 1000),
         }
     }

@@ -145,6 +145,9 @@ impl Gfx {
             },
         );
         GraphPaintCallback::install(&mut egui_renderer, &device, RendererConfig::new(format));
+        if let Some(renderer) = GraphPaintCallback::renderer_mut(&mut egui_renderer) {
+            renderer.settings.arrow_budget = options.arrow_budget;
+        }
         tracing::info!(adapter = %adapter.get_info().name, ?format, "window ready");
         Ok(Gfx {
             window,
@@ -208,6 +211,9 @@ impl Gfx {
                 .texture
                 .create_view(&wgpu::TextureViewDescriptor::default());
             self.draw(&view, &primitives, &screen);
+            if let Some(renderer) = GraphPaintCallback::renderer_mut(&mut self.egui_renderer) {
+                app.set_drawn(renderer.stats());
+            }
             self.window.pre_present_notify();
             self.queue.present(texture);
         }
