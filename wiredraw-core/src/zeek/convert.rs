@@ -115,16 +115,24 @@ fn convert_scalar(text: &str, ty: &FieldType) -> Result<Value, ConvertError> {
 
 /// Digits only: Rust's integer parsers also take a leading `+`, which Zeek never writes.
 fn parse_unsigned(text: &str) -> Option<u64> {
-    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+    let bytes = text.as_bytes();
+    if bytes.is_empty() {
         return None;
     }
-    text.parse().ok()
+    bytes.iter().try_fold(0u64, |value, &byte| {
+        let digit = byte.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        value.checked_mul(10)?.checked_add(u64::from(digit))
+    })
 }
 
 fn parse_signed(text: &str) -> Option<i64> {
-    let digits = text.strip_prefix('-').unwrap_or(text);
-    parse_unsigned(digits)?;
-    text.parse().ok()
+    match text.strip_prefix('-') {
+        Some(digits) => 0i64.checked_sub_unsigned(parse_unsigned(digits)?),
+        None => i64::try_from(parse_unsigned(text)?).ok(),
+    }
 }
 
 /// Zeek writes doubles as decimals (`%.6f`), possibly `inf`/`-inf`/`nan`; anything with
@@ -135,7 +143,46 @@ fn parse_float(text: &str) -> Option<f64> {
     {
         return None;
     }
-    text.parse().ok()
+    parse_plain_decimal(text).or_else(|| text.parse().ok())
+}
+
+/// Powers of ten a double holds exactly.
+const EXACT_POWERS_OF_TEN: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// The common case of a Zeek double, `[-]digits[.digits]` whose digits, read as one integer,
+/// fit in 53 bits (a timestamp to the microsecond does): that integer over a power of ten. Both
+/// are exact in a double, so the one division rounds correctly and the result is the general
+/// parser's to the bit (Clinger's fast path). `None` for anything else, which the general
+/// parser then reads.
+fn parse_plain_decimal(text: &str) -> Option<f64> {
+    let (negative, body) = match text.strip_prefix('-') {
+        Some(body) => (true, body.as_bytes()),
+        None => (false, text.as_bytes()),
+    };
+    let mut mantissa: u64 = 0;
+    let mut digits = 0usize;
+    let mut point: Option<usize> = None;
+    for (at, &byte) in body.iter().enumerate() {
+        if byte == b'.' && point.is_none() {
+            point = Some(at);
+            continue;
+        }
+        let digit = byte.wrapping_sub(b'0');
+        if digit > 9 || digits == 19 {
+            return None;
+        }
+        mantissa = mantissa * 10 + u64::from(digit);
+        digits += 1;
+    }
+    if digits == 0 || mantissa >= 1 << 53 {
+        return None;
+    }
+    let decimals = point.map_or(0, |at| body.len() - at - 1);
+    let magnitude = mantissa as f64 / EXACT_POWERS_OF_TEN.get(decimals)?;
+    Some(if negative { -magnitude } else { magnitude })
 }
 
 fn parse_finite(text: &str) -> Option<f64> {
@@ -284,5 +331,41 @@ mod tests {
         assert_eq!(parse_float("infinity"), Some(f64::INFINITY));
         assert_eq!(parse_float("+1.0"), None);
         assert_eq!(parse_float(""), None);
+        assert_eq!(parse_float("."), None);
+        assert_eq!(parse_float("-"), None);
+        assert_eq!(parse_float("1.2.3"), None);
+        assert_eq!(parse_unsigned("18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_unsigned("18446744073709551616"), None);
+        assert_eq!(parse_signed("-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(parse_signed("9223372036854775808"), None);
+        assert_eq!(parse_signed("-"), None);
+    }
+
+    proptest::proptest! {
+        /// The fast path for plain decimals gives the general parser's double to the bit.
+        #[test]
+        fn plain_decimals_read_as_the_general_parser_reads_them(
+            negative: bool,
+            whole in 0u64..10_000_000_000,
+            fraction in 0u64..1_000_000_000,
+            decimals in 0usize..10,
+        ) {
+            let sign = if negative { "-" } else { "" };
+            let text = if decimals == 0 {
+                format!("{sign}{whole}")
+            } else {
+                let fraction = fraction % 10u64.pow(decimals as u32);
+                format!("{sign}{whole}.{fraction:0decimals$}")
+            };
+            let general: f64 = text.parse().unwrap();
+            let read = parse_float(&text).unwrap();
+            proptest::prop_assert_eq!(read.to_bits(), general.to_bits(), "{}", text);
+        }
+
+        #[test]
+        fn integers_read_as_the_general_parser_reads_them(text in "-?[0-9]{0,21}") {
+            proptest::prop_assert_eq!(parse_signed(&text), text.parse::<i64>().ok());
+            proptest::prop_assert_eq!(parse_unsigned(&text), text.parse::<u64>().ok());
+        }
     }
 }
