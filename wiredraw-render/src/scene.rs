@@ -95,6 +95,44 @@ impl NodeInstance {
     pub fn drawn_radius(&self) -> f32 {
         self.radius * fade_scale(self.fade)
     }
+
+    pub(crate) fn drawn_sphere(&self) -> DrawnSphere {
+        DrawnSphere {
+            center: self.position,
+            radius: self.drawn_radius(),
+        }
+    }
+}
+
+/// A node's sphere as drawn: all an arrow needs of its ends, packed in 16 bytes so that the
+/// lookups of a large scene's edges stay in cache.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct DrawnSphere {
+    pub center: Vec3,
+    pub radius: f32,
+}
+
+/// The arrow of `edge` between spheres `from` and `to`, or `None` when the spheres overlap so
+/// no arrow is visible, the edge loops back to its node, or it is fully faded out.
+pub(crate) fn edge_segment(
+    edge: &EdgeInstance,
+    from: DrawnSphere,
+    to: DrawnSphere,
+) -> Option<ArrowSegment> {
+    if edge.fade <= 0.0 || edge.from == edge.to {
+        return None;
+    }
+    let axis = to.center - from.center;
+    let distance = axis.length();
+    if !distance.is_finite() || distance <= from.radius + to.radius {
+        return None;
+    }
+    let direction = axis / distance;
+    Some(ArrowSegment {
+        tail: from.center + direction * from.radius,
+        tip: to.center - direction * to.radius,
+        width: edge.width * fade_scale(edge.fade),
+    })
 }
 
 /// One directed connection arrow between two nodes of the same [`Scene`].
@@ -154,23 +192,9 @@ impl Scene {
     }
 
     pub(crate) fn segment_of(&self, edge: &EdgeInstance) -> Option<ArrowSegment> {
-        let from = self.nodes.get(edge.from as usize)?;
-        let to = self.nodes.get(edge.to as usize)?;
-        if edge.fade <= 0.0 || edge.from == edge.to {
-            return None;
-        }
-        let axis = to.position - from.position;
-        let distance = axis.length();
-        let (from_radius, to_radius) = (from.drawn_radius(), to.drawn_radius());
-        if !distance.is_finite() || distance <= from_radius + to_radius {
-            return None;
-        }
-        let direction = axis / distance;
-        Some(ArrowSegment {
-            tail: from.position + direction * from_radius,
-            tip: to.position - direction * to_radius,
-            width: edge.width * fade_scale(edge.fade),
-        })
+        let from = self.nodes.get(edge.from as usize)?.drawn_sphere();
+        let to = self.nodes.get(edge.to as usize)?.drawn_sphere();
+        edge_segment(edge, from, to)
     }
 
     /// The smallest axis-aligned box holding every visible sphere, or `None` for an empty scene.

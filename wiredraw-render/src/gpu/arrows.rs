@@ -5,7 +5,7 @@ use super::culling::{Frustum, ScreenSegment};
 use super::frame::RenderSettings;
 use super::instance_buffer::InstancedShape;
 use super::{TargetState, create_shader};
-use crate::scene::{EdgeInstance, Scene};
+use crate::scene::{DrawnSphere, EdgeInstance, NodeInstance, Scene, edge_segment};
 use bytemuck::{Pod, Zeroable};
 use lyon::math::point;
 use lyon::path::Polygon;
@@ -199,11 +199,6 @@ impl ArrowList {
             .retain(|_| keys.next().is_some_and(|&key| key < threshold));
         self.thinning_keys.retain(|&key| key < threshold);
     }
-
-    fn append(&mut self, other: &mut ArrowList) {
-        self.arrows.append(&mut other.arrows);
-        self.thinning_keys.append(&mut other.thinning_keys);
-    }
 }
 
 /// Arrows of one shape gathered for upload: the opaque ones, and those fading in or out.
@@ -230,11 +225,6 @@ impl ArrowLists {
         self.opaque.thin(threshold);
         self.fading.thin(threshold);
     }
-
-    fn append(&mut self, other: &mut ArrowLists) {
-        self.opaque.append(&mut other.opaque);
-        self.fading.append(&mut other.fading);
-    }
 }
 
 /// What a run of edges contributes to a frame.
@@ -259,12 +249,72 @@ impl SortedArrows {
         self.wedges.thin(threshold);
     }
 
-    fn append(&mut self, other: &mut SortedArrows) {
-        self.full.append(&mut other.full);
-        self.wedges.append(&mut other.wedges);
-        self.dangling += other.dangling;
-        self.thin += other.thin;
-        self.thin_coverage += other.thin_coverage;
+    fn clear(&mut self) {
+        for list in [
+            &mut self.full.opaque,
+            &mut self.full.fading,
+            &mut self.wedges.opaque,
+            &mut self.wedges.fading,
+        ] {
+            list.arrows.clear();
+            list.thinning_keys.clear();
+        }
+        self.dangling = 0;
+        self.thin = 0;
+        self.thin_coverage = 0.0;
+    }
+
+    /// Culls `edges` (whose ends are looked up in `spheres`, the scene's nodes as drawn) and
+    /// sorts the rest into full arrows and wedges, replacing what was here.
+    fn refill(
+        &mut self,
+        spheres: &[DrawnSphere],
+        edges: &[EdgeInstance],
+        frustum: &Frustum,
+        settings: &RenderSettings,
+    ) {
+        self.clear();
+        for edge in edges {
+            let (Some(&from), Some(&to)) = (
+                spheres.get(edge.from as usize),
+                spheres.get(edge.to as usize),
+            ) else {
+                self.dangling += 1;
+                continue;
+            };
+            let Some(segment) = edge_segment(edge, from, to) else {
+                continue;
+            };
+            if !segment.tail.is_finite() {
+                continue;
+            }
+            let margin = segment.width * REACH;
+            let Some(on_screen) = frustum
+                .screen_segment(segment.tail, segment.tip, margin)
+                .filter(|on_screen| on_screen.length_px >= settings.min_arrow_length_px)
+            else {
+                continue;
+            };
+            let [r, g, b, _] = edge.color.0;
+            let fade = (edge.fade.clamp(0.0, 1.0) * 255.0).round() as u8;
+            let arrow = GpuArrow {
+                tail: segment.tail.to_array(),
+                width: edge.width,
+                tip: segment.tip.to_array(),
+                color: [r, g, b, fade],
+            };
+            let coverage = coverage(segment.width, on_screen, settings);
+            let key = thinning_key(edge, coverage);
+            if key > 0.0 {
+                self.thin += 1;
+                self.thin_coverage += f64::from(coverage);
+            }
+            if head_length_px(segment.width, on_screen, settings) < settings.min_head_length_px {
+                self.wedges.push(arrow, key);
+            } else {
+                self.full.push(arrow, key);
+            }
+        }
     }
 }
 
@@ -272,87 +322,64 @@ impl SortedArrows {
 /// its scheduling, small enough that a large scene's tasks spread over every core.
 const EDGES_PER_TASK: usize = 16_384;
 
-/// Culls `edges` and sorts the rest into full arrows and wedges.
-fn sort_arrows(
-    scene: &Scene,
-    edges: &[EdgeInstance],
-    frustum: &Frustum,
-    settings: &RenderSettings,
-) -> SortedArrows {
-    let node_count = scene.nodes.len();
-    let mut sorted = SortedArrows::default();
-    for edge in edges {
-        if edge.from as usize >= node_count || edge.to as usize >= node_count {
-            sorted.dangling += 1;
-            continue;
-        }
-        let Some(segment) = scene.segment_of(edge) else {
-            continue;
-        };
-        if !segment.tail.is_finite() {
-            continue;
-        }
-        let margin = segment.width * REACH;
-        let Some(on_screen) = frustum
-            .screen_segment(segment.tail, segment.tip, margin)
-            .filter(|on_screen| on_screen.length_px >= settings.min_arrow_length_px)
-        else {
-            continue;
-        };
-        let [r, g, b, _] = edge.color.0;
-        let fade = (edge.fade.clamp(0.0, 1.0) * 255.0).round() as u8;
-        let arrow = GpuArrow {
-            tail: segment.tail.to_array(),
-            width: edge.width,
-            tip: segment.tip.to_array(),
-            color: [r, g, b, fade],
-        };
-        let coverage = coverage(segment.width, on_screen, settings);
-        let key = thinning_key(edge, coverage);
-        if key > 0.0 {
-            sorted.thin += 1;
-            sorted.thin_coverage += f64::from(coverage);
-        }
-        if head_length_px(segment.width, on_screen, settings) < settings.min_head_length_px {
-            sorted.wedges.push(arrow, key);
-        } else {
-            sorted.full.push(arrow, key);
-        }
-    }
-    sorted
-}
-
-/// The arrows of a frame, in the scene's order, culled, sorted and thinned to
-/// [`RenderSettings::arrow_budget`]; large scenes on every core.
-fn gather_arrows(scene: &Scene, frustum: &Frustum, settings: &RenderSettings) -> Gathered {
-    let mut parts: Vec<SortedArrows> = scene
-        .edges
-        .par_chunks(EDGES_PER_TASK)
-        .map(|edges| sort_arrows(scene, edges, frustum, settings))
-        .collect();
-    let on_screen: usize = parts.iter().map(SortedArrows::len).sum();
-    let thin: usize = parts.iter().map(|part| part.thin).sum();
-    let thin_coverage: f64 = parts.iter().map(|part| part.thin_coverage).sum();
-    let threshold = thinning_threshold(on_screen, thin, thin_coverage, settings.arrow_budget);
-    if threshold.is_finite() {
-        parts.par_iter_mut().for_each(|part| part.thin(threshold));
-    }
-    // In order, so the upload keeps the scene's order.
-    let mut parts = parts.into_iter();
-    let mut sorted = parts.next().unwrap_or_default();
-    for mut part in parts {
-        sorted.append(&mut part);
-    }
-    Gathered {
-        thinned: on_screen - sorted.len(),
-        arrows: sorted,
-    }
-}
-
-/// A frame's arrows, and how many thinning left out.
-struct Gathered {
-    arrows: SortedArrows,
+/// A frame's arrows, culled, sorted and thinned to [`RenderSettings::arrow_budget`], in runs of
+/// the scene's edges in order. Kept from frame to frame, so that a large scene's lists reuse
+/// their memory instead of faulting in fresh pages every frame.
+#[derive(Default)]
+struct FrameArrows {
+    /// The scene's nodes as drawn, packed for the edges' lookups.
+    spheres: Vec<DrawnSphere>,
+    runs: Vec<SortedArrows>,
+    /// Arrows on screen that thinning left out.
     thinned: usize,
+}
+
+impl FrameArrows {
+    /// Gathers the arrows of `scene` on every core.
+    fn gather(&mut self, scene: &Scene, frustum: &Frustum, settings: &RenderSettings) {
+        scene
+            .nodes
+            .par_iter()
+            .map(NodeInstance::drawn_sphere)
+            .collect_into_vec(&mut self.spheres);
+        let spheres = self.spheres.as_slice();
+        self.runs
+            .resize_with(scene.edges.len().div_ceil(EDGES_PER_TASK), Default::default);
+        self.runs
+            .par_iter_mut()
+            .zip(scene.edges.par_chunks(EDGES_PER_TASK))
+            .for_each(|(run, edges)| run.refill(spheres, edges, frustum, settings));
+        let on_screen: usize = self.runs.iter().map(SortedArrows::len).sum();
+        let thin: usize = self.runs.iter().map(|run| run.thin).sum();
+        let thin_coverage: f64 = self.runs.iter().map(|run| run.thin_coverage).sum();
+        let threshold = thinning_threshold(on_screen, thin, thin_coverage, settings.arrow_budget);
+        if threshold.is_finite() {
+            self.runs.par_iter_mut().for_each(|run| run.thin(threshold));
+        }
+        self.thinned = on_screen - self.runs.iter().map(SortedArrows::len).sum::<usize>();
+    }
+
+    fn dangling(&self) -> usize {
+        self.runs.iter().map(|run| run.dangling).sum()
+    }
+
+    /// Every kept arrow of one shape: the opaque ones of each run in order, then the fading
+    /// ones.
+    fn of_shape(&self, shape: fn(&SortedArrows) -> &ArrowLists) -> (Vec<&[GpuArrow]>, u32) {
+        let opaque = self
+            .runs
+            .iter()
+            .map(|run| shape(run).opaque.arrows.as_slice());
+        let fading = self
+            .runs
+            .iter()
+            .map(|run| shape(run).fading.arrows.as_slice());
+        let opaque_count: usize = opaque.clone().map(<[GpuArrow]>::len).sum();
+        (
+            opaque.chain(fading).collect(),
+            u32::try_from(opaque_count).unwrap_or(u32::MAX),
+        )
+    }
 }
 
 /// Arrows of one shape, drawn the opaque ones first, then those fading in or out.
@@ -373,17 +400,17 @@ impl ArrowBatch {
         }
     }
 
-    /// Uploads `lists`, replacing the last frame's; returns how many arrows that was.
+    /// Uploads the arrows of one shape, replacing the last frame's; returns how many that was.
     fn upload(
         &mut self,
         device: &wgpu::Device,
         queue: &wgpu::Queue,
-        mut lists: ArrowLists,
+        arrows: &FrameArrows,
+        shape: fn(&SortedArrows) -> &ArrowLists,
     ) -> usize {
-        self.opaque_count = u32::try_from(lists.opaque.len()).unwrap_or(u32::MAX);
-        lists.opaque.arrows.append(&mut lists.fading.arrows);
-        self.shape.upload(device, queue, &lists.opaque.arrows);
-        lists.opaque.arrows.len()
+        let (parts, opaque_count) = arrows.of_shape(shape);
+        self.opaque_count = opaque_count;
+        self.shape.upload_parts(device, queue, &parts)
     }
 
     fn paint(
@@ -411,6 +438,7 @@ pub(crate) struct ArrowRenderer {
     full: ArrowBatch,
     /// The rest, as their shaft alone.
     wedges: ArrowBatch,
+    frame: FrameArrows,
 }
 
 /// What preparing arrows found.
@@ -449,10 +477,11 @@ impl ArrowRenderer {
             fading_pipeline: pipeline("fs_arrow_fading"),
             full,
             wedges,
+            frame: FrameArrows::default(),
         }
     }
 
-    /// Uploads the arrows that can show ([`gather_arrows`]).
+    /// Uploads the arrows that can show ([`FrameArrows::gather`]).
     pub fn prepare(
         &mut self,
         device: &wgpu::Device,
@@ -461,13 +490,17 @@ impl ArrowRenderer {
         frustum: &Frustum,
         settings: &RenderSettings,
     ) -> ArrowCounts {
-        let Gathered { arrows, thinned } = gather_arrows(scene, frustum, settings);
-        let drawn = self.full.upload(device, queue, arrows.full)
-            + self.wedges.upload(device, queue, arrows.wedges);
+        self.frame.gather(scene, frustum, settings);
+        let drawn = self
+            .full
+            .upload(device, queue, &self.frame, |run| &run.full)
+            + self
+                .wedges
+                .upload(device, queue, &self.frame, |run| &run.wedges);
         ArrowCounts {
             drawn,
-            dangling: arrows.dangling,
-            thinned,
+            dangling: self.frame.dangling(),
+            thinned: self.frame.thinned,
         }
     }
 
@@ -594,20 +627,23 @@ mod tests {
         (scene, frustum)
     }
 
-    /// The arrows `gather_arrows` keeps, by tail, and how many it thinned out.
+    /// The arrows `FrameArrows::gather` keeps, by tail, and how many it thinned out.
     fn drawn(scene: &Scene, frustum: &Frustum, budget: usize) -> (HashSet<[u32; 3]>, usize) {
         let settings = RenderSettings {
             arrow_budget: budget,
             ..RenderSettings::default()
         };
-        let Gathered { arrows, thinned } = gather_arrows(scene, frustum, &settings);
-        let tails = [arrows.full, arrows.wedges]
-            .into_iter()
-            .flat_map(|lists| [lists.opaque.arrows, lists.fading.arrows])
-            .flatten()
-            .map(|arrow| arrow.tail.map(f32::to_bits))
-            .collect::<HashSet<_>>();
-        (tails, thinned)
+        let mut frame = FrameArrows::default();
+        frame.gather(scene, frustum, &settings);
+        let tails = [
+            frame.of_shape(|run| &run.full),
+            frame.of_shape(|run| &run.wedges),
+        ]
+        .into_iter()
+        .flat_map(|(parts, _)| parts.into_iter().flatten())
+        .map(|arrow| arrow.tail.map(f32::to_bits))
+        .collect::<HashSet<_>>();
+        (tails, frame.thinned)
     }
 
     #[test]

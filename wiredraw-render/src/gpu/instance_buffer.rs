@@ -64,16 +64,30 @@ impl<T: Pod> InstancedShape<T> {
     /// Replaces the instances, reallocating (to the next power of two) only when they do not
     /// fit.
     pub fn upload(&mut self, device: &wgpu::Device, queue: &wgpu::Queue, items: &[T]) {
-        self.len = u32::try_from(items.len()).unwrap_or(u32::MAX);
-        if items.is_empty() {
-            return;
-        }
-        let bytes: &[u8] = bytemuck::cast_slice(items);
-        let needed = bytes.len() as u64;
-        if self.instances.as_ref().is_none_or(|b| b.size() < needed) {
+        self.upload_parts(device, queue, &[items]);
+    }
+
+    /// Replaces the instances with `parts` one after the other, copied once, straight into
+    /// the staging memory; returns how many that was.
+    pub fn upload_parts(
+        &mut self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        parts: &[&[T]],
+    ) -> usize {
+        let count: usize = parts.iter().map(|part| part.len()).sum();
+        self.len = u32::try_from(count).unwrap_or(u32::MAX);
+        let Some(size) = wgpu::BufferSize::new((count * std::mem::size_of::<T>()) as u64) else {
+            return 0;
+        };
+        if self
+            .instances
+            .as_ref()
+            .is_none_or(|b| b.size() < size.get())
+        {
             let buffer = device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(self.label),
-                size: needed.next_power_of_two(),
+                size: size.get().next_power_of_two(),
                 usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
                 mapped_at_creation: false,
             });
@@ -93,9 +107,22 @@ impl<T: Pod> InstancedShape<T> {
             }));
             self.instances = Some(buffer);
         }
-        if let Some(buffer) = &self.instances {
-            queue.write_buffer(buffer, 0, bytes);
+        let Some(mut staging) = self
+            .instances
+            .as_ref()
+            .and_then(|buffer| queue.write_buffer_with(buffer, 0, size))
+        else {
+            return count;
+        };
+        let mut offset = 0;
+        for part in parts {
+            let bytes: &[u8] = bytemuck::cast_slice(part);
+            staging
+                .slice(offset..offset + bytes.len())
+                .copy_from_slice(bytes);
+            offset += bytes.len();
         }
+        count
     }
 
     /// Draws every uploaded instance with the pipeline already set.
