@@ -235,7 +235,7 @@ struct SortedArrows {
     /// Edges with an endpoint index outside the scene's nodes.
     dangling: usize,
     /// Arrows thinning may leave out, and the sum of their coverages.
-    thin: usize,
+    thin_count: usize,
     thin_coverage: f64,
 }
 
@@ -260,7 +260,7 @@ impl SortedArrows {
             list.thinning_keys.clear();
         }
         self.dangling = 0;
-        self.thin = 0;
+        self.thin_count = 0;
         self.thin_coverage = 0.0;
     }
 
@@ -306,7 +306,7 @@ impl SortedArrows {
             let coverage = coverage(segment.width, on_screen, settings);
             let key = thinning_key(edge, coverage);
             if key > 0.0 {
-                self.thin += 1;
+                self.thin_count += 1;
                 self.thin_coverage += f64::from(coverage);
             }
             if head_length_px(segment.width, on_screen, settings) < settings.min_head_length_px {
@@ -350,7 +350,7 @@ impl FrameArrows {
             .zip(scene.edges.par_chunks(EDGES_PER_TASK))
             .for_each(|(run, edges)| run.refill(spheres, edges, frustum, settings));
         let on_screen: usize = self.runs.iter().map(SortedArrows::len).sum();
-        let thin: usize = self.runs.iter().map(|run| run.thin).sum();
+        let thin: usize = self.runs.iter().map(|run| run.thin_count).sum();
         let thin_coverage: f64 = self.runs.iter().map(|run| run.thin_coverage).sum();
         let threshold = thinning_threshold(on_screen, thin, thin_coverage, settings.arrow_budget);
         if threshold.is_finite() {
