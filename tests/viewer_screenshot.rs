@@ -130,17 +130,22 @@ fn synthetic_demo() -> (Demo, f64) {
     (demo, wiredraw::core::synth::DEFAULT_START as f64 + 1800.0)
 }
 
+/// The rita sample served by a demo server, and a playhead in a busy hour of it
+/// (2024-04-20 12:00 UTC).
+fn rita_demo() -> (Demo, f64) {
+    let demo = loaded_demo(DemoConfig {
+        logs: Some(rita_dir()),
+        ..DemoConfig::default()
+    });
+    (demo, 1_713_614_400.0)
+}
+
 #[test]
 fn the_viewer_shows_the_rita_graph_the_server_answers_at_a_known_time() {
     if std::env::var_os(CHILD_ENV).is_some() {
         return;
     }
-    let demo = loaded_demo(DemoConfig {
-        logs: Some(rita_dir()),
-        ..DemoConfig::default()
-    });
-    // 2024-04-20 12:00 UTC, a busy hour of the sample.
-    let at = 1_713_614_400.0;
+    let (demo, at) = rita_demo();
     let window = 600.0;
     let span = span_at(&demo, at, window);
     let client = demo.client().unwrap();
@@ -244,16 +249,13 @@ fn a_small_window_thins_out_arrows_under_a_pixel_wide_and_says_so() {
     if std::env::var_os(CHILD_ENV).is_some() {
         return;
     }
-    let demo = loaded_demo(DemoConfig {
-        logs: Some(rita_dir()),
-        ..DemoConfig::default()
-    });
+    let (demo, at) = rita_demo();
     let dir = tempfile::tempdir().unwrap();
     let shot = dir.path().join("small.png");
     // In a window this small many of the rita window's arrows are under a pixel wide, and a
     // budget of one arrow leaves each of those out but for a chance of its width.
     let extra = [("WD_SIZE", "480x300"), ("WD_ARROW_BUDGET", "1")];
-    let report = run_viewer(&demo, 1_713_614_400.0, 600.0, &extra, &shot);
+    let report = run_viewer(&demo, at, 600.0, &extra, &shot);
     let (edges, thinned) = (
         report["drawn_edges"].as_u64().unwrap(),
         report["thinned_edges"].as_u64().unwrap(),

@@ -199,6 +199,11 @@ impl ArrowList {
             .retain(|_| keys.next().is_some_and(|&key| key < threshold));
         self.thinning_keys.retain(|&key| key < threshold);
     }
+
+    fn clear(&mut self) {
+        self.arrows.clear();
+        self.thinning_keys.clear();
+    }
 }
 
 /// Arrows of one shape gathered for upload: the opaque ones, and those fading in or out.
@@ -225,6 +230,11 @@ impl ArrowLists {
         self.opaque.thin(threshold);
         self.fading.thin(threshold);
     }
+
+    fn clear(&mut self) {
+        self.opaque.clear();
+        self.fading.clear();
+    }
 }
 
 /// What a run of edges contributes to a frame.
@@ -250,15 +260,8 @@ impl SortedArrows {
     }
 
     fn clear(&mut self) {
-        for list in [
-            &mut self.full.opaque,
-            &mut self.full.fading,
-            &mut self.wedges.opaque,
-            &mut self.wedges.fading,
-        ] {
-            list.arrows.clear();
-            list.thinning_keys.clear();
-        }
+        self.full.clear();
+        self.wedges.clear();
         self.dangling = 0;
         self.thin_count = 0;
         self.thin_coverage = 0.0;
