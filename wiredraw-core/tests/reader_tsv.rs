@@ -498,6 +498,58 @@ fn read_into_reuses_one_record_and_matches_the_iterator() {
     assert_eq!(errors, want_errors.len());
 }
 
+/// `read_into` overwrites the previous record's values in place; a column whose value changes
+/// kind from line to line (unset, empty, a string too long to store inline, a container, a bad
+/// line between, a new block with other types) must read exactly as a fresh record does.
+#[test]
+fn read_into_overwrites_values_whatever_they_held_before() {
+    let long = "a string far too long to be stored inline in the value";
+    let mut text = tsv_header(
+        "x",
+        &["s", "n", "a", "v", "t", "e", "b"],
+        &[
+            "string",
+            "count",
+            "addr",
+            "vector[string]",
+            "set[count]",
+            "enum",
+            "bool",
+        ],
+    );
+    for line in [
+        format!("{long}\t5\t10.0.0.1\ta,b\t1,2\ttcp\tT"),
+        "-\t-\t-\t-\t-\t-\t-".to_string(),
+        "short\t7\t::1\t(empty)\t(empty)\t(empty)\tF".to_string(),
+        "bad\tx\t10.0.0.9\t-\t-\t-\tT".to_string(),
+        format!("(empty)\t8\t10.0.0.2\t-,{long}\t3\tudp\tT"),
+        format!("{long}!\t9\t2001:db8::1\tc\t-\ticmp\t-"),
+    ] {
+        text.push_str(&line);
+        text.push('\n');
+    }
+    text.push_str(&tsv_header("y", &["s", "n"], &["count", "string"]));
+    text.push_str("4\tfour\n-\t(empty)\n");
+    let (want, want_errors) = common::split(LogReader::new(text.as_bytes(), "x", None));
+    assert_eq!((want.len(), want_errors.len()), (7, 1));
+    let mut reader = LogReader::new(text.as_bytes(), "x", None);
+    let mut record = Record::default();
+    let mut got = Vec::new();
+    while let Some(result) = reader.read_into(&mut record) {
+        if result.is_ok() {
+            got.push(record.clone());
+        }
+    }
+    assert_eq!(got, want);
+    assert_eq!(want[1].values, vec![Value::Unset; 7]);
+    assert_eq!(want[3].get("s").unwrap().as_str(), Some(""));
+    assert_eq!(
+        want[4].get("s").unwrap().as_str(),
+        Some(&*format!("{long}!"))
+    );
+    assert_eq!(want[6].get("n").unwrap().as_str(), Some(""));
+}
+
 #[test]
 fn addresses_are_normalised() {
     let cases = [

@@ -182,7 +182,6 @@ impl<R: Read> LogReader<R> {
     /// holds the next record, `Some(Err(_))` for a line that could not be read (the record's
     /// content is then unspecified), `None` at the end.
     pub fn read_into(&mut self, record: &mut Record) -> Option<Result<(), LineError>> {
-        record.values.clear();
         let result = self.advance(&mut record.values)?;
         Some(result.map(|line| {
             record.line = line;
@@ -194,7 +193,8 @@ impl<R: Read> LogReader<R> {
         }))
     }
 
-    /// Reads lines until one yields a record (its values appended to `values`) or an error.
+    /// Reads lines until one yields a record (its values written over those in `values`, whose
+    /// buffers a TSV line reuses) or an error.
     /// Returns the record's line number.
     fn advance(&mut self, values: &mut Vec<Value>) -> Option<Result<u64, LineError>> {
         loop {
@@ -245,7 +245,10 @@ impl<R: Read> LogReader<R> {
                     }),
                 },
                 State::Json(json) => match std::str::from_utf8(bytes) {
-                    Ok(text) => json.data_line(text, values),
+                    Ok(text) => {
+                        values.clear();
+                        json.data_line(text, values)
+                    }
                     Err(e) => Err(LineErrorKind::InvalidUtf8 {
                         at: e.valid_up_to(),
                     }),
