@@ -62,7 +62,7 @@ pub enum Format {
 enum State {
     /// No content line seen yet.
     Detecting,
-    Tsv(TsvState),
+    Tsv(Box<TsvState>),
     Json(JsonState),
     /// Stopped after a fatal error.
     Done,
@@ -219,7 +219,7 @@ impl<R: Read> LogReader<R> {
             }
             if matches!(self.state, State::Detecting) {
                 self.state = match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
-                    Some(b'#') => State::Tsv(TsvState::new(self.default_path.clone())),
+                    Some(b'#') => State::Tsv(Box::new(TsvState::new(self.default_path.clone()))),
                     Some(b'{') => State::Json(JsonState::new(self.default_path.clone())),
                     _ => {
                         self.state = State::Done;
