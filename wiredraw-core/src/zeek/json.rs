@@ -80,6 +80,7 @@ impl<'de> Visitor<'de> for NodeVisitor {
 }
 
 /// Reads JSON lines, reusing one schema while consecutive lines have the same fields and types.
+#[derive(Clone)]
 pub(crate) struct JsonState {
     default_path: Arc<str>,
     last: Option<Arc<Schema>>,

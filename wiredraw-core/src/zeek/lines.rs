@@ -76,6 +76,14 @@ impl<R: Read> LineReader<R> {
         self.max_len = max_len;
     }
 
+    /// Gives the input back with what was read of it but not yet returned as lines, the number
+    /// of lines returned, and whether the input has ended: everything needed to go on reading
+    /// it another way.
+    pub(crate) fn into_parts(self) -> (R, Vec<u8>, u64, bool) {
+        let pending = self.buf[self.start..self.end].to_vec();
+        (self.reader, pending, self.line, self.eof)
+    }
+
     /// The next line, an error for a line that could not be read, or `None` at the end.
     pub fn next_line(&mut self) -> Option<Result<Line<'_>, LineError>> {
         let mut discarding = false;
@@ -175,6 +183,6 @@ impl<R: Read> LineReader<R> {
     }
 }
 
-fn trim_cr(line: &[u8]) -> &[u8] {
+pub(crate) fn trim_cr(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
 }

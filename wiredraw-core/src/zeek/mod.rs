@@ -31,6 +31,7 @@ mod convert;
 mod error;
 mod json;
 mod lines;
+mod parallel;
 mod time;
 mod tsv;
 
@@ -59,6 +60,7 @@ pub enum Format {
     Json,
 }
 
+#[derive(Clone)]
 enum State {
     /// No content line seen yet.
     Detecting,
@@ -66,6 +68,25 @@ enum State {
     Json(JsonState),
     /// Stopped after a fatal error.
     Done,
+}
+
+impl State {
+    /// The state after the first content line: its first non-blank byte tells the format, and
+    /// anything but `#` or `{` is not a Zeek log (`Done`).
+    fn detect(first_line: &[u8], default_path: &Option<Arc<str>>) -> State {
+        match first_line.iter().find(|b| !b.is_ascii_whitespace()) {
+            Some(b'#') => State::Tsv(Box::new(TsvState::new(default_path.clone()))),
+            Some(b'{') => State::Json(JsonState::new(default_path.clone())),
+            _ => State::Done,
+        }
+    }
+
+    /// Whether a line is blank, to be skipped. A TSV row of empty fields is whitespace too, but
+    /// it is data to reject.
+    fn is_blank(&self, line: &[u8]) -> bool {
+        line.iter().all(|b| b.is_ascii_whitespace())
+            && !matches!(self, State::Tsv(tsv) if tsv.has_separator(line))
+    }
 }
 
 /// A streaming reader of one Zeek log (TSV or JSON), yielding typed records.
@@ -212,26 +233,20 @@ impl<R: Read> LogReader<R> {
             };
             let number = line.number;
             let bytes = line.bytes;
-            let blank = bytes.iter().all(|b| b.is_ascii_whitespace())
-                && !matches!(&self.state, State::Tsv(tsv) if tsv.has_separator(bytes));
-            if blank {
+            if self.state.is_blank(bytes) {
                 continue;
             }
             if matches!(self.state, State::Detecting) {
-                self.state = match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
-                    Some(b'#') => State::Tsv(Box::new(TsvState::new(self.default_path.clone()))),
-                    Some(b'{') => State::Json(JsonState::new(self.default_path.clone())),
-                    _ => {
-                        self.state = State::Done;
-                        let reason = "not a Zeek log: the first line is neither a '#' header \
-                                      nor a JSON object";
-                        return Some(Err(LineError::new(
-                            self.lines.file().clone(),
-                            number,
-                            LineErrorKind::NoUsableHeader(reason.into()),
-                        )));
-                    }
-                };
+                self.state = State::detect(bytes, &self.default_path);
+                if matches!(self.state, State::Done) {
+                    let reason = "not a Zeek log: the first line is neither a '#' header nor a \
+                                  JSON object";
+                    return Some(Err(LineError::new(
+                        self.lines.file().clone(),
+                        number,
+                        LineErrorKind::NoUsableHeader(reason.into()),
+                    )));
+                }
             }
             let result = match &mut self.state {
                 State::Tsv(tsv) if bytes[0] == b'#' => {

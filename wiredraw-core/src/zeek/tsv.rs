@@ -1,6 +1,6 @@
 //! Zeek's tab-separated format: header blocks and data lines.
 
-use super::convert::{Column, Markers, convert_into, unescape_bytes};
+use super::convert::{Column, Escaped, Markers, convert_into, unescape_bytes};
 use super::error::LineErrorKind;
 use crate::record::Schema;
 use crate::value::{FieldType, Value};
@@ -40,6 +40,7 @@ impl Default for Header {
 }
 
 /// Reads the TSV format line by line, tracking header blocks.
+#[derive(Clone)]
 pub(crate) struct TsvState {
     header: Header,
     /// The previous line was a header line, so the block is still being described.
@@ -129,6 +130,18 @@ impl TsvState {
         }
     }
 
+    /// Whether the header block is still being described (no data line since its last header).
+    pub(crate) fn in_header(&self) -> bool {
+        self.in_header
+    }
+
+    /// Takes note of a data line without reading it: the header block before it is complete.
+    pub(crate) fn data_line_seen(&mut self) {
+        if self.in_header {
+            self.finish_header();
+        }
+    }
+
     /// Ends the header block before the first data line after it.
     fn finish_header(&mut self) {
         self.in_header = false;
@@ -170,9 +183,7 @@ impl TsvState {
         line: &str,
         values: &mut Vec<Value>,
     ) -> Result<(), LineErrorKind> {
-        if self.in_header {
-            self.finish_header();
-        }
+        self.data_line_seen();
         let schema = match &self.schema {
             Ok(schema) => schema,
             Err(reason) if !self.ever_usable => {
@@ -183,10 +194,14 @@ impl TsvState {
         let sep = self.header.separator.as_slice();
         let separators = &mut self.separators;
         separators.clear();
-        match sep {
+        let escaped = match sep {
             [single] => find_byte(line.as_bytes(), *single, separators),
-            _ => separators.extend(memchr::memmem::find_iter(line.as_bytes(), sep)),
-        }
+            _ => {
+                separators.extend(memchr::memmem::find_iter(line.as_bytes(), sep));
+                memchr::memchr(b'\\', line.as_bytes()).is_some()
+            }
+        };
+        let escaped = if escaped { Escaped::Maybe } else { Escaped::No };
         let expected = self.columns.len();
         let found = separators.len() + 1;
         if found != expected {
@@ -208,13 +223,8 @@ impl TsvState {
             .enumerate()
         {
             let field = &line[start..end];
-            if let Err(reason) = convert_into(field, column, &self.header.markers, slot) {
-                return Err(LineErrorKind::BadValue {
-                    field: schema.names[index].to_string(),
-                    ty: schema.types[index].to_string(),
-                    value: clip(field),
-                    reason: reason.into(),
-                });
+            if let Err(reason) = convert_into(field, column, &self.header.markers, escaped, slot) {
+                return Err(bad_value(schema, index, field, reason));
             }
             start = end + sep.len();
         }
@@ -222,19 +232,34 @@ impl TsvState {
     }
 }
 
-/// Appends the position of every `byte` in `line` to `found`.
+/// The error for a field that is not of its column's type. Kept out of line: the loop over
+/// fields stays small.
+#[cold]
+#[inline(never)]
+fn bad_value(schema: &Schema, column: usize, field: &str, reason: &str) -> LineErrorKind {
+    LineErrorKind::BadValue {
+        field: schema.names[column].to_string(),
+        ty: schema.types[column].to_string(),
+        value: clip(field),
+        reason: reason.into(),
+    }
+}
+
+/// Appends the position of every `byte` in `line` to `found`, and tells whether the line holds
+/// a backslash (so whether any field may need unescaping).
 ///
 /// Fields average a few bytes, so one pass over the line eight bytes at a time beats a search
-/// call per field. In each word, a byte equal to `byte` becomes zero after the XOR, and
-/// `!((x & 0x7f..) + 0x7f.. | x)` sets the high bit of exactly the zero bytes (no carry crosses
-/// a byte, so there are no false matches).
-fn find_byte(line: &[u8], byte: u8, found: &mut Vec<usize>) {
-    const LOW_BITS: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+/// call per field. In each word XORed with the byte sought, `zero_bytes` marks the bytes that
+/// were it.
+fn find_byte(line: &[u8], byte: u8, found: &mut Vec<usize>) -> bool {
     let pattern = u64::from_ne_bytes([byte; 8]);
+    let backslashes = u64::from_ne_bytes([b'\\'; 8]);
+    let mut escapes = 0;
     let (words, tail) = line.as_chunks::<8>();
     for (index, word) in words.iter().enumerate() {
-        let x = u64::from_le_bytes(*word) ^ pattern;
-        let mut matches = !(((x & LOW_BITS) + LOW_BITS) | x | LOW_BITS);
+        let word = u64::from_le_bytes(*word);
+        escapes |= zero_bytes(word ^ backslashes);
+        let mut matches = zero_bytes(word ^ pattern);
         while matches != 0 {
             found.push(index * 8 + matches.trailing_zeros() as usize / 8);
             matches &= matches - 1;
@@ -246,6 +271,15 @@ fn find_byte(line: &[u8], byte: u8, found: &mut Vec<usize>) {
             .zip(tail)
             .filter_map(|(at, &b)| (b == byte).then_some(at)),
     );
+    escapes != 0 || tail.contains(&b'\\')
+}
+
+/// The high bit of each byte of `x` that is zero, and no other bit: `(x & 0x7f..) + 0x7f..`
+/// sets the high bit of every byte with a low bit set, with no carry across bytes, so no
+/// byte is marked falsely.
+fn zero_bytes(x: u64) -> u64 {
+    const LOW_BITS: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    !(((x & LOW_BITS) + LOW_BITS) | x | LOW_BITS)
 }
 
 /// The first field name that appears more than once: which column a query meant would be a guess.
