@@ -192,11 +192,7 @@ impl<R: Read> LogReader<R> {
 
     /// The schema of the current TSV header block, or of the last JSON record.
     pub fn schema(&self) -> Option<&Arc<Schema>> {
-        match &self.state {
-            State::Tsv(tsv) => tsv.schema(),
-            State::Json(json) => json.schema(),
-            State::Detecting | State::Done => None,
-        }
+        self.state.schema()
     }
 
     /// Reads the next record into `record`, reusing its buffers: `Some(Ok(()))` when it now
@@ -204,14 +200,7 @@ impl<R: Read> LogReader<R> {
     /// content is then unspecified), `None` at the end.
     pub fn read_into(&mut self, record: &mut Record) -> Option<Result<(), LineError>> {
         let result = self.advance(&mut record.values)?;
-        Some(result.map(|line| {
-            record.line = line;
-            if let Some(schema) = self.schema()
-                && !Arc::ptr_eq(schema, &record.schema)
-            {
-                record.schema = schema.clone();
-            }
-        }))
+        Some(result.map(|line| self.state.finish_record(record, line)))
     }
 
     /// Reads lines until one yields a record (its values written over those in `values`, whose
@@ -222,8 +211,11 @@ impl<R: Read> LogReader<R> {
             if matches!(self.state, State::Done) {
                 return None;
             }
-            let line = match self.lines.next_line()? {
-                Ok(line) => line,
+            let (number, result) = match self.lines.next_line()? {
+                Ok(line) => (
+                    line.number,
+                    self.state.read_line(line.bytes, &self.default_path, values),
+                ),
                 Err(error) => {
                     if error.is_fatal() {
                         self.state = State::Done;
@@ -231,57 +223,87 @@ impl<R: Read> LogReader<R> {
                     return Some(Err(error));
                 }
             };
-            let number = line.number;
-            let bytes = line.bytes;
-            if self.state.is_blank(bytes) {
-                continue;
-            }
-            if matches!(self.state, State::Detecting) {
-                self.state = State::detect(bytes, &self.default_path);
-                if matches!(self.state, State::Done) {
-                    let reason = "not a Zeek log: the first line is neither a '#' header nor a \
-                                  JSON object";
-                    return Some(Err(LineError::new(
-                        self.lines.file().clone(),
-                        number,
-                        LineErrorKind::NoUsableHeader(reason.into()),
-                    )));
+            match result {
+                None => continue,
+                Some(Ok(())) => return Some(Ok(number)),
+                Some(Err(kind)) => {
+                    return Some(Err(LineError::new(self.lines.file().clone(), number, kind)));
                 }
             }
-            let result = match &mut self.state {
-                State::Tsv(tsv) if bytes[0] == b'#' => {
-                    tsv.header_line(bytes);
-                    continue;
-                }
-                State::Tsv(tsv) => match std::str::from_utf8(bytes) {
-                    Ok(text) => tsv.data_line(text, values),
-                    Err(e) => Err(LineErrorKind::InvalidUtf8 {
-                        at: e.valid_up_to(),
-                    }),
-                },
-                State::Json(json) => match std::str::from_utf8(bytes) {
-                    Ok(text) => {
-                        values.clear();
-                        json.data_line(text, values)
-                    }
-                    Err(e) => Err(LineErrorKind::InvalidUtf8 {
-                        at: e.valid_up_to(),
-                    }),
-                },
-                State::Detecting | State::Done => return None,
-            };
-            return Some(match result {
-                Ok(()) => Ok(number),
-                Err(kind) => {
-                    values.clear();
-                    let error = LineError::new(self.lines.file().clone(), number, kind);
-                    if error.is_fatal() {
-                        self.state = State::Done;
-                    }
-                    Err(error)
-                }
-            });
         }
+    }
+}
+
+impl State {
+    fn schema(&self) -> Option<&Arc<Schema>> {
+        match self {
+            State::Tsv(tsv) => tsv.schema(),
+            State::Json(json) => json.schema(),
+            State::Detecting | State::Done => None,
+        }
+    }
+
+    /// Gives a record whose values were just read its line number and schema (the same `Arc`
+    /// from record to record while the schema stays).
+    fn finish_record(&self, record: &mut Record, line: u64) {
+        record.line = line;
+        if let Some(schema) = self.schema()
+            && !Arc::ptr_eq(schema, &record.schema)
+        {
+            record.schema = schema.clone();
+        }
+    }
+
+    /// Reads one line (without its line end; lines too long never get here): `None` when it
+    /// yields nothing (a header or blank line, or any line once `Done`), otherwise its values,
+    /// written over those in `values`, or why it could not be read. A fatal error makes the
+    /// state `Done`.
+    fn read_line(
+        &mut self,
+        bytes: &[u8],
+        default_path: &Option<Arc<str>>,
+        values: &mut Vec<Value>,
+    ) -> Option<Result<(), LineErrorKind>> {
+        if self.is_blank(bytes) {
+            return None;
+        }
+        if matches!(self, State::Detecting) {
+            *self = State::detect(bytes, default_path);
+            if matches!(self, State::Done) {
+                let reason = "not a Zeek log: the first line is neither a '#' header nor a JSON \
+                              object";
+                return Some(Err(LineErrorKind::NoUsableHeader(reason.into())));
+            }
+        }
+        let result = match self {
+            State::Tsv(tsv) if bytes[0] == b'#' => {
+                tsv.header_line(bytes);
+                return None;
+            }
+            State::Tsv(tsv) => match std::str::from_utf8(bytes) {
+                Ok(text) => tsv.data_line(text, values),
+                Err(e) => Err(LineErrorKind::InvalidUtf8 {
+                    at: e.valid_up_to(),
+                }),
+            },
+            State::Json(json) => match std::str::from_utf8(bytes) {
+                Ok(text) => {
+                    values.clear();
+                    json.data_line(text, values)
+                }
+                Err(e) => Err(LineErrorKind::InvalidUtf8 {
+                    at: e.valid_up_to(),
+                }),
+            },
+            State::Detecting | State::Done => return None,
+        };
+        if let Err(kind) = &result {
+            values.clear();
+            if matches!(kind, LineErrorKind::NoUsableHeader(_)) {
+                *self = State::Done;
+            }
+        }
+        Some(result)
     }
 }
 

@@ -8,17 +8,17 @@
 //! memory stays at a few chunks whatever the input's size.
 
 use super::error::{LineError, LineErrorKind};
-use super::lines::{LineReader, trim_cr};
+use super::lines::trim_cr;
 use super::{LogReader, State};
 use crate::record::Record;
 use std::collections::BTreeMap;
-use std::io::{ErrorKind, Read};
+use std::io::Read;
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex, mpsc};
 
 /// Bytes of input per chunk: big enough that handing a chunk over costs nothing next to reading
 /// it, small enough that every thread has several.
-const CHUNK_BYTES: usize = 512 * 1024;
+const CHUNK_BYTES: usize = 256 * 1024;
 
 impl<R: Read + Send> LogReader<R> {
     /// Reads the rest of the input on `threads` worker threads, calling `each` with every record
@@ -185,30 +185,52 @@ impl Default for Chunk {
 }
 
 impl Chunk {
-    /// Reads the chunk's lines into records and errors, numbering lines from 1.
+    /// Reads the chunk's lines into records and errors, numbering lines from 1, as
+    /// [`LogReader`] does with what its [`super::LineReader`] splits off.
     fn read(&mut self, context: &ChunkContext) {
-        let mut reader = LogReader {
-            lines: LineReader::new(&self.bytes[..], context.source.clone(), context.max_len),
-            state: std::mem::replace(&mut self.state, State::Done),
-            default_path: context.default_path.clone(),
-        };
+        let mut state = std::mem::replace(&mut self.state, State::Done);
         self.filled = 0;
         self.errors.clear();
-        loop {
+        let bytes = &self.bytes[..];
+        // A final line without a newline is still a line; an empty one after the last is not.
+        let unterminated = match bytes.last() {
+            Some(b'\n') | None => None,
+            Some(_) => Some(bytes.len()),
+        };
+        let mut start = 0;
+        let mut number = 0;
+        for end in memchr::memchr_iter(b'\n', bytes).chain(unterminated) {
+            let line = &bytes[start..end];
+            start = end + 1;
+            number += 1;
             if self.filled == self.records.len() {
                 self.records.push(Record::default());
             }
-            match reader.read_into(&mut self.records[self.filled]) {
-                None => break,
-                Some(Ok(())) => self.filled += 1,
-                Some(Err(error)) => self.errors.push((self.filled, error)),
+            let record = &mut self.records[self.filled];
+            let result = if line.len() > context.max_len {
+                Some(Err(LineErrorKind::TooLong {
+                    limit: context.max_len,
+                }))
+            } else {
+                state.read_line(trim_cr(line), &context.default_path, &mut record.values)
+            };
+            match result {
+                None => {}
+                Some(Ok(())) => {
+                    state.finish_record(record, number);
+                    self.filled += 1;
+                }
+                Some(Err(kind)) => {
+                    let error = LineError::new(context.source.clone(), number, kind);
+                    self.errors.push((self.filled, error));
+                }
             }
         }
-        self.lines = reader.lines.line_number();
+        self.lines = number;
         if let Some(reason) = self.read_error.take() {
             let error = LineError::new(
                 context.source.clone(),
-                self.lines + 1,
+                number + 1,
                 LineErrorKind::Io(reason),
             );
             self.errors.push((self.filled, error));
@@ -265,18 +287,14 @@ impl<R: Read> Splitter<R> {
         let mut line_start = memchr::memrchr(b'\n', out).map_or(0, |at| at + 1);
         while !self.eof && (line_start == 0 || out.len() < self.chunk_bytes) {
             let old_len = out.len();
-            out.resize(old_len + self.chunk_bytes, 0);
-            let read = self.input.read(&mut out[old_len..]);
-            out.truncate(old_len + *read.as_ref().unwrap_or(&0));
-            match read {
-                Ok(0) => self.eof = true,
-                Ok(_) => {}
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) => {
-                    self.eof = true;
-                    out.truncate(line_start);
-                    return Err(e);
-                }
+            // `read_to_end` fills spare capacity without zeroing it first, and retries reads
+            // that were interrupted; with room reserved it never moves the bytes.
+            out.reserve(self.chunk_bytes);
+            let read = (&mut self.input)
+                .take(self.chunk_bytes as u64)
+                .read_to_end(out);
+            if !matches!(read, Ok(n) if n == self.chunk_bytes) {
+                self.eof = true;
             }
             if self.skipping {
                 match memchr::memchr(b'\n', &out[old_len..]) {
@@ -284,10 +302,7 @@ impl<R: Read> Splitter<R> {
                         out.drain(old_len..old_len + at);
                         self.skipping = false;
                     }
-                    None => {
-                        out.truncate(old_len);
-                        continue;
-                    }
+                    None => out.truncate(old_len),
                 }
             }
             if let Some(at) = memchr::memrchr(b'\n', &out[old_len..]) {
@@ -296,6 +311,10 @@ impl<R: Read> Splitter<R> {
             if out.len() - line_start > self.max_len {
                 out.truncate(line_start + self.max_len + 1);
                 self.skipping = true;
+            }
+            if let Err(e) = read {
+                out.truncate(line_start);
+                return Err(e);
             }
         }
         if !self.eof {
@@ -360,25 +379,52 @@ fn skim_lines(state: &mut State, bytes: &[u8], context: &ChunkContext) {
 mod tests {
     use super::*;
 
-    fn serial(text: &[u8], max_len: usize) -> Vec<Result<Record, LineError>> {
-        LogReader::new(text, "t", Some("conn"))
-            .with_max_line_len(max_len)
-            .collect()
+    /// Input read a few bytes at a time that fails after `fail_at` bytes, when given.
+    struct Flaky {
+        text: std::io::Cursor<Vec<u8>>,
+        fail_at: Option<u64>,
+    }
+
+    impl Read for Flaky {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let left = self
+                .fail_at
+                .map_or(u64::MAX, |at| at - self.text.position());
+            if left == 0 {
+                return Err(std::io::Error::other("disk on fire"));
+            }
+            let len = buf
+                .len()
+                .min(7)
+                .min(usize::try_from(left).unwrap_or(usize::MAX));
+            self.text.read(&mut buf[..len])
+        }
+    }
+
+    fn reader(text: &[u8], fail_at: Option<usize>) -> LogReader<Flaky> {
+        let fail_at = fail_at.map(|at| at.min(text.len()) as u64);
+        let input = Flaky {
+            text: std::io::Cursor::new(text.to_vec()),
+            fail_at,
+        };
+        LogReader::new(input, "t", Some("conn")).with_max_line_len(40)
+    }
+
+    fn serial(text: &[u8], fail_at: Option<usize>) -> Vec<Result<Record, LineError>> {
+        reader(text, fail_at).collect()
     }
 
     fn parallel(
         text: &[u8],
-        max_len: usize,
+        fail_at: Option<usize>,
         threads: usize,
         chunk_bytes: usize,
     ) -> Vec<Result<Record, LineError>> {
         let mut out = Vec::new();
         let threads = NonZeroUsize::new(threads).unwrap_or(NonZeroUsize::MIN);
-        LogReader::new(text, "t", Some("conn"))
-            .with_max_line_len(max_len)
-            .for_each_in_chunks(threads, chunk_bytes, |result| {
-                out.push(result.cloned().map_err(Clone::clone));
-            });
+        reader(text, fail_at).for_each_in_chunks(threads, chunk_bytes, |result| {
+            out.push(result.cloned().map_err(Clone::clone));
+        });
         out
     }
 
@@ -409,12 +455,14 @@ mod tests {
     proptest::proptest! {
         #![proptest_config(proptest::test_runner::Config::with_cases(400))]
 
-        /// Whatever the input and however it is cut, the parallel reader gives the serial
-        /// reader's records and errors, in order, with the same line numbers.
+        /// Whatever the input, however it is cut and wherever reading it fails, the parallel
+        /// reader gives the serial reader's records and errors, in order, with the same line
+        /// numbers.
         #[test]
         fn parallel_reading_gives_what_serial_reading_gives(
             lines in proptest::collection::vec(line(), 0..40),
             final_newline: bool,
+            fail_at in proptest::option::weighted(0.2, 0usize..2000),
             threads in 1usize..4,
             chunk_bytes in 1usize..200,
         ) {
@@ -422,8 +470,8 @@ mod tests {
             if final_newline {
                 text.push('\n');
             }
-            let want = serial(text.as_bytes(), 40);
-            let got = parallel(text.as_bytes(), 40, threads, chunk_bytes);
+            let want = serial(text.as_bytes(), fail_at);
+            let got = parallel(text.as_bytes(), fail_at, threads, chunk_bytes);
             proptest::prop_assert_eq!(got, want);
         }
     }
@@ -431,24 +479,9 @@ mod tests {
     /// An input that fails part way through ends with the serial reader's read error.
     #[test]
     fn a_read_error_ends_the_input_as_it_does_serially() {
-        struct FailsAfter(std::io::Cursor<Vec<u8>>);
-        impl Read for FailsAfter {
-            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-                let len = buf.len().min(7);
-                match self.0.read(&mut buf[..len])? {
-                    0 => Err(std::io::Error::other("disk on fire")),
-                    n => Ok(n),
-                }
-            }
-        }
-        let text = b"#fields\ta\n#types\tcount\n1\n2\n3\npartial".to_vec();
-        let reader = || LogReader::new(FailsAfter(std::io::Cursor::new(text.clone())), "t", None);
-        let want: Vec<_> = reader().collect();
-        let mut got = Vec::new();
-        reader().for_each_in_chunks(NonZeroUsize::MIN, 5, |result| {
-            got.push(result.cloned().map_err(Clone::clone));
-        });
-        assert_eq!(got, want);
+        let text = b"#fields\ta\n#types\tcount\n1\n2\n3\npartial";
+        let want = serial(text, Some(text.len()));
+        assert_eq!(parallel(text, Some(text.len()), 1, 5), want);
         let last = want.last().unwrap().as_ref().unwrap_err();
         assert_eq!(last.to_string(), "t:6: read error: disk on fire");
     }
