@@ -196,6 +196,7 @@ macro_rules! overwrite {
 }
 
 /// Converts one scalar into `slot` (see [`convert_into`]).
+#[inline(always)]
 fn convert_scalar(
     text: &str,
     scalar: Scalar,
@@ -240,8 +241,11 @@ fn convert_scalar(
             (Scalar::Enum, Value::Enum(old))
             | (Scalar::Pattern, Value::Pattern(old))
             | (Scalar::String, Value::String(old)) => {
-                old.clear();
-                unescape_into(text, escaped, old);
+                // Columns such as proto, service and conn_state repeat from line to line.
+                if escaped == Escaped::Maybe || old.as_str() != text {
+                    old.clear();
+                    unescape_into(text, escaped, old);
+                }
             }
             _ => {
                 let mut new = CompactString::default();
@@ -508,6 +512,13 @@ mod tests {
             let general: f64 = text.parse().unwrap();
             let read = parse_float(&text).unwrap();
             proptest::prop_assert_eq!(read.to_bits(), general.to_bits(), "{}", text);
+        }
+
+        /// Any mix of digits, points and minus signs reads as the general parser reads it.
+        #[test]
+        fn decimal_looking_text_reads_as_the_general_parser_reads_it(text in "-?[0-9.]{0,24}|[0-9]{0,24}[.:/a-]?[0-9]{0,12}") {
+            let general: Option<f64> = text.parse().ok();
+            proptest::prop_assert_eq!(parse_float(&text).map(f64::to_bits), general.map(f64::to_bits), "{}", text);
         }
 
         #[test]
