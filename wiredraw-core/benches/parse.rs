@@ -1,6 +1,7 @@
-//! Typed reading of Zeek logs on one core (see docs/PERFORMANCE.md): the whole 3-day rita
-//! conn set, decompressed into memory first, read as TSV with the hot-loop API
-//! (`LogReader::read_into`) and with the `Iterator` API; and the wrccdc dns log as JSON.
+//! Typed reading of Zeek logs (see docs/PERFORMANCE.md): the whole 3-day rita conn set,
+//! decompressed into memory first, read as TSV on one core with the hot-loop API
+//! (`LogReader::read_into`) and with the `Iterator` API, and on every core with
+//! `LogReader::for_each_parallel`; and the wrccdc dns log as JSON.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
@@ -70,6 +71,15 @@ fn parse(c: &mut Criterion) {
             LogReader::new(black_box(&conn[..]), "bench", None)
                 .filter(Result::is_ok)
                 .count()
+        })
+    });
+    let threads = std::thread::available_parallelism().unwrap_or(std::num::NonZeroUsize::MIN);
+    group.bench_function(format!("rita_conn_tsv_parallel_{threads}_threads"), |b| {
+        b.iter(|| {
+            let mut records = 0u64;
+            LogReader::new(black_box(&conn[..]), "bench", None)
+                .for_each_parallel(threads, |result| records += u64::from(result.is_ok()));
+            black_box(records)
         })
     });
     group.throughput(Throughput::Elements(count_records(&dns_json)));
