@@ -9,7 +9,7 @@
 
 use super::error::{LineError, LineErrorKind};
 use super::lines::trim_cr;
-use super::{LogReader, State};
+use super::{LineText, LogReader, State};
 use crate::record::Record;
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -197,10 +197,11 @@ impl Chunk {
             Some(b'\n') | None => None,
             Some(_) => Some(bytes.len()),
         };
+        let text = std::str::from_utf8(bytes).ok();
         let mut start = 0;
         let mut number = 0;
         for end in memchr::memchr_iter(b'\n', bytes).chain(unterminated) {
-            let line = &bytes[start..end];
+            let (start_of_line, line) = (start, &bytes[start..end]);
             start = end + 1;
             number += 1;
             if self.filled == self.records.len() {
@@ -212,7 +213,12 @@ impl Chunk {
                     limit: context.max_len,
                 }))
             } else {
-                state.read_line(trim_cr(line), &context.default_path, &mut record.values)
+                // Cut at newlines, a valid chunk's lines are valid too.
+                let line = match text.and_then(|text| text.get(start_of_line..end)) {
+                    Some(text) => LineText::Text(text.strip_suffix('\r').unwrap_or(text)),
+                    None => LineText::Bytes(trim_cr(line)),
+                };
+                state.read_line(line, &context.default_path, &mut record.values)
             };
             match result {
                 None => {}
