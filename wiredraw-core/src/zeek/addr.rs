@@ -17,26 +17,31 @@ pub fn parse_addr(text: &str) -> Option<IpAddr> {
 /// 255); anything else is left to that parser.
 fn parse_dotted_quad(text: &[u8]) -> Option<Ipv4Addr> {
     let mut octets = [0u8; 4];
-    let mut rest = text;
-    for (index, octet) in octets.iter_mut().enumerate() {
-        if index > 0 {
-            rest = rest.strip_prefix(b".")?;
+    let mut index = 0;
+    let mut value = 0u16;
+    let mut digits = 0;
+    for &byte in text {
+        if byte == b'.' {
+            if digits == 0 || index == 3 {
+                return None;
+            }
+            octets[index] = u8::try_from(value).ok()?;
+            (index, value, digits) = (index + 1, 0, 0);
+            continue;
         }
-        let digits = rest
-            .iter()
-            .take(3)
-            .take_while(|b| b.is_ascii_digit())
-            .count();
-        if digits == 0 || (digits > 1 && rest[0] == b'0') {
+        let digit = byte.wrapping_sub(b'0');
+        // A digit after a leading zero, or a fourth digit, is not an octet.
+        if digit > 9 || (digits == 1 && value == 0) || digits == 3 {
             return None;
         }
-        let value = rest[..digits]
-            .iter()
-            .fold(0u16, |value, &digit| value * 10 + u16::from(digit - b'0'));
-        *octet = u8::try_from(value).ok()?;
-        rest = &rest[digits..];
+        value = value * 10 + u16::from(digit);
+        digits += 1;
     }
-    rest.is_empty().then_some(Ipv4Addr::from(octets))
+    if index != 3 || digits == 0 {
+        return None;
+    }
+    octets[3] = u8::try_from(value).ok()?;
+    Some(Ipv4Addr::from(octets))
 }
 
 /// Parses `ADDR/LEN`. The network address is kept as written (normalised); an IPv4-mapped

@@ -183,6 +183,9 @@ fn convert_items(
     push(&text[start..])
 }
 
+/// The longest string a `CompactString` keeps inline, without a heap buffer.
+const MAX_INLINE_LEN: usize = std::mem::size_of::<CompactString>();
+
 /// Stores `$value` as variant `$variant` in `$slot`: in place when the slot already holds that
 /// variant, replacing whatever it held otherwise.
 macro_rules! overwrite {
@@ -241,8 +244,9 @@ fn convert_scalar(
             (Scalar::Enum, Value::Enum(old))
             | (Scalar::Pattern, Value::Pattern(old))
             | (Scalar::String, Value::String(old)) => {
-                // Columns such as proto, service and conn_state repeat from line to line.
-                if escaped == Escaped::Maybe || old.as_str() != text {
+                if escaped == Escaped::No && text.len() <= MAX_INLINE_LEN {
+                    *old = CompactString::new(text);
+                } else {
                     old.clear();
                     unescape_into(text, escaped, old);
                 }
