@@ -15,7 +15,7 @@ pub fn parse_addr(text: &str) -> Option<IpAddr> {
 /// The common case, an IPv4 dotted quad, read without the general parser's machinery. It takes
 /// exactly what `Ipv4Addr`'s parser takes (four decimal octets, no leading zeros, each at most
 /// 255); anything else is left to that parser.
-fn parse_dotted_quad(text: &[u8]) -> Option<Ipv4Addr> {
+pub(crate) fn parse_dotted_quad(text: &[u8]) -> Option<Ipv4Addr> {
     let mut octets = [0u8; 4];
     let mut index = 0;
     let mut value = 0u16;

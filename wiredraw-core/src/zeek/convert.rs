@@ -1,8 +1,9 @@
 //! Turning one TSV field into a typed [`Value`] by its declared type.
 
-use super::addr::{parse_addr, parse_subnet};
+use super::addr::{parse_addr, parse_dotted_quad, parse_subnet};
 use crate::value::{FieldType, Value};
 use compact_str::CompactString;
+use std::net::IpAddr;
 
 /// How a header block writes unset and empty values and separates container elements.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -226,7 +227,12 @@ fn convert_scalar(
             Interval,
             parse_finite(text).ok_or("not a finite interval")?
         ),
-        Scalar::Addr => overwrite!(slot, Addr, parse_addr(text).ok_or("not an address")?),
+        // The dotted quad comes back in a register; `parse_addr`'s whole `IpAddr` came back
+        // through memory and stalled the load that followed.
+        Scalar::Addr => match parse_dotted_quad(text.as_bytes()) {
+            Some(v4) => overwrite!(slot, Addr, IpAddr::V4(v4)),
+            None => overwrite!(slot, Addr, parse_addr(text).ok_or("not an address")?),
+        },
         Scalar::Subnet => {
             let (addr, len) = parse_subnet(text).ok_or("not a subnet")?;
             *slot = Value::Subnet(addr, len);
@@ -271,12 +277,18 @@ fn parse_unsigned(text: &str) -> Option<u64> {
     if bytes.is_empty() {
         return None;
     }
+    // Nineteen digits cannot overflow, so the common case skips the checks.
+    let short = bytes.len() <= 19;
     bytes.iter().try_fold(0u64, |value, &byte| {
         let digit = byte.wrapping_sub(b'0');
         if digit > 9 {
             return None;
         }
-        value.checked_mul(10)?.checked_add(u64::from(digit))
+        if short {
+            Some(value * 10 + u64::from(digit))
+        } else {
+            value.checked_mul(10)?.checked_add(u64::from(digit))
+        }
     })
 }
 
