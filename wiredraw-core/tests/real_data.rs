@@ -169,3 +169,38 @@ fn every_rita_history_decodes_into_known_steps() {
     }
     assert!(decoded > 90_000, "{decoded}");
 }
+
+/// The whole rita conn set, and the wrccdc dns log as NDJSON, read on two threads give what
+/// one thread gives: every record and line number.
+#[test]
+fn real_logs_read_on_two_threads_as_on_one() {
+    use std::io::Read;
+    let data = common::shared_data().join("zeek");
+    for (dir, prefix) in [
+        (data.join("rita-missing-host"), "conn."),
+        (data.join("wrccdc-2018/zeek-json"), "dns."),
+    ] {
+        let mut text = Vec::new();
+        for path in common::files_under(&dir) {
+            let name = path.file_name().unwrap().to_str().unwrap();
+            if name.starts_with(prefix) && name.ends_with(".gz") {
+                let file = std::fs::File::open(&path).unwrap();
+                let mut input = wiredraw_core::zeek::decompressed(file).unwrap();
+                input.read_to_end(&mut text).unwrap();
+            }
+        }
+        let want: Vec<_> = LogReader::new(&text[..], "all", None).collect();
+        assert!(
+            want.len() > 10_000,
+            "{} records in {}",
+            want.len(),
+            dir.display()
+        );
+        let mut got = Vec::with_capacity(want.len());
+        let threads = std::num::NonZeroUsize::new(2).unwrap();
+        LogReader::new(&text[..], "all", None).for_each_parallel(threads, |result| {
+            got.push(result.cloned().map_err(Clone::clone));
+        });
+        assert!(got == want, "{}: the two readings differ", dir.display());
+    }
+}
