@@ -1,11 +1,11 @@
 //! Reading one log on several threads, with exactly the result of reading it on one.
 //!
-//! One thread cuts the input into chunks of whole lines and works out the reader's state at the
-//! start of each (only header lines, and whether data lines come between them, change it; it
-//! finds them with one `memchr` for `#`). Worker threads read the chunks into records, as
+//! The caller's thread cuts the input into chunks of whole lines and works out the reader's state
+//! at the start of each (only header lines, and whether data lines come between them, change it;
+//! it finds them with one `memchr` for `#`). Worker threads read the chunks into records, as
 //! [`LogReader::read_into`] does. The caller's thread hands records and errors to its closure in
-//! input order, adding each chunk's first line number. Chunks and their records are recycled, so
-//! memory stays at a few chunks whatever the input's size.
+//! input order, adding each chunk's first line number, and refills the chunks it is done with,
+//! so memory stays at a few chunks whatever the input's size.
 
 use super::error::{LineError, LineErrorKind};
 use super::lines::trim_cr;
@@ -20,14 +20,14 @@ use std::sync::{Arc, Mutex, mpsc};
 /// it, small enough that every thread has several.
 const CHUNK_BYTES: usize = 256 * 1024;
 
-impl<R: Read + Send> LogReader<R> {
+impl<R: Read> LogReader<R> {
     /// Reads the rest of the input on `threads` worker threads, calling `each` with every record
     /// and every error in input order: exactly what iterating the reader would give, line
     /// numbers included, and it stops after a fatal error the same way.
     ///
-    /// Worth it for big inputs: a plain file reads about `threads` times as fast (one more
-    /// thread cuts the input, and decompressing gzip stays on that one thread). `each` runs on
-    /// the caller's thread.
+    /// Worth it for big inputs: a plain file reads up to `threads` times as fast. The caller's
+    /// thread reads the input (decompressing gzip there, which then sets the pace), cuts it into
+    /// chunks and runs `each`; the workers convert.
     ///
     /// ```
     /// use std::num::NonZeroUsize;
@@ -80,39 +80,17 @@ impl<R: Read + Send> LogReader<R> {
             max_len,
         };
         let mut tracker = self.state;
-        // Every chunk in flight is one of these; the splitter waits for one to come back.
-        let pool_size = 2 * threads.get() + 1;
-        let (pool_tx, pool_rx) = mpsc::sync_channel::<Chunk>(pool_size);
-        for _ in 0..pool_size {
-            let _ = pool_tx.send(Chunk::default());
-        }
-        let (work_tx, work_rx) = mpsc::sync_channel::<Chunk>(pool_size);
-        // Only the workers hold the receiver, so when they stop the splitter's sends fail.
-        let work_rx = Arc::new(Mutex::new(work_rx));
+        // Enough chunks that every worker has one queued while the caller's thread refills and
+        // delivers the others; memory stays at these whatever the input's size.
+        let mut free: Vec<Chunk> = (0..2 * threads.get() + 1)
+            .map(|_| Chunk::default())
+            .collect();
+        let (work_tx, work_rx) = mpsc::channel::<Chunk>();
+        let work_rx = Mutex::new(work_rx);
         let (done_tx, done_rx) = mpsc::channel::<Chunk>();
         std::thread::scope(|scope| {
-            let context = &context;
-            scope.spawn(move || {
-                let mut sequence = 0u64;
-                while let Ok(mut chunk) = pool_rx.recv() {
-                    let read = splitter.fill(&mut chunk.bytes);
-                    if read.is_ok() && chunk.bytes.is_empty() {
-                        break;
-                    }
-                    chunk.sequence = sequence;
-                    sequence += 1;
-                    chunk.state = tracker.clone();
-                    skim(&mut tracker, &chunk.bytes, context);
-                    chunk.read_error = read.err().map(|e| e.to_string());
-                    let last = chunk.read_error.is_some();
-                    if work_tx.send(chunk).is_err() || last {
-                        break;
-                    }
-                }
-            });
             for _ in 0..threads.get() {
-                let work_rx = Arc::clone(&work_rx);
-                let done_tx = done_tx.clone();
+                let (work_rx, done_tx, context) = (&work_rx, done_tx.clone(), &context);
                 scope.spawn(move || {
                     loop {
                         let next = work_rx.lock().map(|rx| rx.recv());
@@ -124,23 +102,48 @@ impl<R: Read + Send> LogReader<R> {
                     }
                 });
             }
-            drop((work_rx, done_tx));
+            drop(done_tx);
+            let (mut sequence, mut in_flight, mut input_ended) = (0u64, 0usize, false);
             let mut arrived = BTreeMap::new();
             let mut next = 0u64;
             let mut first_line = lines_before;
-            'chunks: for chunk in done_rx.iter() {
+            'reading: loop {
+                // Hand out every free chunk before waiting, so no worker idles.
+                while !input_ended && let Some(mut chunk) = free.pop() {
+                    let read = splitter.fill(&mut chunk.bytes);
+                    if read.is_ok() && chunk.bytes.is_empty() {
+                        input_ended = true;
+                        free.push(chunk);
+                        break;
+                    }
+                    input_ended = read.is_err();
+                    chunk.sequence = sequence;
+                    sequence += 1;
+                    chunk.state = tracker.clone();
+                    skim(&mut tracker, &chunk.bytes, &context);
+                    chunk.read_error = read.err().map(|e| e.to_string());
+                    if work_tx.send(chunk).is_err() {
+                        break 'reading;
+                    }
+                    in_flight += 1;
+                }
+                if in_flight == 0 {
+                    break;
+                }
+                let Ok(chunk) = done_rx.recv() else { break };
+                in_flight -= 1;
                 arrived.insert(chunk.sequence, chunk);
                 while let Some(mut chunk) = arrived.remove(&next) {
                     next += 1;
                     if chunk.deliver(first_line, &mut each).is_break() {
-                        break 'chunks;
+                        break 'reading;
                     }
                     first_line += chunk.lines;
-                    let _ = pool_tx.send(chunk);
+                    free.push(chunk);
                 }
             }
-            // Whether done or stopped early: the splitter, waiting for a free chunk, stops.
-            drop(pool_tx);
+            // Done or stopped early: the workers stop after the chunk they are reading.
+            drop(work_tx);
         });
     }
 }
