@@ -141,10 +141,13 @@ pub(crate) enum Escaped {
     Maybe,
 }
 
-/// Whether a field is exactly a marker. The first byte is compared first: most fields differ
-/// from `-` there, and a one-byte comparison is no call to `memcmp`.
+/// Whether a field is exactly a marker. Length and first byte are compared first: most fields
+/// differ from `-` there, and the one-byte markers then need no call to `memcmp`.
 fn is_marker(text: &str, marker: &str) -> bool {
-    text.as_bytes().first() == marker.as_bytes().first() && text == marker
+    let (text, marker) = (text.as_bytes(), marker.as_bytes());
+    text.len() == marker.len()
+        && text.first() == marker.first()
+        && (text.len() == 1 || text == marker)
 }
 
 fn convert_items(
