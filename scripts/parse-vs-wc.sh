@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Compares typed parsing with `wc -l` on one file, alternating them round by round so that a VM
+# whose speed drifts shows in both (see docs/PERFORMANCE.md, "Parsing").
+#
+#   cargo build --release --example bench
+#   scripts/parse-vs-wc.sh /tmp/rita-conn.log [ROUNDS] [THREADS]
+#
+# Each round: `wc -l` as a process (best of 5, start-up included), then `bench parse` on one
+# core and with `--threads THREADS` (best of 3 each, in-process). Prints each round and the
+# median ratios.
+set -euo pipefail
+
+file=${1:?usage: scripts/parse-vs-wc.sh FILE [ROUNDS] [THREADS]}
+rounds=${2:-10}
+threads=${3:-$(nproc)}
+bench=${BENCH:-${CARGO_TARGET_DIR:-target}/release/examples/bench}
+[[ -x $bench ]] || { echo "no $bench: run cargo build --release --example bench" >&2; exit 1; }
+
+wc_ms() {
+    # EPOCHREALTIME reads the clock without starting a process of its own.
+    local best=999999 start end
+    for _ in 1 2 3 4 5; do
+        start=$EPOCHREALTIME
+        wc -l "$file" >/dev/null
+        end=$EPOCHREALTIME
+        best=$(awk -v s="$start" -v e="$end" -v b="$best" 'BEGIN { d = (e - s) * 1000; print (d < b ? d : b) }')
+    done
+    printf '%.2f' "$best"
+}
+
+parse_ms() {
+    "$bench" parse "$file" --runs 3 "$@" | grep -o '"secs":[0-9.e-]*' | cut -d: -f2 |
+        awk '{ printf "%.1f", $1 * 1000 }'
+}
+
+ratios_one=()
+ratios_many=()
+for ((round = 1; round <= rounds; round++)); do
+    wc=$(wc_ms)
+    one=$(parse_ms)
+    many=$(parse_ms --threads "$threads")
+    r1=$(awk -v a="$one" -v b="$wc" 'BEGIN { printf "%.1f", a / b }')
+    rn=$(awk -v a="$many" -v b="$wc" 'BEGIN { printf "%.1f", a / b }')
+    ratios_one+=("$r1")
+    ratios_many+=("$rn")
+    echo "round $round: wc -l $wc ms, parse one core $one ms (${r1}x), $threads threads $many ms (${rn}x)"
+done
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+echo "median ratio: one core $(median "${ratios_one[@]}")x, $threads threads $(median "${ratios_many[@]}")x"
