@@ -63,6 +63,9 @@ impl<R: Read> LogReader<R> {
         chunk_bytes: usize,
         mut each: impl FnMut(Result<&Record, &LineError>),
     ) {
+        if matches!(self.state, State::Done) {
+            return;
+        }
         let source = self.lines.file().clone();
         let max_len = self.lines.max_len();
         let (input, pending, lines_before, eof) = self.lines.into_parts();
@@ -481,6 +484,25 @@ mod tests {
             }
             let want = serial(text.as_bytes(), fail_at);
             let got = parallel(text.as_bytes(), fail_at, threads, chunk_bytes);
+            proptest::prop_assert_eq!(got, want);
+        }
+    }
+
+    proptest::proptest! {
+        /// A reader already part way through goes on in parallel from where it was.
+        #[test]
+        fn a_reader_part_way_through_goes_on_where_it_was(
+            lines in proptest::collection::vec(line(), 0..30),
+            taken in 0usize..10,
+            chunk_bytes in 1usize..100,
+        ) {
+            let text = lines.join("\n");
+            let want = serial(text.as_bytes(), None);
+            let mut reader = reader(text.as_bytes(), None);
+            let mut got: Vec<_> = reader.by_ref().take(taken).collect();
+            reader.for_each_in_chunks(NonZeroUsize::MIN.saturating_add(1), chunk_bytes, |result| {
+                got.push(result.cloned().map_err(Clone::clone));
+            });
             proptest::prop_assert_eq!(got, want);
         }
     }
