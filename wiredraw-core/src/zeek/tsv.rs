@@ -210,15 +210,13 @@ impl TsvState {
         // The previous record's values stay to be overwritten in place (see `convert_into`).
         values.truncate(expected);
         values.resize_with(expected, || Value::Unset);
-        let ends = separators
-            .iter()
-            .copied()
-            .chain(std::iter::once(line.len()));
+        // The line's end closes the last field, as a separator closes the others.
+        separators.push(line.len());
         let mut start = 0;
-        for (index, ((&column, end), slot)) in self
+        for (index, ((&column, &end), slot)) in self
             .columns
             .iter()
-            .zip(ends)
+            .zip(separators.iter())
             .zip(values.iter_mut())
             .enumerate()
         {
