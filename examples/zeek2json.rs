@@ -1,5 +1,6 @@
-//! `zeek2json [--type T] PATH...`: prints every record of Zeek logs (TSV or JSON, plain or
-//! gzip) as one JSON object per line.
+//! `zeek2json [--type T] [--threads N] PATH...`: prints every record of Zeek logs (TSV or JSON,
+//! plain or gzip) as one JSON object per line, in input order; N threads parse while this one
+//! writes (`LogReader::try_for_each_parallel`).
 //!
 //! Values are typed (numbers as numbers, sets and vectors as arrays, unset as `null`, times as
 //! epoch seconds, addresses normalised); field names are Zeek's dotted ones (`id.orig_h`), plus
@@ -14,8 +15,8 @@
 use anyhow::Context;
 use clap::Parser;
 use std::io::{BufWriter, ErrorKind, Read, Write};
+use std::num::NonZeroUsize;
 use std::process::ExitCode;
-use wiredraw_core::Record;
 use wiredraw_core::zeek::{LogReader, decompressed};
 
 #[derive(Parser)]
@@ -25,6 +26,9 @@ struct Args {
     /// file name's first dot-separated part.
     #[arg(long = "type", value_name = "T")]
     log_type: Option<String>,
+    /// Threads that parse (default: one per core); records are written in input order.
+    #[arg(long, value_name = "N")]
+    threads: Option<NonZeroUsize>,
     /// Zeek logs to read (TSV or JSON, plain or gzip); `-` is standard input.
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<String>,
@@ -74,15 +78,17 @@ fn run(args: &Args, out: &mut impl Write, totals: &mut Totals) -> anyhow::Result
                 }
             }
         };
-        let mut reader = match &args.log_type {
+        let reader = match &args.log_type {
             Some(log_type) => reader.with_default_path(log_type),
             None => reader,
         };
-        let mut record = Record::default();
-        while let Some(result) = reader.read_into(&mut record) {
+        let threads = args
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN));
+        reader.try_for_each_parallel(threads, |result| -> anyhow::Result<()> {
             match result {
-                Ok(()) => {
-                    serde_json::to_writer(&mut *out, &record)?;
+                Ok(record) => {
+                    serde_json::to_writer(&mut *out, record)?;
                     out.write_all(b"\n")?;
                     totals.records += 1;
                 }
@@ -91,7 +97,8 @@ fn run(args: &Args, out: &mut impl Write, totals: &mut Totals) -> anyhow::Result
                     totals.errors += 1;
                 }
             }
-        }
+            Ok(())
+        })?;
     }
     Ok(())
 }

@@ -14,6 +14,7 @@ use crate::record::Record;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::num::NonZeroUsize;
+use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex, mpsc};
 
 /// Bytes of input per chunk: big enough that handing a chunk over costs nothing next to reading
@@ -52,19 +53,33 @@ impl<R: Read> LogReader<R> {
     pub fn for_each_parallel(
         self,
         threads: NonZeroUsize,
-        each: impl FnMut(Result<&Record, &LineError>),
+        mut each: impl FnMut(Result<&Record, &LineError>),
     ) {
-        self.for_each_in_chunks(threads, CHUNK_BYTES, each);
+        let outcome = self.try_for_each_parallel(threads, |result| {
+            each(result);
+            Ok::<(), std::convert::Infallible>(())
+        });
+        let Ok(()) = outcome;
     }
 
-    fn for_each_in_chunks(
+    /// [`LogReader::for_each_parallel`] that stops at the first error `each` returns (a closed
+    /// output, say) and returns it; the workers stop after the chunk they are reading.
+    pub fn try_for_each_parallel<E>(
+        self,
+        threads: NonZeroUsize,
+        each: impl FnMut(Result<&Record, &LineError>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.for_each_in_chunks(threads, CHUNK_BYTES, each)
+    }
+
+    fn for_each_in_chunks<E>(
         self,
         threads: NonZeroUsize,
         chunk_bytes: usize,
-        mut each: impl FnMut(Result<&Record, &LineError>),
-    ) {
+        mut each: impl FnMut(Result<&Record, &LineError>) -> Result<(), E>,
+    ) -> Result<(), E> {
         if matches!(self.state, State::Done) {
-            return;
+            return Ok(());
         }
         let source = self.lines.file().clone();
         let max_len = self.lines.max_len();
@@ -110,6 +125,7 @@ impl<R: Read> LogReader<R> {
             let mut arrived = BTreeMap::new();
             let mut next = 0u64;
             let mut first_line = lines_before;
+            let mut outcome = Ok(());
             'reading: loop {
                 // Hand out every free chunk before waiting, so no worker idles.
                 while !input_ended && let Some(mut chunk) = free.pop() {
@@ -138,7 +154,8 @@ impl<R: Read> LogReader<R> {
                 arrived.insert(chunk.sequence, chunk);
                 while let Some(mut chunk) = arrived.remove(&next) {
                     next += 1;
-                    if chunk.deliver(first_line, &mut each).is_break() {
+                    if let ControlFlow::Break(stopped) = chunk.deliver(first_line, &mut each) {
+                        outcome = stopped;
                         break 'reading;
                     }
                     first_line += chunk.lines;
@@ -147,7 +164,8 @@ impl<R: Read> LogReader<R> {
             }
             // Done or stopped early: the workers stop after the chunk they are reading.
             drop(work_tx);
-        });
+            outcome
+        })
     }
 }
 
@@ -250,27 +268,31 @@ impl Chunk {
     }
 
     /// Hands the chunk's records and errors to `each` in order, their line numbers shifted to
-    /// the input's. Breaks after a fatal error.
-    fn deliver(
+    /// the input's. Breaks after a fatal error (with `Ok`) or an error of `each`'s.
+    fn deliver<E>(
         &mut self,
         first_line: u64,
-        each: &mut impl FnMut(Result<&Record, &LineError>),
-    ) -> std::ops::ControlFlow<()> {
+        each: &mut impl FnMut(Result<&Record, &LineError>) -> Result<(), E>,
+    ) -> ControlFlow<Result<(), E>> {
         let mut errors = self.errors.iter_mut().peekable();
         for position in 0..=self.filled {
             while let Some((_, error)) = errors.next_if(|(at, _)| *at == position) {
                 error.line += first_line;
-                each(Err(error));
+                if let Err(stop) = each(Err(error)) {
+                    return ControlFlow::Break(Err(stop));
+                }
                 if error.is_fatal() {
-                    return std::ops::ControlFlow::Break(());
+                    return ControlFlow::Break(Ok(()));
                 }
             }
             if let Some(record) = self.records[..self.filled].get_mut(position) {
                 record.line += first_line;
-                each(Ok(record));
+                if let Err(stop) = each(Ok(record)) {
+                    return ControlFlow::Break(Err(stop));
+                }
             }
         }
-        std::ops::ControlFlow::Continue(())
+        ControlFlow::Continue(())
     }
 }
 
@@ -434,9 +456,11 @@ mod tests {
     ) -> Vec<Result<Record, LineError>> {
         let mut out = Vec::new();
         let threads = NonZeroUsize::new(threads).unwrap_or(NonZeroUsize::MIN);
-        reader(text, fail_at).for_each_in_chunks(threads, chunk_bytes, |result| {
+        let outcome = reader(text, fail_at).for_each_in_chunks(threads, chunk_bytes, |result| {
             out.push(result.cloned().map_err(Clone::clone));
+            Ok::<(), ()>(())
         });
+        assert_eq!(outcome, Ok(()));
         out
     }
 
@@ -500,11 +524,36 @@ mod tests {
             let want = serial(text.as_bytes(), None);
             let mut reader = reader(text.as_bytes(), None);
             let mut got: Vec<_> = reader.by_ref().take(taken).collect();
-            reader.for_each_in_chunks(NonZeroUsize::MIN.saturating_add(1), chunk_bytes, |result| {
+            let outcome = reader.for_each_in_chunks(NonZeroUsize::MIN.saturating_add(1), chunk_bytes, |result| {
                 got.push(result.cloned().map_err(Clone::clone));
+                Ok::<(), ()>(())
             });
+            proptest::prop_assert_eq!(outcome, Ok(()));
             proptest::prop_assert_eq!(got, want);
         }
+    }
+
+    /// An error of the closure's stops reading there and comes back.
+    #[test]
+    fn the_closure_stops_the_reading_with_its_error() {
+        let mut text = String::from("#fields\tn\n#types\tcount\n");
+        for n in 0..5000 {
+            text.push_str(&format!("{n}\n"));
+        }
+        let mut seen = 0;
+        let outcome = reader(text.as_bytes(), None).for_each_in_chunks(
+            NonZeroUsize::MIN.saturating_add(1),
+            64,
+            |result| {
+                seen += 1;
+                match result.map(|record| record.get("n").and_then(|n| n.as_u64())) {
+                    Ok(Some(1234)) => Err("enough"),
+                    _ => Ok(()),
+                }
+            },
+        );
+        assert_eq!(outcome, Err("enough"));
+        assert_eq!(seen, 1235);
     }
 
     /// An input that fails part way through ends with the serial reader's read error.
