@@ -2,8 +2,8 @@
 //!
 //! The caller's thread cuts the input into chunks of whole lines and works out the reader's state
 //! at the start of each (only header lines, and whether data lines come between them, change it;
-//! it finds them with one `memchr` for `#`). Worker threads read the chunks into records, as
-//! [`LogReader::read_into`] does. The caller's thread hands records and errors to its closure in
+//! it finds them with one `memchr` for `#`). Worker threads, and the caller's when it has
+//! nothing else to do, read the chunks into records, as [`LogReader::read_into`] does. The caller's thread hands records and errors to its closure in
 //! input order, adding each chunk's first line number, and refills the chunks it is done with,
 //! so memory stays at a few chunks whatever the input's size.
 
@@ -22,13 +22,14 @@ use std::sync::{Arc, Mutex, mpsc};
 const CHUNK_BYTES: usize = 256 * 1024;
 
 impl<R: Read> LogReader<R> {
-    /// Reads the rest of the input on `threads` worker threads, calling `each` with every record
+    /// Reads the rest of the input on `threads` threads (the caller's among them), calling `each`
+    /// with every record
     /// and every error in input order: exactly what iterating the reader would give, line
     /// numbers included, and it stops after a fatal error the same way.
     ///
     /// Worth it for big inputs: a plain file reads up to `threads` times as fast. The caller's
     /// thread reads the input (decompressing gzip there, which then sets the pace), cuts it into
-    /// chunks and runs `each`; the workers convert.
+    /// chunks and runs `each`, and converts chunks too while it has nothing else to do.
     ///
     /// ```
     /// use std::num::NonZeroUsize;
@@ -107,7 +108,8 @@ impl<R: Read> LogReader<R> {
         let work_rx = Mutex::new(work_rx);
         let (done_tx, done_rx) = mpsc::channel::<Chunk>();
         std::thread::scope(|scope| {
-            for _ in 0..threads.get() {
+            // The caller's thread reads chunks too, between handing them out and delivering.
+            for _ in 1..threads.get() {
                 let (work_rx, done_tx, context) = (&work_rx, done_tx.clone(), &context);
                 scope.spawn(move || {
                     loop {
@@ -149,7 +151,25 @@ impl<R: Read> LogReader<R> {
                 if in_flight == 0 {
                     break;
                 }
-                let Ok(chunk) = done_rx.recv() else { break };
+                // Deliver what is ready; otherwise read a waiting chunk here rather than wait.
+                // A worker waits for work holding the queue's lock, so this only tries it; and
+                // lets it go before reading or waiting, as the workers need it to go on.
+                let chunk = match done_rx.try_recv() {
+                    Ok(chunk) => chunk,
+                    Err(_) => {
+                        let waiting = work_rx.try_lock().ok().and_then(|rx| rx.try_recv().ok());
+                        match waiting {
+                            Some(mut chunk) => {
+                                chunk.read(&context);
+                                chunk
+                            }
+                            None => match done_rx.recv() {
+                                Ok(chunk) => chunk,
+                                Err(_) => break,
+                            },
+                        }
+                    }
+                };
                 in_flight -= 1;
                 arrived.insert(chunk.sequence, chunk);
                 while let Some(mut chunk) = arrived.remove(&next) {
