@@ -8,8 +8,13 @@ use std::net::{IpAddr, Ipv4Addr};
 pub fn parse_addr(text: &str) -> Option<IpAddr> {
     match parse_dotted_quad(text.as_bytes()) {
         Some(v4) => Some(IpAddr::V4(v4)),
-        None => text.parse::<IpAddr>().ok().map(|a| a.to_canonical()),
+        None => parse_general_addr(text),
     }
+}
+
+/// Any address std's parser takes, normalised; for text that is not a dotted quad.
+pub(crate) fn parse_general_addr(text: &str) -> Option<IpAddr> {
+    text.parse::<IpAddr>().ok().map(|a| a.to_canonical())
 }
 
 /// The common case, an IPv4 dotted quad, read without the general parser's machinery. It takes

@@ -1,6 +1,6 @@
 //! Turning one TSV field into a typed [`Value`] by its declared type.
 
-use super::addr::{parse_addr, parse_dotted_quad, parse_subnet};
+use super::addr::{parse_dotted_quad, parse_general_addr, parse_subnet};
 use crate::value::{FieldType, Value};
 use compact_str::CompactString;
 use std::net::IpAddr;
@@ -234,7 +234,11 @@ fn convert_scalar(
         // through memory and stalled the load that followed.
         Scalar::Addr => match parse_dotted_quad(text.as_bytes()) {
             Some(v4) => overwrite!(slot, Addr, IpAddr::V4(v4)),
-            None => overwrite!(slot, Addr, parse_addr(text).ok_or("not an address")?),
+            None => overwrite!(
+                slot,
+                Addr,
+                parse_general_addr(text).ok_or("not an address")?
+            ),
         },
         Scalar::Subnet => {
             let (addr, len) = parse_subnet(text).ok_or("not a subnet")?;
