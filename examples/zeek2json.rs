@@ -1,6 +1,6 @@
 //! `zeek2json [--type T] [--threads N] PATH...`: prints every record of Zeek logs (TSV or JSON,
-//! plain or gzip) as one JSON object per line, in input order; N threads parse while this one
-//! writes (`LogReader::try_for_each_parallel`).
+//! plain or gzip) as one JSON object per line, in input order; N threads parse and write JSON
+//! while this one prints it (`LogReader::map_parallel`).
 //!
 //! Values are typed (numbers as numbers, sets and vectors as arrays, unset as `null`, times as
 //! epoch seconds, addresses normalised); field names are Zeek's dotted ones (`id.orig_h`), plus
@@ -85,20 +85,34 @@ fn run(args: &Args, out: &mut impl Write, totals: &mut Totals) -> anyhow::Result
         let threads = args
             .threads
             .unwrap_or_else(|| std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN));
-        reader.try_for_each_parallel(threads, |result| -> anyhow::Result<()> {
-            match result {
+        // Records become JSON on the threads that read them; this one only writes.
+        reader.map_parallel(
+            threads,
+            |result| match result {
                 Ok(record) => {
-                    serde_json::to_writer(&mut *out, record)?;
-                    out.write_all(b"\n")?;
-                    totals.records += 1;
+                    // Room for a conn record's JSON, so it is written without reallocating.
+                    let mut json = Vec::with_capacity(1024);
+                    Ok(serde_json::to_writer(&mut json, record).map(|()| {
+                        json.push(b'\n');
+                        json
+                    }))
                 }
-                Err(e) => {
-                    eprintln!("{e}");
-                    totals.errors += 1;
+                Err(e) => Err(e.to_string()),
+            },
+            |line| -> anyhow::Result<()> {
+                match line {
+                    Ok(json) => {
+                        out.write_all(&json?)?;
+                        totals.records += 1;
+                    }
+                    Err(e) => {
+                        eprintln!("{e}");
+                        totals.errors += 1;
+                    }
                 }
-            }
-            Ok(())
-        })?;
+                Ok(())
+            },
+        )?;
     }
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! Typed reading of Zeek logs (see docs/PERFORMANCE.md): the whole 3-day rita conn set,
 //! decompressed into memory first, read as TSV on one core with the hot-loop API
 //! (`LogReader::read_into`) and with the `Iterator` API, and on every core with
-//! `LogReader::for_each_parallel`; and the wrccdc dns log as JSON.
+//! `LogReader::for_each_parallel` and `LogReader::map_parallel`; and the wrccdc dns log as JSON.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
@@ -82,6 +82,23 @@ fn parse(c: &mut Criterion) {
             black_box(records)
         })
     });
+    group.bench_function(
+        format!("rita_conn_tsv_map_parallel_{threads}_threads"),
+        |b| {
+            b.iter(|| {
+                let mut records = 0u64;
+                let outcome = LogReader::new(black_box(&conn[..]), "bench", None).map_parallel(
+                    threads,
+                    |result| result.is_ok(),
+                    |read| {
+                        records += u64::from(read);
+                        Ok::<(), std::convert::Infallible>(())
+                    },
+                );
+                black_box((records, outcome.is_ok()))
+            })
+        },
+    );
     group.throughput(Throughput::Elements(count_records(&dns_json)));
     group.bench_function("wrccdc_dns_json_read_into", |b| {
         b.iter(|| black_box(count_records(black_box(&dns_json))))

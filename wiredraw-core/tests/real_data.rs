@@ -202,5 +202,20 @@ fn real_logs_read_on_two_threads_as_on_one() {
             got.push(result.cloned().map_err(Clone::clone));
         });
         assert!(got == want, "{}: the two readings differ", dir.display());
+        got.clear();
+        let outcome = LogReader::new(&text[..], "all", None).map_parallel(
+            threads,
+            |result| result.cloned().map_err(Clone::clone),
+            |result| {
+                got.push(result);
+                Ok::<(), std::convert::Infallible>(())
+            },
+        );
+        assert!(outcome.is_ok());
+        assert!(
+            got == want,
+            "{}: map_parallel reads it otherwise",
+            dir.display()
+        );
     }
 }

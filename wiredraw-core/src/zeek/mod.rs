@@ -270,6 +270,7 @@ impl State {
 
     /// Gives a record whose values were just read its line number and schema (the same `Arc`
     /// from record to record while the schema stays).
+    #[inline]
     fn finish_record(&self, record: &mut Record, line: u64) {
         record.line = line;
         if let Some(schema) = self.schema()
