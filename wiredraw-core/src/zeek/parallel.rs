@@ -81,7 +81,7 @@ impl<R: Read> LogReader<R> {
     /// records (a count, a few fields, a line of output): records stay in the cache of the
     /// core that read them, and only what `map` makes of them crosses threads. `map` may also
     /// see a few records beyond the point where reading stops, whose results are dropped, so
-    /// it should only compute.
+    /// it should only compute. A panic in `map` stops the reading and comes out of this call.
     ///
     /// ```
     /// use std::num::NonZeroUsize;
@@ -184,17 +184,19 @@ impl<R: Read> LogReader<R> {
             .collect();
         let (work_tx, work_rx) = mpsc::channel::<Chunk<K::Item>>();
         let work_rx = Mutex::new(work_rx);
-        let (done_tx, done_rx) = mpsc::channel::<Chunk<K::Item>>();
+        // `None` says a worker died in a panic (in `map`, say) with the chunk it had.
+        let (done_tx, done_rx) = mpsc::channel::<Option<Chunk<K::Item>>>();
         std::thread::scope(|scope| {
             // The caller's thread reads chunks too, between handing them out and delivering.
             for _ in 1..threads.get() {
                 let (work_rx, done_tx, context) = (&work_rx, done_tx.clone(), &context);
                 scope.spawn(move || {
+                    let alarm = PanicAlarm(&done_tx);
                     loop {
                         let next = work_rx.lock().map(|rx| rx.recv());
                         let Ok(Ok(mut chunk)) = next else { break };
                         chunk.read(context, keep);
-                        if done_tx.send(chunk).is_err() {
+                        if alarm.0.send(Some(chunk)).is_err() {
                             break;
                         }
                     }
@@ -241,7 +243,7 @@ impl<R: Read> LogReader<R> {
                         match waiting {
                             Some(mut chunk) => {
                                 chunk.read(&context, keep);
-                                chunk
+                                Some(chunk)
                             }
                             None => match done_rx.recv() {
                                 Ok(chunk) => chunk,
@@ -250,6 +252,8 @@ impl<R: Read> LogReader<R> {
                         }
                     }
                 };
+                // A worker's panic: stop, and leaving the scope passes the panic on.
+                let Some(chunk) = chunk else { break };
                 in_flight -= 1;
                 arrived.insert(chunk.sequence, chunk);
                 while let Some(mut chunk) = arrived.remove(&next) {
@@ -268,6 +272,19 @@ impl<R: Read> LogReader<R> {
             drop(work_tx);
             outcome
         })
+    }
+}
+
+/// Sends `None` when the worker it belongs to unwinds from a panic, so the caller's thread stops
+/// waiting for the chunk that worker had (and does not hang while the other workers wait).
+struct PanicAlarm<'a, I>(&'a mpsc::Sender<Option<Chunk<I>>>);
+
+impl<I> Drop for PanicAlarm<'_, I> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            // The caller's thread may have stopped already; then nobody waits.
+            let _ = self.0.send(None);
+        }
     }
 }
 
@@ -774,6 +791,39 @@ mod tests {
         );
         assert_eq!(outcome, Err("enough"));
         assert_eq!(seen, (0..=1234).map(Some).collect::<Vec<_>>());
+    }
+
+    /// A panic in `map` on a worker comes out of `map_parallel` rather than leaving the
+    /// caller's thread waiting for that worker's chunk.
+    #[test]
+    fn a_panic_in_map_comes_out() {
+        let mut text = String::from("#fields\tn\n#types\tcount\n");
+        for n in 0..20_000 {
+            text.push_str(&format!("{n}\n"));
+        }
+        let caller = std::thread::current().id();
+        // One panic, on one worker: the others go on, and used to wait with the caller.
+        let panicked = std::sync::atomic::AtomicBool::new(false);
+        let outcome = std::panic::catch_unwind(|| {
+            reader(text.as_bytes(), None).mapped_in_chunks(
+                NonZeroUsize::new(3).unwrap(),
+                64,
+                |result| {
+                    let n = result.ok().and_then(|record| record.get("n")?.as_u64());
+                    if std::thread::current().id() == caller {
+                        // Slow, so that the workers get chunks too; the caller's own panics
+                        // need no alarm.
+                        std::thread::sleep(std::time::Duration::from_micros(100));
+                    } else if !panicked.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                        panic!("map failed on {n:?}");
+                    }
+                    n
+                },
+                |_| Ok::<(), ()>(()),
+            )
+        });
+        assert!(outcome.is_err(), "the worker's panic came out");
+        assert!(panicked.into_inner());
     }
 
     /// An input that fails part way through ends with the serial reader's read error.
