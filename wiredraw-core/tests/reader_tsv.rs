@@ -274,6 +274,10 @@ fn bad_values_name_field_type_and_text() {
         (6, "65536", "port out of range"),
         (7, "1,x", "not a count"),
         (1, "(empty)", "empty value for a non-string type"),
+        (0, "(empty)", "empty value for a non-string type"),
+        (3, "(empty)", "empty value for a non-string type"),
+        (4, "(empty)", "empty value for a non-string type"),
+        (6, "(empty)", "empty value for a non-string type"),
     ];
     let mut text = text;
     for (column, value, _) in bad {

@@ -123,13 +123,25 @@ pub(crate) fn convert_into(
             };
             Ok(())
         }
-        Column::One(scalar) if is_marker(text, &markers.empty_field) => {
-            if !scalar.is_textual() {
-                return Err("empty value for a non-string type");
-            }
-            convert_scalar("", scalar, Escaped::No, slot)
+        Column::One(scalar) => {
+            // Only strings can be empty. A number or an address never looks like `(empty)`,
+            // so for them the marker is looked for only once the value failed, to say why (a
+            // check on every field cost 3 %); a marker that reads as the type
+            // (`#empty_field 0`) is that value. One call site keeps one inlined copy.
+            let empty = scalar.is_textual() && is_marker(text, &markers.empty_field);
+            let (text, escaped) = if empty {
+                ("", Escaped::No)
+            } else {
+                (text, escaped)
+            };
+            convert_scalar(text, scalar, escaped, slot).map_err(|reason| {
+                if is_marker(text, &markers.empty_field) {
+                    "empty value for a non-string type"
+                } else {
+                    reason
+                }
+            })
         }
-        Column::One(scalar) => convert_scalar(text, scalar, escaped, slot),
     }
 }
 
