@@ -1,11 +1,12 @@
 //! Reading one log on several threads, with exactly the result of reading it on one.
 //!
 //! The caller's thread cuts the input into chunks of whole lines and works out the reader's state
-//! at the start of each (only header lines, and whether data lines come between them, change it;
-//! it finds them with one `memchr` for `#`). Worker threads, and the caller's when it has
-//! nothing else to do, read the chunks into records, as [`LogReader::read_into`] does. The caller's thread hands records and errors to its closure in
-//! input order, adding each chunk's first line number, and refills the chunks it is done with,
-//! so memory stays at a few chunks whatever the input's size.
+//! and line number at the start of each (only header lines, and whether data lines come between
+//! them, change the state; it finds them with one `memchr` for `#`). Worker threads, and the
+//! caller's when it has nothing else to do, read the chunks as [`LogReader::read_into`] does,
+//! keeping whole records or what a `map` closure makes of them. The caller's thread delivers
+//! them in input order and refills the chunks it is done with, so memory stays at a few chunks
+//! whatever the input's size.
 
 use super::error::{LineError, LineErrorKind};
 use super::lines::trim_cr;
@@ -22,9 +23,8 @@ const CHUNK_BYTES: usize = 256 * 1024;
 
 impl<R: Read> LogReader<R> {
     /// Reads the rest of the input on `threads` threads (the caller's among them), calling `each`
-    /// with every record
-    /// and every error in input order: exactly what iterating the reader would give, line
-    /// numbers included, and it stops after a fatal error the same way.
+    /// with every record and every error in input order: exactly what iterating the reader would
+    /// give, line numbers included, and it stops after a fatal error the same way.
     ///
     /// Worth it for big inputs: a plain file reads up to `threads` times as fast. The caller's
     /// thread reads the input (decompressing gzip there, which then sets the pace), cuts it into
@@ -649,30 +649,19 @@ mod tests {
             Ok::<(), ()>(())
         });
         assert_eq!(outcome, Ok(()));
-        let mapped = mapped(text, fail_at, threads.get(), chunk_bytes);
-        assert_eq!(mapped, out, "map_parallel and for_each_parallel differ");
-        out
-    }
-
-    /// [`parallel`] through `map_parallel`, records cloned on the threads that read them.
-    fn mapped(
-        text: &[u8],
-        fail_at: Option<usize>,
-        threads: usize,
-        chunk_bytes: usize,
-    ) -> Vec<Result<Record, LineError>> {
-        let mut out = Vec::new();
-        let threads = NonZeroUsize::new(threads).unwrap_or(NonZeroUsize::MIN);
+        // The same through `map_parallel`, records cloned on the threads that read them.
+        let mut mapped = Vec::new();
         let outcome = reader(text, fail_at).mapped_in_chunks(
             threads,
             chunk_bytes,
             |result| result.cloned().map_err(Clone::clone),
             |result| {
-                out.push(result);
+                mapped.push(result);
                 Ok::<(), ()>(())
             },
         );
         assert_eq!(outcome, Ok(()));
+        assert_eq!(mapped, out, "map_parallel and for_each_parallel differ");
         out
     }
 
