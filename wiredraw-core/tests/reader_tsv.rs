@@ -608,3 +608,30 @@ fn json_shape_of_a_record() {
     assert_eq!(json["tunnel_parents"], serde_json::json!([]));
     assert_eq!(json["duration"], 12.5);
 }
+
+/// A separator that is part of a character (here `\xc3`, the first byte of `é`) cuts a field
+/// inside a character: that line is an error naming the field, not a panic, and reading goes on.
+#[test]
+fn a_separator_inside_a_character_is_a_line_error() {
+    let log: &[u8] = b"#separator \\xc3\n#fields\xc3name\xc3note\n#types\xc3string\xc3string\n\
+                       caf\xc3\xa9\n\
+                       one field\n\
+                       #separator \\x09\n#set_separator\t\xc3\n#fields\tnames\n#types\tset[string]\n\
+                       caf\xc3\xa9\n\
+                       a\xc3\xa9\xc3\xa9b\n";
+    let (records, errors) = common::split(LogReader::new(log, "odd.log", None));
+    assert!(records.is_empty(), "{records:?}");
+    let errors: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+    assert_eq!(
+        errors,
+        [
+            "odd.log:4: field note (string): a separator cuts this value inside a UTF-8 \
+             character: \"\u{fffd}\"",
+            "odd.log:5: expected 2 fields, found 1",
+            "odd.log:10: field names (set[string]): a separator cuts this value inside a UTF-8 \
+             character: \"caf\u{e9}\"",
+            "odd.log:11: field names (set[string]): a separator cuts this value inside a UTF-8 \
+             character: \"a\u{e9}\u{e9}b\"",
+        ]
+    );
+}

@@ -26,6 +26,10 @@ impl Default for Markers {
 /// Why a field could not be converted; the caller adds field name, type and text.
 pub(crate) type ConvertError = &'static str;
 
+/// A separator that is not text (`#separator \xc3`, say) can fall inside a character.
+pub(crate) const CUT_INSIDE_A_CHARACTER: ConvertError =
+    "a separator cuts this value inside a UTF-8 character";
+
 /// A column's declared type, flattened once per header block so the per-field loop follows no
 /// boxes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,18 +192,18 @@ fn convert_items(
     let mut start = 0;
     if let [single] = sep.as_slice() {
         for end in memchr::memchr_iter(*single, bytes) {
-            push(&text[start..end])?;
+            push(text.get(start..end).ok_or(CUT_INSIDE_A_CHARACTER)?)?;
             start = end + 1;
         }
     } else if !sep.is_empty() {
         for end in memchr::memmem::find_iter(bytes, sep) {
             if end >= start {
-                push(&text[start..end])?;
+                push(text.get(start..end).ok_or(CUT_INSIDE_A_CHARACTER)?)?;
                 start = end + sep.len();
             }
         }
     }
-    push(&text[start..])
+    push(text.get(start..).ok_or(CUT_INSIDE_A_CHARACTER)?)
 }
 
 /// The longest string a `CompactString` keeps inline, without a heap buffer.

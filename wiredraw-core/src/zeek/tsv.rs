@@ -1,6 +1,8 @@
 //! Zeek's tab-separated format: header blocks and data lines.
 
-use super::convert::{Column, Escaped, Markers, convert_into, unescape_bytes};
+use super::convert::{
+    CUT_INSIDE_A_CHARACTER, Column, Escaped, Markers, convert_into, unescape_bytes,
+};
 use super::error::LineErrorKind;
 use crate::record::Schema;
 use crate::value::{FieldType, Value};
@@ -224,7 +226,10 @@ impl TsvState {
             .zip(values.iter_mut())
             .enumerate()
         {
-            let field = &line[start..end];
+            let Some(field) = line.get(start..end) else {
+                let field = String::from_utf8_lossy(&line.as_bytes()[start..end]);
+                return Err(bad_value(schema, index, &field, CUT_INSIDE_A_CHARACTER));
+            };
             if let Err(reason) = convert_into(field, column, &self.header.markers, escaped, slot) {
                 return Err(bad_value(schema, index, field, reason));
             }
