@@ -87,10 +87,6 @@ impl Scalar {
             FieldType::Set(_) | FieldType::Vector(_) => Scalar::Container,
         }
     }
-
-    fn is_textual(self) -> bool {
-        matches!(self, Scalar::Enum | Scalar::Pattern | Scalar::String)
-    }
 }
 
 /// Converts one field into `slot`, which holds the same column's value of an earlier record (or
@@ -135,13 +131,8 @@ pub(crate) fn convert_into(
             // so for them the marker is looked for only once the value failed, to say why (a
             // check on every field cost 3 %); a marker that reads as the type
             // (`#empty_field 0`) is that value. One call site keeps one inlined copy.
-            let empty = scalar.is_textual() && is_marker(text, &markers.empty_field);
-            let (text, escaped) = if empty {
-                ("", Escaped::No)
-            } else {
-                (text, escaped)
-            };
-            convert_scalar(text, scalar, escaped, slot).map_err(|reason| {
+            let empty = Some(markers.empty_field.as_str());
+            convert_scalar(text, scalar, escaped, empty, slot).map_err(|reason| {
                 if is_marker(text, &markers.empty_field) {
                     "empty value for a non-string type"
                 } else {
@@ -183,7 +174,7 @@ fn convert_items(
     let mut push = |item: &str| -> Result<(), ConvertError> {
         let mut value = Value::Unset;
         if !is_marker(item, &markers.unset_field) {
-            convert_scalar(item, inner, escaped, &mut value)?;
+            convert_scalar(item, inner, escaped, None, &mut value)?;
         }
         items.push(value);
         Ok(())
@@ -223,10 +214,14 @@ macro_rules! overwrite {
 
 /// Converts one scalar into `slot` (see [`convert_into`]).
 #[inline(always)]
+///
+/// A string that is exactly `empty_marker` is the empty string. Only the string arms look at
+/// it, so the column's type is told apart once per field.
 fn convert_scalar(
     text: &str,
     scalar: Scalar,
     escaped: Escaped,
+    empty_marker: Option<&str>,
     slot: &mut Value,
 ) -> Result<(), ConvertError> {
     match scalar {
@@ -272,27 +267,33 @@ fn convert_scalar(
             )
         }
         Scalar::Container => return Err("nested container"),
-        Scalar::Enum | Scalar::Pattern | Scalar::String => match (scalar, &mut *slot) {
-            (Scalar::Enum, Value::Enum(old))
-            | (Scalar::Pattern, Value::Pattern(old))
-            | (Scalar::String, Value::String(old)) => {
-                if escaped == Escaped::No && text.len() <= MAX_INLINE_LEN {
-                    *old = CompactString::new(text);
-                } else {
-                    old.clear();
-                    unescape_into(text, escaped, old);
+        Scalar::Enum | Scalar::Pattern | Scalar::String => {
+            let (text, escaped) = match empty_marker {
+                Some(marker) if is_marker(text, marker) => ("", Escaped::No),
+                _ => (text, escaped),
+            };
+            match (scalar, &mut *slot) {
+                (Scalar::Enum, Value::Enum(old))
+                | (Scalar::Pattern, Value::Pattern(old))
+                | (Scalar::String, Value::String(old)) => {
+                    if escaped == Escaped::No && text.len() <= MAX_INLINE_LEN {
+                        *old = CompactString::new(text);
+                    } else {
+                        old.clear();
+                        unescape_into(text, escaped, old);
+                    }
+                }
+                _ => {
+                    let mut new = CompactString::default();
+                    unescape_into(text, escaped, &mut new);
+                    *slot = match scalar {
+                        Scalar::Enum => Value::Enum(new),
+                        Scalar::Pattern => Value::Pattern(new),
+                        _ => Value::String(new),
+                    };
                 }
             }
-            _ => {
-                let mut new = CompactString::default();
-                unescape_into(text, escaped, &mut new);
-                *slot = match scalar {
-                    Scalar::Enum => Value::Enum(new),
-                    Scalar::Pattern => Value::Pattern(new),
-                    _ => Value::String(new),
-                };
-            }
-        },
+        }
     }
     Ok(())
 }
