@@ -98,14 +98,15 @@ impl Scalar {
 /// the compiler assemble it on the stack in pieces and copy it in 16-byte loads that waited on
 /// those stores (a store-forwarding stall that took a fifth of the reader's time).
 #[inline(always)]
-pub(crate) fn convert_into(
-    text: &str,
+pub(crate) fn convert_into<'a>(
+    bytes: &'a [u8],
+    text: impl FnOnce() -> Option<&'a str>,
     column: Column,
     markers: &Markers,
     escaped: Escaped,
     slot: &mut Value,
 ) -> Result<(), ConvertError> {
-    if is_marker(text, &markers.unset_field) {
+    if is_marker(bytes, &markers.unset_field) {
         // An unset column is often unset line after line: then there is nothing to drop.
         if !slot.is_unset() {
             *slot = Value::Unset;
@@ -119,6 +120,7 @@ pub(crate) fn convert_into(
                 _ => Vec::new(),
             };
             items.clear();
+            let text = text().ok_or(CUT_INSIDE_A_CHARACTER)?;
             convert_items(text, inner, markers, escaped, &mut items)?;
             *slot = match column {
                 Column::Vector(_) => Value::Vector(items),
@@ -132,8 +134,8 @@ pub(crate) fn convert_into(
             // check on every field cost 3 %); a marker that reads as the type
             // (`#empty_field 0`) is that value. One call site keeps one inlined copy.
             let empty = Some(markers.empty_field.as_str());
-            convert_scalar(text, scalar, escaped, empty, slot).map_err(|reason| {
-                if is_marker(text, &markers.empty_field) {
+            convert_scalar(bytes, text, scalar, escaped, empty, slot).map_err(|reason| {
+                if is_marker(bytes, &markers.empty_field) {
                     "empty value for a non-string type"
                 } else {
                     reason
@@ -153,8 +155,8 @@ pub(crate) enum Escaped {
 
 /// Whether a field is exactly a marker. Length and first byte are compared first: most fields
 /// differ from `-` there, and the one-byte markers then need no call to `memcmp`.
-fn is_marker(text: &str, marker: &str) -> bool {
-    let (text, marker) = (text.as_bytes(), marker.as_bytes());
+fn is_marker(text: &[u8], marker: &str) -> bool {
+    let marker = marker.as_bytes();
     text.len() == marker.len()
         && text.first() == marker.first()
         && (text.len() == 1 || text == marker)
@@ -167,14 +169,21 @@ fn convert_items(
     escaped: Escaped,
     items: &mut Vec<Value>,
 ) -> Result<(), ConvertError> {
-    if is_marker(text, &markers.empty_field) {
+    if is_marker(text.as_bytes(), &markers.empty_field) {
         return Ok(());
     }
     let sep = &markers.set_separator;
     let mut push = |item: &str| -> Result<(), ConvertError> {
         let mut value = Value::Unset;
-        if !is_marker(item, &markers.unset_field) {
-            convert_scalar(item, inner, escaped, None, &mut value)?;
+        if !is_marker(item.as_bytes(), &markers.unset_field) {
+            convert_scalar(
+                item.as_bytes(),
+                || Some(item),
+                inner,
+                escaped,
+                None,
+                &mut value,
+            )?;
         }
         items.push(value);
         Ok(())
@@ -217,8 +226,9 @@ macro_rules! overwrite {
 ///
 /// A string that is exactly `empty_marker` is the empty string. Only the string arms look at
 /// it, so the column's type is told apart once per field.
-fn convert_scalar(
-    text: &str,
+fn convert_scalar<'a>(
+    bytes: &'a [u8],
+    text: impl FnOnce() -> Option<&'a str>,
     scalar: Scalar,
     escaped: Escaped,
     empty_marker: Option<&str>,
@@ -228,38 +238,40 @@ fn convert_scalar(
         Scalar::Bool => overwrite!(
             slot,
             Bool,
-            match text {
-                "T" => true,
-                "F" => false,
+            match bytes {
+                b"T" => true,
+                b"F" => false,
                 _ => return Err("not a bool (T or F)"),
             }
         ),
-        Scalar::Count => overwrite!(slot, Count, parse_unsigned(text).ok_or("not a count")?),
-        Scalar::Int => overwrite!(slot, Int, parse_signed(text).ok_or("not an int")?),
-        Scalar::Double => overwrite!(slot, Double, parse_float(text).ok_or("not a double")?),
+        Scalar::Count => overwrite!(slot, Count, parse_unsigned(bytes).ok_or("not a count")?),
+        Scalar::Int => overwrite!(slot, Int, parse_signed(bytes).ok_or("not an int")?),
+        Scalar::Double => overwrite!(slot, Double, parse_float(bytes).ok_or("not a double")?),
         // Zeek writes `nan` and `inf` for doubles, but never for a moment or a span of time.
-        Scalar::Time => overwrite!(slot, Time, parse_finite(text).ok_or("not a finite time")?),
+        Scalar::Time => overwrite!(slot, Time, parse_finite(bytes).ok_or("not a finite time")?),
         Scalar::Interval => overwrite!(
             slot,
             Interval,
-            parse_finite(text).ok_or("not a finite interval")?
+            parse_finite(bytes).ok_or("not a finite interval")?
         ),
         // The dotted quad comes back in a register; `parse_addr`'s whole `IpAddr` came back
         // through memory and stalled the load that followed.
-        Scalar::Addr => match parse_dotted_quad(text.as_bytes()) {
+        Scalar::Addr => match parse_dotted_quad(bytes) {
             Some(v4) => overwrite!(slot, Addr, IpAddr::V4(v4)),
             None => overwrite!(
                 slot,
                 Addr,
-                parse_general_addr(text).ok_or("not an address")?
+                text()
+                    .and_then(parse_general_addr)
+                    .ok_or("not an address")?
             ),
         },
         Scalar::Subnet => {
-            let (addr, len) = parse_subnet(text).ok_or("not a subnet")?;
+            let (addr, len) = text().and_then(parse_subnet).ok_or("not a subnet")?;
             *slot = Value::Subnet(addr, len);
         }
         Scalar::Port => {
-            let port = parse_unsigned(text).ok_or("not a port")?;
+            let port = parse_unsigned(bytes).ok_or("not a port")?;
             overwrite!(
                 slot,
                 Port,
@@ -268,8 +280,11 @@ fn convert_scalar(
         }
         Scalar::Container => return Err("nested container"),
         Scalar::Enum | Scalar::Pattern | Scalar::String => {
+            // Only strings are cut from their line as text: cutting every field as text (which
+            // checks that both ends fall between characters) cost 5 %.
+            let text = text().ok_or(CUT_INSIDE_A_CHARACTER)?;
             let (text, escaped) = match empty_marker {
-                Some(marker) if is_marker(text, marker) => ("", Escaped::No),
+                Some(marker) if is_marker(bytes, marker) => ("", Escaped::No),
                 _ => (text, escaped),
             };
             match (scalar, &mut *slot) {
@@ -299,8 +314,7 @@ fn convert_scalar(
 }
 
 /// Digits only: Rust's integer parsers also take a leading `+`, which Zeek never writes.
-fn parse_unsigned(text: &str) -> Option<u64> {
-    let bytes = text.as_bytes();
+fn parse_unsigned(bytes: &[u8]) -> Option<u64> {
     if bytes.is_empty() {
         return None;
     }
@@ -319,8 +333,8 @@ fn parse_unsigned(text: &str) -> Option<u64> {
     })
 }
 
-fn parse_signed(text: &str) -> Option<i64> {
-    match text.strip_prefix('-') {
+fn parse_signed(text: &[u8]) -> Option<i64> {
+    match text.strip_prefix(b"-") {
         Some(digits) => 0i64.checked_sub_unsigned(parse_unsigned(digits)?),
         None => i64::try_from(parse_unsigned(text)?).ok(),
     }
@@ -328,13 +342,13 @@ fn parse_signed(text: &str) -> Option<i64> {
 
 /// Zeek writes doubles as decimals (`%.6f`), possibly `inf`/`-inf`/`nan`; anything with
 /// letters other than those is rejected (Rust would take `infinity`, `1e5` is fine).
-fn parse_float(text: &str) -> Option<f64> {
-    let first = *text.as_bytes().first()?;
+fn parse_float(text: &[u8]) -> Option<f64> {
+    let first = *text.first()?;
     if !(first.is_ascii_digit() || first == b'-' || first == b'.' || first == b'i' || first == b'n')
     {
         return None;
     }
-    parse_plain_decimal(text).or_else(|| text.parse().ok())
+    parse_plain_decimal(text).or_else(|| std::str::from_utf8(text).ok()?.parse().ok())
 }
 
 /// Powers of ten a double holds exactly.
@@ -348,10 +362,10 @@ const EXACT_POWERS_OF_TEN: [f64; 23] = [
 /// are exact in a double, so the one division rounds correctly and the result is the general
 /// parser's to the bit (Clinger's fast path). `None` for anything else, which the general
 /// parser then reads.
-fn parse_plain_decimal(text: &str) -> Option<f64> {
-    let (negative, body) = match text.strip_prefix('-') {
-        Some(body) => (true, body.as_bytes()),
-        None => (false, text.as_bytes()),
+fn parse_plain_decimal(text: &[u8]) -> Option<f64> {
+    let (negative, body) = match text.strip_prefix(b"-") {
+        Some(body) => (true, body),
+        None => (false, text),
     };
     let sign = if negative { -1.0 } else { 1.0 };
     // Zeek writes times and intervals with six decimals (`%.6f`): read those without looking
@@ -420,7 +434,7 @@ fn read_digits(text: &[u8]) -> Option<u64> {
     })
 }
 
-fn parse_finite(text: &str) -> Option<f64> {
+fn parse_finite(text: &[u8]) -> Option<f64> {
     parse_float(text).filter(|x| x.is_finite())
 }
 
@@ -564,20 +578,20 @@ mod tests {
 
     #[test]
     fn numbers_reject_what_zeek_never_writes() {
-        assert_eq!(parse_unsigned("+5"), None);
-        assert_eq!(parse_signed("-5"), Some(-5));
-        assert_eq!(parse_signed("--5"), None);
-        assert_eq!(parse_float("infinity"), Some(f64::INFINITY));
-        assert_eq!(parse_float("+1.0"), None);
-        assert_eq!(parse_float(""), None);
-        assert_eq!(parse_float("."), None);
-        assert_eq!(parse_float("-"), None);
-        assert_eq!(parse_float("1.2.3"), None);
-        assert_eq!(parse_unsigned("18446744073709551615"), Some(u64::MAX));
-        assert_eq!(parse_unsigned("18446744073709551616"), None);
-        assert_eq!(parse_signed("-9223372036854775808"), Some(i64::MIN));
-        assert_eq!(parse_signed("9223372036854775808"), None);
-        assert_eq!(parse_signed("-"), None);
+        assert_eq!(parse_unsigned(b"+5"), None);
+        assert_eq!(parse_signed(b"-5"), Some(-5));
+        assert_eq!(parse_signed(b"--5"), None);
+        assert_eq!(parse_float(b"infinity"), Some(f64::INFINITY));
+        assert_eq!(parse_float(b"+1.0"), None);
+        assert_eq!(parse_float(b""), None);
+        assert_eq!(parse_float(b"."), None);
+        assert_eq!(parse_float(b"-"), None);
+        assert_eq!(parse_float(b"1.2.3"), None);
+        assert_eq!(parse_unsigned(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_unsigned(b"18446744073709551616"), None);
+        assert_eq!(parse_signed(b"-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(parse_signed(b"9223372036854775808"), None);
+        assert_eq!(parse_signed(b"-"), None);
     }
 
     proptest::proptest! {
@@ -597,7 +611,7 @@ mod tests {
                 format!("{sign}{whole}.{fraction:0decimals$}")
             };
             let general: f64 = text.parse().unwrap();
-            let read = parse_float(&text).unwrap();
+            let read = parse_float(text.as_bytes()).unwrap();
             proptest::prop_assert_eq!(read.to_bits(), general.to_bits(), "{}", text);
         }
 
@@ -605,7 +619,7 @@ mod tests {
         #[test]
         fn decimal_looking_text_reads_as_the_general_parser_reads_it(text in "-?[0-9.]{0,24}|[0-9]{0,24}[.:/a-]?[0-9]{0,12}") {
             let general: Option<f64> = text.parse().ok();
-            proptest::prop_assert_eq!(parse_float(&text).map(f64::to_bits), general.map(f64::to_bits), "{}", text);
+            proptest::prop_assert_eq!(parse_float(text.as_bytes()).map(f64::to_bits), general.map(f64::to_bits), "{}", text);
         }
 
         /// Zeek's six-decimal times and intervals, up to thirteen digits before the point and
@@ -619,7 +633,7 @@ mod tests {
             let sign = if negative { "-" } else { "" };
             let text = format!("{sign}{whole}.{fraction:06}");
             let general: f64 = text.parse().unwrap();
-            proptest::prop_assert_eq!(parse_float(&text).map(f64::to_bits), Some(general.to_bits()), "{}", text);
+            proptest::prop_assert_eq!(parse_float(text.as_bytes()).map(f64::to_bits), Some(general.to_bits()), "{}", text);
         }
 
         /// A six-decimal number with any one byte changed reads as the general parser reads
@@ -637,13 +651,13 @@ mod tests {
             text[at] = byte;
             let text = String::from_utf8(text).expect("ASCII");
             let general: Option<f64> = text.parse().ok();
-            proptest::prop_assert_eq!(parse_float(&text).map(f64::to_bits), general.map(f64::to_bits), "{}", text);
+            proptest::prop_assert_eq!(parse_float(text.as_bytes()).map(f64::to_bits), general.map(f64::to_bits), "{}", text);
         }
 
         #[test]
         fn integers_read_as_the_general_parser_reads_them(text in "-?[0-9]{0,21}") {
-            proptest::prop_assert_eq!(parse_signed(&text), text.parse::<i64>().ok());
-            proptest::prop_assert_eq!(parse_unsigned(&text), text.parse::<u64>().ok());
+            proptest::prop_assert_eq!(parse_signed(text.as_bytes()), text.parse::<i64>().ok());
+            proptest::prop_assert_eq!(parse_unsigned(text.as_bytes()), text.parse::<u64>().ok());
         }
     }
 }

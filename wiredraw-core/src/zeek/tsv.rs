@@ -1,8 +1,6 @@
 //! Zeek's tab-separated format: header blocks and data lines.
 
-use super::convert::{
-    CUT_INSIDE_A_CHARACTER, Column, Escaped, Markers, convert_into, unescape_bytes,
-};
+use super::convert::{Column, Escaped, Markers, convert_into, unescape_bytes};
 use super::error::LineErrorKind;
 use crate::record::Schema;
 use crate::value::{FieldType, Value};
@@ -226,11 +224,11 @@ impl TsvState {
             .zip(values.iter_mut())
             .enumerate()
         {
-            let Some(field) = line.get(start..end) else {
-                let field = String::from_utf8_lossy(&line.as_bytes()[start..end]);
-                return Err(bad_value(schema, index, &field, CUT_INSIDE_A_CHARACTER));
-            };
-            if let Err(reason) = convert_into(field, column, &self.header.markers, escaped, slot) {
+            let field = &line.as_bytes()[start..end];
+            let text = || line.get(start..end);
+            if let Err(reason) =
+                convert_into(field, text, column, &self.header.markers, escaped, slot)
+            {
                 return Err(bad_value(schema, index, field, reason));
             }
             start = end + sep.len();
@@ -243,11 +241,11 @@ impl TsvState {
 /// fields stays small.
 #[cold]
 #[inline(never)]
-fn bad_value(schema: &Schema, column: usize, field: &str, reason: &str) -> LineErrorKind {
+fn bad_value(schema: &Schema, column: usize, field: &[u8], reason: &str) -> LineErrorKind {
     LineErrorKind::BadValue {
         field: schema.names[column].to_string(),
         ty: schema.types[column].to_string(),
-        value: clip(field),
+        value: clip(&String::from_utf8_lossy(field)),
         reason: reason.into(),
     }
 }
