@@ -253,7 +253,10 @@ impl<'a> LineText<'a> {
 
     fn text(self) -> Result<&'a str, std::str::Utf8Error> {
         match self {
-            LineText::Bytes(bytes) => std::str::from_utf8(bytes),
+            // The vectorised check; on failure std's says where the bad byte is.
+            LineText::Bytes(bytes) => {
+                simdutf8::basic::from_utf8(bytes).or_else(|_| std::str::from_utf8(bytes))
+            }
             LineText::Text(text) => Ok(text),
         }
     }

@@ -430,7 +430,7 @@ impl<I> Chunk<I> {
             Some(b'\n') | None => None,
             Some(_) => Some(bytes.len()),
         };
-        let text = std::str::from_utf8(bytes).ok();
+        let text = simdutf8::basic::from_utf8(bytes).ok();
         let mut start = 0;
         let mut number = self.first_line;
         for end in memchr::memchr_iter(b'\n', bytes).chain(unterminated) {
