@@ -500,7 +500,7 @@ impl<R: Read> Splitter<R> {
     /// Fills `out` with the next whole lines, about `chunk_bytes` of them (empty at the end).
     /// A line longer than `max_len` is cut to `max_len + 1` bytes, which still reads as too
     /// long, so memory stays bounded whatever the input. On a read error `out` holds the whole
-    /// lines read before it, and the input counts as ended, as for [`LineReader`].
+    /// lines read before it, and the input counts as ended, as for [`LineReader`](super::LineReader).
     fn fill(&mut self, out: &mut Vec<u8>) -> std::io::Result<()> {
         out.clear();
         out.append(&mut self.carry);

@@ -1,40 +1,5 @@
-//! The Redis store, through a deadpool-redis connection pool.
-//!
-//! Key layout (prefix `P`, default `wd:`; `{…}` is a Redis Cluster hash tag):
-//!
-//! | key | type | holds |
-//! | --- | --- | --- |
-//! | `P c:{uid}` | hash | `s` → connection summary; `d.<logtype>` → `1` for each detail key |
-//! | `P d:{uid}.<logtype>` | hash | detail key (`ts` order + content hash, hex) → record as JSON |
-//! | `P i<level>:{<k>}.<n>` | hash | uid → summary of the connections placed in this index bucket whose uid falls in shard `n` (of [`INDEX_SHARDS`]) |
-//! | `P ix<level>` | sorted set | the bucket keys `k` of that level holding data (score `k`) |
-//! | `P h:{<s>}` | hash | histogram shard `s` (level-2 wide): `<k>:c`, `<k>:b` totals of the connections starting in bucket `k` |
-//! | `P hs:{<s>}` | hash | uid → `<k> <bytes>` for every connection counted in shard `s` |
-//! | `P hx` | sorted set | histogram shard keys |
-//! | `P p:{<k>}` / `P px` | set / sorted set | uids given details with `ts` in bucket `k`, to find orphans |
-//! | `P a:{<addr>}` / `P ax` | sorted set | `ts\tname` sightings (score `ts`) / addresses (score: oldest sighting) |
-//! | `P range` | hash | `first`, `last` |
-//! | `P changes` | pub/sub channel | change announcements between server processes |
-//! | `P s:<sha256 of token>` | string | user of a login session, expiring with it |
-//!
-//! Level-0 index buckets are the model's time buckets: the set of active uids is the field
-//! names of the bucket's shards. Summaries are immutable once written, so the index copies them
-//! and a graph query is one `HGETALL` per shard instead of a lookup per connection. The shards
-//! of a bucket are read side by side on pooled connections, so Redis writes one shard's reply
-//! while the client parses another's (one 10,000-connection hash was one long, serial reply).
-//!
-//! Every multi-key step stays in one hash slot: a uid's keys share `{uid}`, a shard's histogram
-//! keys share `{k}`, and the Lua scripts touch one slot each. Each step is idempotent (hash and
-//! set writes of immutable values; histogram totals guarded per uid by `HSETNX` inside the
-//! script), so a retried batch changes nothing. On a single server each pipelined batch is also
-//! one `MULTI`/`EXEC` transaction, so a crash leaves every record of it whole or absent.
-//!
-//! On a Redis Cluster (`redis+cluster://host:port,host:port`) the same commands run split by
-//! hash slot, each slot's share of a batch as its own transaction (see the `redis_pool`
-//! module). A record's keys live in several slots (its `c:{uid}`, its index buckets, its
-//! histogram shard), so there a crash mid-batch can leave a record partly written; the
-//! collector's retry of the unacknowledged batch completes it, and idempotence makes that
-//! retry exact.
+//! The Redis store, through a deadpool-redis connection pool; [`RedisStore`] documents the key
+//! layout.
 
 use super::redis_pool::{Commands, Connections, node_urls, redis_error, subscribe};
 use super::{
@@ -106,7 +71,43 @@ impl RedisConfig {
     }
 }
 
-/// A [`Store`] in Redis. See the [module docs](self) for the key layout.
+/// A [`Store`] in Redis.
+///
+/// Key layout (prefix `P`, default `wd:`; `{…}` is a Redis Cluster hash tag):
+///
+/// | key | type | holds |
+/// | --- | --- | --- |
+/// | `P c:{uid}` | hash | `s` → connection summary; `d.<logtype>` → `1` for each detail key |
+/// | `P d:{uid}.<logtype>` | hash | detail key (`ts` order + content hash, hex) → record as JSON |
+/// | `P i<level>:{<k>}.<n>` | hash | uid → summary of the connections placed in this index bucket whose uid falls in shard `n` (of `INDEX_SHARDS`, 4) |
+/// | `P ix<level>` | sorted set | the bucket keys `k` of that level holding data (score `k`) |
+/// | `P h:{<s>}` | hash | histogram shard `s` (level-2 wide): `<k>:c`, `<k>:b` totals of the connections starting in bucket `k` |
+/// | `P hs:{<s>}` | hash | uid → `<k> <bytes>` for every connection counted in shard `s` |
+/// | `P hx` | sorted set | histogram shard keys |
+/// | `P p:{<k>}` / `P px` | set / sorted set | uids given details with `ts` in bucket `k`, to find orphans |
+/// | `P a:{<addr>}` / `P ax` | sorted set | `ts\tname` sightings (score `ts`) / addresses (score: oldest sighting) |
+/// | `P range` | hash | `first`, `last` |
+/// | `P changes` | pub/sub channel | change announcements between server processes |
+/// | `P s:<sha256 of token>` | string | user of a login session, expiring with it |
+///
+/// Level-0 index buckets are the model's time buckets: the set of active uids is the field
+/// names of the bucket's shards. Summaries are immutable once written, so the index copies them
+/// and a graph query is one `HGETALL` per shard instead of a lookup per connection. The shards
+/// of a bucket are read side by side on pooled connections, so Redis writes one shard's reply
+/// while the client parses another's (one 10,000-connection hash was one long, serial reply).
+///
+/// Every multi-key step stays in one hash slot: a uid's keys share `{uid}`, a shard's histogram
+/// keys share `{k}`, and the Lua scripts touch one slot each. Each step is idempotent (hash and
+/// set writes of immutable values; histogram totals guarded per uid by `HSETNX` inside the
+/// script), so a retried batch changes nothing. On a single server each pipelined batch is also
+/// one `MULTI`/`EXEC` transaction, so a crash leaves every record of it whole or absent.
+///
+/// On a Redis Cluster (`redis+cluster://host:port,host:port`) the same commands run split by
+/// hash slot, each slot's share of a batch as its own transaction (see the `redis_pool`
+/// module). A record's keys live in several slots (its `c:{uid}`, its index buckets, its
+/// histogram shard), so there a crash mid-batch can leave a record partly written; the
+/// collector's retry of the unacknowledged batch completes it, and idempotence makes that
+/// retry exact.
 pub struct RedisStore {
     bucket_secs: u64,
     timeout: Duration,
