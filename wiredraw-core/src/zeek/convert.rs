@@ -222,10 +222,10 @@ macro_rules! overwrite {
 }
 
 /// Converts one scalar into `slot` (see [`convert_into`]).
-#[inline(always)]
 ///
 /// A string that is exactly `empty_marker` is the empty string. Only the string arms look at
 /// it, so the column's type is told apart once per field.
+#[inline(always)]
 fn convert_scalar<'a>(
     bytes: &'a [u8],
     text: impl FnOnce() -> Option<&'a str>,

@@ -328,6 +328,16 @@ struct KeptRecord {
     error: Option<Box<LineError>>,
 }
 
+impl KeepRecords {
+    /// The chunk's `index`-th kept record, added when earlier chunks left none to reuse there.
+    fn item(items: &mut Vec<KeptRecord>, index: usize) -> &mut KeptRecord {
+        if index == items.len() {
+            items.push(KeptRecord::default());
+        }
+        &mut items[index]
+    }
+}
+
 impl Keep for KeepRecords {
     type Item = KeptRecord;
 
@@ -337,10 +347,7 @@ impl Keep for KeepRecords {
         index: usize,
         _: &'a mut Record,
     ) -> &'a mut Record {
-        if index == items.len() {
-            items.push(KeptRecord::default());
-        }
-        &mut items[index].record
+        &mut KeepRecords::item(items, index).record
     }
 
     fn keep(
@@ -350,10 +357,7 @@ impl Keep for KeepRecords {
         _: &Record,
         result: Result<(), LineError>,
     ) {
-        if index == items.len() {
-            items.push(KeptRecord::default());
-        }
-        items[index].error = result.err().map(Box::new);
+        KeepRecords::item(items, index).error = result.err().map(Box::new);
     }
 }
 
