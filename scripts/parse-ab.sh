@@ -18,9 +18,10 @@ rounds=${4:-10}
 shift $(($# < 4 ? $# : 4))
 [[ ${1:-} == -- ]] && shift
 
+source "$(dirname "$0")/bench-common.sh"
+
 parse_ms() {
-    "$1" parse "$file" --runs 5 "${@:2}" | grep -o '"secs":[0-9.e-]*' | cut -d: -f2 |
-        awk '{ printf "%.3f", $1 * 1000 }'
+    bench_parse_ms "$1" "$file" 5 "${@:2}"
 }
 
 olds=()
@@ -39,7 +40,6 @@ for ((round = 1; round <= rounds; round++)); do
     ratios+=("$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.4f", a / b }')")
     echo "round $round: old $a ms, new $b ms"
 done
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 least() { printf '%s\n' "$@" | sort -g | head -1; }
 echo "old: best $(least "${olds[@]}") ms, median $(median "${olds[@]}") ms"
 echo "new: best $(least "${news[@]}") ms, median $(median "${news[@]}") ms"

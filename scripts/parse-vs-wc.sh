@@ -28,9 +28,10 @@ wc_ms() {
     printf '%.2f' "$best"
 }
 
+source "$(dirname "$0")/bench-common.sh"
+
 parse_ms() {
-    "$bench" parse "$file" --runs 3 "$@" | grep -o '"secs":[0-9.e-]*' | cut -d: -f2 |
-        awk '{ printf "%.1f", $1 * 1000 }'
+    printf '%.1f' "$(bench_parse_ms "$bench" "$file" 3 "$@")"
 }
 
 ratios_one=()
@@ -45,5 +46,4 @@ for ((round = 1; round <= rounds; round++)); do
     ratios_many+=("$rn")
     echo "round $round: wc -l $wc ms, parse one core $one ms (${r1}x), $threads threads $many ms (${rn}x)"
 done
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 echo "median ratio: one core $(median "${ratios_one[@]}")x, $threads threads $(median "${ratios_many[@]}")x"
