@@ -346,7 +346,8 @@ impl<R: Read> Read for Counting<R> {
 
 enum Input {
     Plain(BufReader<Counting<File>>),
-    Gzip(BufReader<MultiGzDecoder<Counting<File>>>),
+    /// Boxed: the decoder's state is several times the size of a plain reader.
+    Gzip(Box<BufReader<MultiGzDecoder<Counting<File>>>>),
 }
 
 impl Input {
@@ -403,10 +404,10 @@ impl LogSource {
             count: 0,
         };
         let mut input = if is_gzip(path) {
-            Input::Gzip(BufReader::with_capacity(
+            Input::Gzip(Box::new(BufReader::with_capacity(
                 256 * 1024,
                 MultiGzDecoder::new(counting),
-            ))
+            )))
         } else {
             Input::Plain(BufReader::with_capacity(256 * 1024, counting))
         };
