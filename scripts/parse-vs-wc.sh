@@ -17,16 +17,18 @@ threads=${3:-$(nproc)}
 bench=${BENCH:-${CARGO_TARGET_DIR:-target}/release/examples/bench}
 [[ -x $bench ]] || { echo "no $bench: run cargo build --release --example bench" >&2; exit 1; }
 
+if [[ $file == *.gz ]]; then
+    count_lines() { zcat "$file" | wc -l >/dev/null; }
+else
+    count_lines() { wc -l "$file" >/dev/null; }
+fi
+
 wc_ms() {
     # EPOCHREALTIME reads the clock without starting a process of its own.
     local best=999999 start end
     for _ in 1 2 3 4 5; do
         start=$EPOCHREALTIME
-        if [[ $file == *.gz ]]; then
-            zcat "$file" | wc -l >/dev/null
-        else
-            wc -l "$file" >/dev/null
-        fi
+        count_lines
         end=$EPOCHREALTIME
         best=$(awk -v s="$start" -v e="$end" -v b="$best" 'BEGIN { d = (e - s) * 1000; print (d < b ? d : b) }')
     done
