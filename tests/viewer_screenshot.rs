@@ -90,6 +90,7 @@ fn span_at(demo: &Demo, at: f64, window: f64) -> (f64, f64) {
     timeline.apply(TimelineCommand::SetRange {
         first: range.first.unwrap(),
         last: range.last.unwrap(),
+        live: range.live_edge().unwrap(),
         bucket_secs: range.bucket_secs as f64,
     });
     timeline.graph_span().unwrap()

@@ -304,11 +304,15 @@ impl ViewerApp {
                 self.login.error = Some(message);
             }
             Reply::Range(range) => {
-                if let (Some(first), Some(last)) = (range.first, range.last) {
-                    let grew = self.timeline.range.is_none_or(|(_, old)| last > old);
+                if let (Some(first), Some(last), Some(live)) =
+                    (range.first, range.last, range.live_edge())
+                {
+                    let grew = self.timeline.range.is_none_or(|(_, old)| last > old)
+                        || self.timeline.live_edge.is_none_or(|old| live > old);
                     self.timeline.push(TimelineCommand::SetRange {
                         first,
                         last,
+                        live,
                         bucket_secs: range.bucket_secs as f64,
                     });
                     if grew && self.timeline.follow_live {

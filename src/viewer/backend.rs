@@ -514,6 +514,10 @@ impl Task {
                         range.first =
                             Some(range.first.map_or(change.first, |f| f.min(change.first)));
                         range.last = Some(range.last.map_or(change.last, |l| l.max(change.last)));
+                        if let Some(start) = change.latest_start {
+                            range.latest_start =
+                                Some(range.latest_start.map_or(start, |s| s.max(start)));
+                        }
                         self.outbox.send(Reply::Range(*range));
                     }
                     self.outbox.send(Reply::Changed {

@@ -69,6 +69,7 @@ pub async fn render_frames(
     timeline.apply(TimelineCommand::SetRange {
         first,
         last,
+        live: range.live_edge().unwrap_or(last),
         bucket_secs: range.bucket_secs as f64,
     });
     let mut renderer = OffscreenRenderer::new(GpuContext::headless()?);

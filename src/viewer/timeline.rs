@@ -32,10 +32,12 @@ pub enum Direction {
 /// One change to the timeline, queued during a frame and applied at its end.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum TimelineCommand {
-    /// What the server holds now (from `GET /api/range`).
+    /// What the server holds now (from `GET /api/range`): `live` is where the newest data is,
+    /// the latest connection start, which the end of a long connection can lie beyond.
     SetRange {
         first: f64,
         last: f64,
+        live: f64,
         bucket_secs: f64,
     },
     /// Moves the playhead (a drag or a click on the timeline); stops following live.
@@ -68,6 +70,8 @@ pub enum TimelineCommand {
 pub struct Timeline {
     /// First and last time the server holds; `None` until it holds something.
     pub range: Option<(f64, f64)>,
+    /// Where the newest data is, within the range: what following live shows.
+    pub live_edge: Option<f64>,
     /// The part of the range the timeline shows; `None` shows the whole range.
     pub zoom: Option<(f64, f64)>,
     pub playhead: f64,
@@ -89,6 +93,7 @@ impl Default for Timeline {
     fn default() -> Self {
         Timeline {
             range: None,
+            live_edge: None,
             zoom: None,
             playhead: 0.0,
             window_secs: 300.0,
@@ -139,17 +144,20 @@ impl Timeline {
             TimelineCommand::SetRange {
                 first,
                 last,
+                live,
                 bucket_secs,
             } => {
-                if !(first.is_finite() && last.is_finite() && first <= last) {
+                if !(first.is_finite() && last.is_finite() && first <= last && !live.is_nan()) {
                     return;
                 }
+                let live = live.clamp(first, last);
                 self.range = Some((first, last));
+                self.live_edge = Some(live);
                 if bucket_secs > 0.0 {
                     self.bucket_secs = bucket_secs;
                 }
                 if self.follow_live || !self.placed {
-                    self.playhead = last;
+                    self.playhead = live;
                     self.placed = true;
                 }
                 if let Some((from, to)) = self.zoom {
@@ -199,8 +207,8 @@ impl Timeline {
                 self.apply(TimelineCommand::SetPlayhead(target));
             }
             TimelineCommand::JumpToLive => {
-                if let Some((_, last)) = self.range {
-                    self.playhead = last;
+                if let Some(live) = self.live_edge {
+                    self.playhead = live;
                 }
                 self.follow_live = true;
                 self.direction = Direction::Forward;
@@ -221,29 +229,30 @@ impl Timeline {
 
     fn play(&mut self) {
         self.playing = true;
-        // Playing forward from the very end just follows live data.
+        // Playing forward from the newest data (or past it) just follows live data.
         if self.direction == Direction::Forward
-            && self.range.is_some_and(|(_, last)| self.playhead >= last)
+            && self.live_edge.is_some_and(|live| self.playhead >= live)
         {
             self.follow_live = true;
         }
     }
 
-    /// Moves a playing playhead; stops at the start, and turns into following live at the end.
+    /// Moves a playing playhead; stops at the start, and turns into following live once it
+    /// reaches the newest data.
     fn advance(&mut self, dt: f64) {
         // NaN counts as no time passed.
         if !self.playing || self.follow_live || dt.is_nan() || dt <= 0.0 {
             return;
         }
-        let Some((first, last)) = self.range else {
+        let (Some((first, _)), Some(live)) = (self.range, self.live_edge) else {
             return;
         };
         let step = self.speed * dt;
         match self.direction {
             Direction::Forward => {
                 self.playhead += step;
-                if self.playhead >= last {
-                    self.playhead = last;
+                if self.playhead >= live {
+                    self.playhead = live;
                     self.follow_live = true;
                 }
             }
@@ -309,6 +318,7 @@ mod tests {
         timeline.apply(TimelineCommand::SetRange {
             first: 1000.0,
             last: 2000.0,
+            live: 2000.0,
             bucket_secs: 10.0,
         });
         timeline
@@ -335,6 +345,7 @@ mod tests {
         timeline.apply(TimelineCommand::SetRange {
             first: 1000.0,
             last: 2100.0,
+            live: 2100.0,
             bucket_secs: 10.0,
         });
         assert_eq!(timeline.playhead, 2100.0, "live follows new data");
@@ -342,6 +353,7 @@ mod tests {
         timeline.apply(TimelineCommand::SetRange {
             first: 1000.0,
             last: 2200.0,
+            live: 2200.0,
             bucket_secs: 10.0,
         });
         assert_eq!(timeline.playhead, 1200.0, "a placed playhead stays");
@@ -353,6 +365,7 @@ mod tests {
         timeline.apply(TimelineCommand::SetRange {
             first: 1000.0,
             last: 2000.0,
+            live: 2000.0,
             bucket_secs: 10.0,
         });
         assert_eq!(timeline.playhead, 1234.0);
@@ -370,6 +383,56 @@ mod tests {
         timeline.end_frame(100.0);
         assert_eq!(timeline.playhead, 2000.0);
         assert!(timeline.follow_live && timeline.playing && !timeline.is_moving());
+    }
+
+    /// A replay sends each connection at its start, so the end of a long one lies ahead of the
+    /// newest data: live follows the newest data, and the time beyond stays reachable.
+    #[test]
+    fn live_follows_the_latest_start_not_the_end_of_a_long_connection() {
+        let mut timeline = Timeline::new(None, 60.0, false);
+        let range = |live| TimelineCommand::SetRange {
+            first: 1000.0,
+            last: 2000.0,
+            live,
+            bucket_secs: 10.0,
+        };
+        timeline.apply(range(1500.0));
+        assert_eq!(timeline.playhead, 1500.0);
+        assert_eq!(timeline.graph_span(), Some((1450.0, 1510.0)));
+        timeline.apply(range(1600.0));
+        assert_eq!(timeline.playhead, 1600.0, "live follows newer data");
+
+        timeline.apply(TimelineCommand::SetPlayhead(1800.0));
+        timeline.apply(range(1600.0));
+        assert_eq!(
+            timeline.playhead, 1800.0,
+            "the time beyond the newest data can be shown"
+        );
+        assert!(!timeline.follow_live);
+
+        timeline.apply(TimelineCommand::SetPlayhead(1000.0));
+        timeline.apply(TimelineCommand::SetSpeed(60.0));
+        timeline.apply(TimelineCommand::Play);
+        timeline.end_frame(100.0);
+        assert_eq!(
+            timeline.playhead, 1600.0,
+            "playing stops at the newest data"
+        );
+        assert!(timeline.follow_live && !timeline.is_moving());
+
+        timeline.apply(TimelineCommand::SetPlayhead(2000.0));
+        assert!(timeline.follow_live, "the very end means live");
+        timeline.apply(range(1650.0));
+        assert_eq!(timeline.playhead, 1650.0);
+
+        timeline.apply(range(f64::INFINITY));
+        assert_eq!(
+            timeline.live_edge,
+            Some(2000.0),
+            "live lies within the range"
+        );
+        timeline.apply(range(f64::NAN));
+        assert_eq!(timeline.live_edge, Some(2000.0), "a NaN range is ignored");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The JSON shapes of the HTTP API, shared by the server (which writes them) and the client
 //! (which reads them). One definition per answer keeps both sides in step.
 
+use crate::store::TimeRange;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::collections::BTreeSet;
@@ -73,7 +74,29 @@ pub struct RangeResponse {
     pub first: Option<f64>,
     /// Last active time held; `None` when the store is empty.
     pub last: Option<f64>,
+    /// The latest connection start held, where live data is (`last` can lie beyond it by the
+    /// length of the longest connection); `None` when the store is empty, or from a server of
+    /// an earlier version.
+    #[serde(default)]
+    pub latest_start: Option<f64>,
     pub bucket_secs: u64,
+}
+
+impl RangeResponse {
+    pub fn new(range: Option<TimeRange>, bucket_secs: u64) -> RangeResponse {
+        RangeResponse {
+            first: range.map(|r| r.first),
+            last: range.map(|r| r.last),
+            latest_start: range.map(|r| r.latest_start),
+            bucket_secs,
+        }
+    }
+
+    /// Where a view following live data puts its playhead: the latest start, or the last
+    /// time when the server does not say.
+    pub fn live_edge(&self) -> Option<f64> {
+        self.latest_start.or(self.last)
+    }
 }
 
 /// A graph node: [`Node`] plus what the inventory says about the host.

@@ -246,6 +246,7 @@ async fn two_servers_over_a_cluster_answer_alike_and_push_each_others_changes() 
         panic!("expected a change, got {pushed:?}");
     };
     assert_eq!((change.log_type.as_str(), change.first), ("conn", ts));
+    assert_eq!(change.latest_start, Some(ts), "carried across servers");
     assert_eq!(change.buckets[0], (ts / 10.0).floor() as i64 * 10);
     eprintln!("push from B to A's viewer after {:?}", sent.elapsed());
     let after = viewer_a.graph(Span::At(ts)).await.unwrap();

@@ -90,6 +90,8 @@ async fn viewers_hear_of_every_ingest_until_the_server_stops() {
                 (change.first, change.last),
                 (1_700_000_041.0, 1_700_000_136.0)
             );
+            // Ca starts last; its 31 s run past it.
+            assert_eq!(change.latest_start, Some(1_700_000_105.0));
             assert_eq!(
                 change.buckets,
                 [
@@ -117,9 +119,14 @@ async fn viewers_hear_of_every_ingest_until_the_server_stops() {
     match next(&mut later).await {
         LiveEvent::Range(range) => {
             assert_eq!(
-                (range.first, range.last),
-                (Some(1_700_000_003.0), Some(1_700_000_136.0))
-            )
+                (range.first, range.last, range.latest_start),
+                (
+                    Some(1_700_000_003.0),
+                    Some(1_700_000_136.0),
+                    Some(1_700_000_105.0)
+                )
+            );
+            assert_eq!(range.live_edge(), Some(1_700_000_105.0));
         }
         other => panic!("expected the range, got {other:?}"),
     }

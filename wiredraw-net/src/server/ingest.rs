@@ -7,7 +7,7 @@
 
 use crate::api::{IngestResponse, LineError, MAX_INGEST_ERRORS};
 use crate::server::{ApiError, App, Change, MAX_CHANGED_BUCKETS, ResponseBody, json_response};
-use crate::store::{ItemKind, Rejected};
+use crate::store::{ItemKind, Rejected, TimeRange};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
 use hyper::header::{CONTENT_ENCODING, CONTENT_LENGTH};
@@ -331,15 +331,14 @@ impl ParsedBody {
             .map(|r| r.index)
             .collect();
         let b = bucket_secs as i64;
-        let mut first = f64::INFINITY;
-        let mut last = f64::NEG_INFINITY;
+        let stored = || {
+            (self.contribution.connections.iter().enumerate())
+                .filter(|(i, _)| !refused.contains(i))
+                .map(|(_, conn)| conn)
+        };
+        let range = TimeRange::of(stored())?;
         let mut buckets = std::collections::BTreeSet::new();
-        for (i, conn) in self.contribution.connections.iter().enumerate() {
-            if refused.contains(&i) {
-                continue;
-            }
-            first = first.min(conn.ts);
-            last = last.max(conn.end());
+        for conn in stored() {
             let mut key = (conn.ts / b as f64).floor() as i64 * b;
             let end = (conn.end() / b as f64).floor() as i64 * b;
             while key <= end && buckets.len() < MAX_CHANGED_BUCKETS {
@@ -347,10 +346,11 @@ impl ParsedBody {
                 key += b;
             }
         }
-        (first <= last).then(|| Change {
+        Some(Change {
             log_type: log_type.to_string(),
-            first,
-            last,
+            first: range.first,
+            last: range.last,
+            latest_start: range.latest_start,
             buckets: buckets.into_iter().collect(),
         })
     }

@@ -60,6 +60,9 @@ pub struct LiveChange {
     pub first: f64,
     /// Latest end of activity among them.
     pub last: f64,
+    /// Latest start among them; absent from a server of an earlier version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latest_start: Option<f64>,
     /// Start keys of the buckets they touched, ascending (see the module docs for the limit).
     pub buckets: Vec<i64>,
 }
@@ -70,6 +73,7 @@ impl From<&Change> for LiveChange {
             log_type: change.log_type.clone(),
             first: change.first,
             last: change.last,
+            latest_start: Some(change.latest_start),
             buckets: change.buckets.clone(),
         }
     }
@@ -81,6 +85,7 @@ impl From<LiveChange> for Change {
             log_type: change.log_type,
             first: change.first,
             last: change.last,
+            latest_start: change.latest_start.unwrap_or(change.last),
             buckets: change.buckets,
         }
     }
@@ -277,11 +282,7 @@ impl App {
         let range = self.timed("range", self.inner.store.range()).await?;
         let first = event(
             "range",
-            &RangeResponse {
-                first: range.map(|r| r.first),
-                last: range.map(|r| r.last),
-                bucket_secs: self.inner.config.bucket_secs,
-            },
+            &RangeResponse::new(range, self.inner.config.bucket_secs),
         );
         let rest = futures_util::stream::unfold(stream, |mut stream| async {
             let block = stream.next_block().await?;

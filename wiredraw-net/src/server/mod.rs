@@ -119,6 +119,8 @@ pub struct Change {
     pub first: f64,
     /// Latest end of activity among them.
     pub last: f64,
+    /// Latest start among them (see [`TimeRange::latest_start`](crate::store::TimeRange)).
+    pub latest_start: f64,
     /// Start keys of the buckets those connections touched, ascending, at most
     /// [`MAX_CHANGED_BUCKETS`]; when more changed, `first..=last` covers them.
     pub buckets: Vec<i64>,

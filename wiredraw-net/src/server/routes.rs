@@ -299,11 +299,10 @@ impl App {
 
     async fn range(&self) -> Result<Response<ResponseBody>, ApiError> {
         let range = self.timed("range", self.inner.store.range()).await?;
-        Ok(json_response(&RangeResponse {
-            first: range.map(|r| r.first),
-            last: range.map(|r| r.last),
-            bucket_secs: self.inner.config.bucket_secs,
-        }))
+        Ok(json_response(&RangeResponse::new(
+            range,
+            self.inner.config.bucket_secs,
+        )))
     }
 
     async fn labelled_graph(&self, window: Window) -> Result<GraphResponse, ApiError> {

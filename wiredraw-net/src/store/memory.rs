@@ -96,16 +96,8 @@ impl MemoryStore {
                 .or_default();
             cell.0 += 1;
             cell.1 = cell.1.saturating_add(conn.total_bytes());
-            inner.range = Some(match inner.range {
-                None => TimeRange {
-                    first: conn.ts,
-                    last: end,
-                },
-                Some(r) => TimeRange {
-                    first: r.first.min(conn.ts),
-                    last: r.last.max(end),
-                },
-            });
+            let own = TimeRange::of([&*conn]);
+            inner.range = inner.range.into_iter().chain(own).reduce(TimeRange::union);
         }
         for (key, detail) in keyed {
             let entry = inner.entries.entry(detail.uid.clone()).or_default();
@@ -198,23 +190,13 @@ impl MemoryStore {
             !sightings.is_empty()
         });
         if report.connections > 0 {
-            inner.range =
+            inner.range = TimeRange::of(
                 inner
                     .levels
                     .iter()
                     .flat_map(|l| l.values().flatten())
-                    .fold(None, |r, c| {
-                        Some(match r {
-                            None => TimeRange {
-                                first: c.ts,
-                                last: c.end(),
-                            },
-                            Some(r) => TimeRange {
-                                first: r.first.min(c.ts),
-                                last: r.last.max(c.end()),
-                            },
-                        })
-                    });
+                    .map(|c| &**c),
+            );
         }
         Ok(report)
     }

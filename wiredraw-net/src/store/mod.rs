@@ -298,11 +298,40 @@ pub struct RetainReport {
     pub annotations: u64,
 }
 
-/// First and last active time held.
+/// First and last active time held, and where the newest data is.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct TimeRange {
+    /// The earliest connection start.
     pub first: f64,
+    /// The latest end of a connection's activity.
     pub last: f64,
+    /// The latest connection start: where live data is. `last` can lie beyond it by the length
+    /// of the longest connection (a replay sends each connection at its start, its end still to
+    /// come), so a view that follows live data follows this.
+    pub latest_start: f64,
+}
+
+impl TimeRange {
+    /// The range of `connections`; `None` when there are none.
+    pub fn of<'a>(connections: impl IntoIterator<Item = &'a Connection>) -> Option<TimeRange> {
+        connections.into_iter().fold(None, |range, conn| {
+            let own = TimeRange {
+                first: conn.ts,
+                last: conn.end(),
+                latest_start: conn.ts,
+            };
+            Some(range.map_or(own, |range| range.union(own)))
+        })
+    }
+
+    /// The smallest range that holds both.
+    pub fn union(self, other: TimeRange) -> TimeRange {
+        TimeRange {
+            first: self.first.min(other.first),
+            last: self.last.max(other.last),
+            latest_start: self.latest_start.max(other.latest_start),
+        }
+    }
 }
 
 /// A connection and every record attached to it, grouped by log type.

@@ -86,7 +86,7 @@ impl RedisConfig {
 /// | `P hx` | sorted set | histogram shard keys |
 /// | `P p:{<k>}` / `P px` | set / sorted set | uids given details with `ts` in bucket `k`, to find orphans |
 /// | `P a:{<addr>}` / `P ax` | sorted set | `ts\tname` sightings (score `ts`) / addresses (score: oldest sighting) |
-/// | `P range` | hash | `first`, `last` |
+/// | `P range` | hash | `first`, `last`, `latest_start` |
 /// | `P changes` | pub/sub channel | change announcements between server processes |
 /// | `P s:<sha256 of token>` | string | user of a login session, expiring with it |
 ///
@@ -252,7 +252,6 @@ impl RedisStore {
         let mut histogram: BTreeMap<i64, Vec<(&str, i64, u64)>> = BTreeMap::new();
         let shard_width = level_width(b, HISTOGRAM_SHARD_LEVEL);
         let summaries: Vec<String> = conns.iter().map(|c| encode_summary(c)).collect();
-        let (mut first, mut last) = (f64::INFINITY, f64::NEG_INFINITY);
         for (conn, summary) in conns.iter().zip(&summaries) {
             pipe.cmd("HSET")
                 .arg(self.keys.conn(&conn.uid))
@@ -272,8 +271,6 @@ impl RedisStore {
                 .entry(floor_key(conn.ts, shard_width))
                 .or_default()
                 .push((&conn.uid, floor_key(conn.ts, b as i64), conn.total_bytes()));
-            first = first.min(conn.ts);
-            last = last.max(end);
         }
         let mut new_keys: BTreeMap<usize, Vec<i64>> = BTreeMap::new();
         for ((level, key, shard), members) in &index {
@@ -308,13 +305,14 @@ impl RedisStore {
             &self.keys.histogram_set(),
             &histogram.keys().copied().collect::<Vec<_>>(),
         );
-        if first <= last {
+        if let Some(range) = TimeRange::of(conns.iter().copied()) {
             pipe.cmd("EVALSHA")
                 .arg(&self.range_sha)
                 .arg(1)
                 .arg(self.keys.range())
-                .arg(first.to_string())
-                .arg(last.to_string())
+                .arg(range.first.to_string())
+                .arg(range.last.to_string())
+                .arg(range.latest_start.to_string())
                 .ignore();
         }
         pipe
@@ -882,7 +880,9 @@ impl RedisStore {
 
     /// After retention: the first time is the earliest start among the connections of the
     /// earliest histogram bucket (totals are kept exactly per start bucket); the last time cannot
-    /// have changed unless nothing is left.
+    /// have changed unless nothing is left. The latest start stays: it moves back only when
+    /// retention took every connection that started after a longer one still held, and then it
+    /// still lies within the range.
     async fn recompute_range(&self) -> Result<(), StoreError> {
         let mut pipe = Commands::new();
         pipe.cmd("ZRANGE")
@@ -1123,11 +1123,17 @@ impl Store for RedisStore {
             pipe.cmd("HMGET")
                 .arg(self.keys.range())
                 .arg("first")
-                .arg("last");
-            let ((first, last),): ((Option<f64>, Option<f64>),) = self.query(&pipe).await?;
-            Ok(first
-                .zip(last)
-                .map(|(first, last)| TimeRange { first, last }))
+                .arg("last")
+                .arg("latest_start");
+            let ((first, last, latest_start),): ((Option<f64>, Option<f64>, Option<f64>),) =
+                self.query(&pipe).await?;
+            Ok(first.zip(last).map(|(first, last)| TimeRange {
+                first,
+                last,
+                // A store an earlier version wrote has no latest start: its end is the best
+                // guess.
+                latest_start: latest_start.unwrap_or(last),
+            }))
         })
     }
 
