@@ -34,12 +34,16 @@ pub struct GraphStyle {
 }
 
 impl Default for GraphStyle {
+    /// The busiest host's sphere is at most half the default layout's leaf spring
+    /// ([`wiredraw_core::layout::LayoutParams::leaf_spring_length`], 3.0), so a host and a
+    /// single peer resting beside it never overlap (with 3.0, leaves sat half inside their hub);
+    /// the widest arrow is a fifth of that sphere, so spheres stay readable under their edges.
     fn default() -> Self {
         GraphStyle {
-            min_radius: 0.5,
-            max_radius: 3.0,
-            min_width: 0.06,
-            max_width: 0.6,
+            min_radius: 0.35,
+            max_radius: 1.5,
+            min_width: 0.04,
+            max_width: 0.3,
             color_by: ColorBy::Service,
             lone_node_color: Color::rgb(150, 155, 165),
         }
