@@ -511,13 +511,9 @@ impl Task {
                 }
                 LiveEvent::Change(change) => {
                     if let Some(range) = &mut held {
-                        range.first =
-                            Some(range.first.map_or(change.first, |f| f.min(change.first)));
-                        range.last = Some(range.last.map_or(change.last, |l| l.max(change.last)));
-                        if let Some(start) = change.latest_start {
-                            range.latest_start =
-                                Some(range.latest_start.map_or(start, |s| s.max(start)));
-                        }
+                        let stored = change.range();
+                        let widened = range.time_range().map_or(stored, |r| r.union(stored));
+                        *range = RangeResponse::new(Some(widened), range.bucket_secs);
                         self.outbox.send(Reply::Range(*range));
                     }
                     self.outbox.send(Reply::Changed {

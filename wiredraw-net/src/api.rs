@@ -92,10 +92,20 @@ impl RangeResponse {
         }
     }
 
-    /// Where a view following live data puts its playhead: the latest start, or the last
-    /// time when the server does not say.
+    /// The range held; `None` while the store is empty. A server of an earlier version does
+    /// not say the latest start: the last time stands in for it.
+    pub fn time_range(&self) -> Option<TimeRange> {
+        let (first, last) = self.first.zip(self.last)?;
+        Some(TimeRange {
+            first,
+            last,
+            latest_start: self.latest_start.unwrap_or(last),
+        })
+    }
+
+    /// Where a view following live data puts its playhead (see [`RangeResponse::time_range`]).
     pub fn live_edge(&self) -> Option<f64> {
-        self.latest_start.or(self.last)
+        self.time_range().map(|range| range.latest_start)
     }
 }
 

@@ -35,7 +35,7 @@
 
 use crate::api::RangeResponse;
 use crate::server::{ApiError, App, Change, ResponseBody};
-use crate::store::Announcement;
+use crate::store::{Announcement, TimeRange};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use http_body_util::{BodyExt, StreamBody};
@@ -79,13 +79,25 @@ impl From<&Change> for LiveChange {
     }
 }
 
+impl LiveChange {
+    /// The range of what was stored. A server of an earlier version does not say the latest
+    /// start: the last time stands in for it.
+    pub fn range(&self) -> TimeRange {
+        TimeRange {
+            first: self.first,
+            last: self.last,
+            latest_start: self.latest_start.unwrap_or(self.last),
+        }
+    }
+}
+
 impl From<LiveChange> for Change {
     fn from(change: LiveChange) -> Change {
         Change {
+            latest_start: change.range().latest_start,
             log_type: change.log_type,
             first: change.first,
             last: change.last,
-            latest_start: change.latest_start.unwrap_or(change.last),
             buckets: change.buckets,
         }
     }

@@ -96,8 +96,8 @@ impl MemoryStore {
                 .or_default();
             cell.0 += 1;
             cell.1 = cell.1.saturating_add(conn.total_bytes());
-            let own = TimeRange::of([&*conn]);
-            inner.range = inner.range.into_iter().chain(own).reduce(TimeRange::union);
+            let own = TimeRange::of_connection(&conn);
+            inner.range = Some(inner.range.map_or(own, |range| range.union(own)));
         }
         for (key, detail) in keyed {
             let entry = inner.entries.entry(detail.uid.clone()).or_default();

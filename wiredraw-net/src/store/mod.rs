@@ -312,16 +312,20 @@ pub struct TimeRange {
 }
 
 impl TimeRange {
+    /// The range of one connection.
+    pub fn of_connection(conn: &Connection) -> TimeRange {
+        TimeRange {
+            first: conn.ts,
+            last: conn.end(),
+            latest_start: conn.ts,
+        }
+    }
+
     /// The range of `connections`; `None` when there are none.
     pub fn of<'a>(connections: impl IntoIterator<Item = &'a Connection>) -> Option<TimeRange> {
-        connections.into_iter().fold(None, |range, conn| {
-            let own = TimeRange {
-                first: conn.ts,
-                last: conn.end(),
-                latest_start: conn.ts,
-            };
-            Some(range.map_or(own, |range| range.union(own)))
-        })
+        (connections.into_iter())
+            .map(TimeRange::of_connection)
+            .reduce(TimeRange::union)
     }
 
     /// The smallest range that holds both.
