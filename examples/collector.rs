@@ -9,6 +9,8 @@
 //! The token comes from `WIREDRAW_TOKEN` or `--token-file`, never from the command line,
 //! where `ps` would show it. Times are epoch seconds or RFC 3339 (`2024-04-21T10:00:00Z`).
 
+mod support;
+
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -127,12 +129,7 @@ fn progress_bar(progress: Arc<Progress>) -> ProgressBar {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    support::init_logging("info");
     let args = Args::parse();
     let token = read_token(&args)?;
     if args.replay {

@@ -9,6 +9,8 @@
 //! cargo run --release --example demo -- --headless --out frames --frames 24
 //! ```
 
+mod support;
+
 use anyhow::Context;
 use clap::Parser;
 use std::path::PathBuf;
@@ -74,13 +76,7 @@ struct Args {
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "warn,wiredraw=info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    support::init_logging("warn,wiredraw=info");
     let args = Args::parse();
     if !args.headless && !display_available() {
         eprintln!(

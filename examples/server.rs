@@ -8,6 +8,8 @@
 //!
 //! Logs go to stderr; set `RUST_LOG` (e.g. `RUST_LOG=wiredraw_net=debug`) to change how much.
 
+mod support;
+
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use std::io::Read;
@@ -82,13 +84,7 @@ fn new_token(name: &str) {
 }
 
 fn run(config_path: &std::path::Path) -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    support::init_logging("info");
     let config = Config::load(config_path)?;
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -8,6 +8,8 @@
 //! Without a password the login page asks for one. The last URL and user are remembered in
 //! `~/.config/wiredraw/viewer.json`; the password never is.
 
+mod support;
+
 use clap::Parser;
 use std::path::PathBuf;
 use wiredraw::net::collector::timestamp::parse_time;
@@ -65,13 +67,7 @@ struct Args {
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "warn,wiredraw=info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    support::init_logging("warn,wiredraw=info");
     let args = Args::parse();
     anyhow::ensure!(
         args.password.is_none(),

@@ -270,14 +270,15 @@ fn expected_graph(all: &[Connection], window: Window) -> Graph {
     }
 }
 
-/// (conns, bytes) per bin: a connection counts in the bin holding the start of its first bucket.
+/// (conns, bytes) per bin: a connection counts in the bin holding the start of its first bucket,
+/// or in the first bin when that bucket begins before `from` and reaches into it.
 fn expected_histogram(all: &[Connection], from: f64, to: f64, bins: usize) -> Vec<(u64, u64)> {
     let width = (to - from) / bins as f64;
     let mut out = vec![(0, 0); bins];
     for c in all {
         let k = (c.ts / B).floor() * B;
-        if k >= from && k < to {
-            let i = (((k - from) / width) as usize).min(bins - 1);
+        if k + B > from && k < to {
+            let i = (((k.max(from) - from) / width) as usize).min(bins - 1);
             out[i].0 += 1;
             out[i].1 += bytes_of(c);
         }
@@ -1100,6 +1101,14 @@ async fn answers_match_the_model(backend: &Backend) {
             last,
             latest_start: latest_start(&all),
         })
+    );
+    // What a viewer asks for its timeline: the range itself, whose ends fall inside buckets.
+    let whole_range = histogram_pairs(&*store, first, last, 17).await;
+    assert_eq!(whole_range, expected_histogram(&all, first, last, 17));
+    assert_eq!(
+        whole_range.iter().map(|bin| bin.0).sum::<u64>(),
+        all.len() as u64,
+        "a histogram of the whole range counts every connection"
     );
 }
 

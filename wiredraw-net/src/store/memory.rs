@@ -328,12 +328,12 @@ impl Store for MemoryStore {
         Box::pin(async move {
             let mut out = histogram_bins(from, to, bins)?;
             let inner = self.inner.read();
-            let first = from.ceil() as i64;
-            for (&key, &(conns, bytes)) in inner.histogram.range(first..) {
+            let b = self.bucket_secs as i64;
+            for (&key, &(conns, bytes)) in inner.histogram.range(floor_key(from, b)..) {
                 if key as f64 >= to {
                     break;
                 }
-                add_to_bins(&mut out, from, to, key, conns, bytes);
+                add_to_bins(&mut out, (from, to), (key, b), conns, bytes);
             }
             Ok(out)
         })

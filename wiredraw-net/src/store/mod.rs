@@ -903,21 +903,23 @@ pub(crate) fn histogram_bins(
         .collect())
 }
 
-/// Adds one start bucket's totals to the bin holding the bucket's start (if any).
+/// Adds the totals of the connections starting in bucket `[key, key + bucket_secs)` to the bin
+/// holding the bucket's start, or to the first bin for a bucket that begins before `from` and
+/// reaches into it: asked for exactly the range's `first` and `last`, which fall inside
+/// buckets, the bins still count every connection.
 pub(crate) fn add_to_bins(
     bins: &mut [HistogramBin],
-    from: f64,
-    to: f64,
-    key: i64,
+    (from, to): (f64, f64),
+    (key, bucket_secs): (i64, i64),
     conns: u64,
     bytes: u64,
 ) {
-    let k = key as f64;
-    if k < from || k >= to || bins.is_empty() {
+    let start = key as f64;
+    if start + bucket_secs as f64 <= from || start >= to || bins.is_empty() {
         return;
     }
     let width = (to - from) / bins.len() as f64;
-    let i = ((k - from) / width) as usize;
+    let i = ((start.max(from) - from) / width) as usize;
     let bin = &mut bins[i.min(bins.len() - 1)];
     bin.conns += conns;
     bin.bytes = bin.bytes.saturating_add(bytes);

@@ -606,7 +606,8 @@ impl RedisStore {
     ) -> Result<Vec<HistogramBin>, StoreError> {
         let mut out = histogram_bins(from, to, bins)?;
         let shard_width = level_width(self.bucket_secs, HISTOGRAM_SHARD_LEVEL);
-        let first_bucket = from.ceil() as i64;
+        let b = self.bucket_secs as i64;
+        let first_bucket = floor_key(from, b);
         let shards = self
             .keys_between(
                 &self.keys.histogram_set(),
@@ -642,7 +643,7 @@ impl RedisStore {
             }
         }
         for (bucket, (conns, bytes)) in totals.range(first_bucket..) {
-            add_to_bins(&mut out, from, to, *bucket, *conns, *bytes);
+            add_to_bins(&mut out, (from, to), (*bucket, b), *conns, *bytes);
         }
         Ok(out)
     }
