@@ -2,12 +2,13 @@
 
 use super::ViewerOptions;
 use super::backend::{Backend, Feed, Reply, Request};
+use super::format_utc;
 use super::graph_state::GraphState;
 use super::graph_view::{Filters, PortFilter, host_label};
 use super::login::{LoginForm, Remembered};
 use super::panels;
 use super::timeline::{Timeline, TimelineCommand};
-use super::timeline_ui::{Histogram, Metric, StripState, format_duration, format_utc, timeline_ui};
+use super::timeline_ui::{Histogram, Metric, StripState, format_duration, timeline_ui};
 use crate::net::api::{EdgeResponse, NodeResponse};
 use crate::render::glam::{Vec2, Vec3};
 use crate::render::{

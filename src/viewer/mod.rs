@@ -37,8 +37,9 @@ pub mod timeline;
 mod timeline_ui;
 mod window;
 
+pub use crate::core::zeek::format_utc;
 pub use app::{Selection, ViewerApp};
-pub use timeline_ui::{format_duration, format_utc};
+pub use timeline_ui::format_duration;
 pub use window::run;
 
 use std::path::PathBuf;

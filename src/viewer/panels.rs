@@ -1,8 +1,9 @@
 //! The side panels: what a clicked host or connection is, and the search, filter, legend and
 //! export controls.
 
+use super::format_utc;
 use super::graph_view::{Filters, NO_SERVICE};
-use super::timeline_ui::{format_duration, format_utc};
+use super::timeline_ui::format_duration;
 use crate::net::api::{EdgeConnection, EdgeResponse, GraphResponse, NodeResponse};
 use std::collections::BTreeSet;
 use wiredraw_core::format_bytes;

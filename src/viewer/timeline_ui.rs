@@ -1,6 +1,7 @@
 //! The timeline at the bottom: transport buttons, speed and window choices, and the strip with
 //! the traffic histogram, the graph window and the playhead.
 
+use super::format_utc;
 use super::timeline::{Direction, SPEEDS, Timeline, TimelineCommand, WINDOWS};
 use crate::net::api::HistogramResponse;
 
@@ -29,31 +30,6 @@ pub struct StripState {
 
 const STRIP_HEIGHT: f32 = 72.0;
 const TRACK_HEIGHT: f32 = 16.0;
-
-/// `2024-04-20 10:00:00` (UTC) for seconds since the epoch.
-pub fn format_utc(t: f64) -> String {
-    if !t.is_finite() {
-        return "—".into();
-    }
-    let secs = t.floor() as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Days to civil date (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
 
 /// `1h 30m`, `45s`: a duration in words.
 pub fn format_duration(secs: f64) -> String {
@@ -327,9 +303,6 @@ mod tests {
 
     #[test]
     fn times_and_durations_read_well() {
-        assert_eq!(format_utc(0.0), "1970-01-01 00:00:00");
-        assert_eq!(format_utc(1_713_607_200.5), "2024-04-20 10:00:00");
-        assert_eq!(format_utc(951_782_400.0), "2000-02-29 00:00:00");
         assert_eq!(format_duration(300.0), "5m");
         assert_eq!(format_duration(5400.0), "1h 30m");
         assert_eq!(format_duration(86_400.0), "1d");

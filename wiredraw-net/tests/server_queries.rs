@@ -201,6 +201,10 @@ async fn every_route_answers(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert!(dot.starts_with("digraph wiredraw {"), "{dot}");
+    assert!(
+        dot.contains("label=\"2023-11-14 22:13:20 to 2023-11-14 22:13:50 UTC\""),
+        "the window in readable UTC: {dot}"
+    );
     assert!(dot.contains("\"10.0.0.1\" -> \"10.0.0.2\""), "{dot}");
     assert!(dot.contains("10.0.0.2\\nweb server"), "{dot}");
     assert!(dot.contains("fillcolor=\"#ff0000\""), "{dot}");

@@ -38,7 +38,7 @@ mod tsv;
 pub use addr::{normalise_addr, parse_addr, parse_subnet};
 pub use error::{LineError, LineErrorKind, OpenError};
 pub use lines::{DEFAULT_MAX_LINE_LEN, Line, LineReader};
-pub use time::parse_iso8601;
+pub use time::{format_utc, parse_iso8601};
 
 use crate::record::{Record, Schema};
 use crate::value::Value;

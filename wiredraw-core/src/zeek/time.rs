@@ -1,4 +1,5 @@
-//! ISO-8601 timestamps as Zeek's JSON writer emits them (`2018-03-24T17:15:20.865716Z`).
+//! ISO-8601 timestamps as Zeek's JSON writer emits them (`2018-03-24T17:15:20.865716Z`), and
+//! times as people read them (`2024-04-20 10:00:00`, UTC).
 
 /// Seconds since the Unix epoch of an ISO-8601 / RFC 3339 timestamp:
 /// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM|±HHMM)` (a space may stand for the `T`; no zone
@@ -105,6 +106,47 @@ fn days_in_month(year: i64, month: u32) -> u32 {
     }
 }
 
+/// `2024-04-20 10:00:00`: seconds since the epoch as a UTC date and time, to the second, for
+/// panels, labels and messages. `—` for a time that is not finite.
+///
+/// ```
+/// use wiredraw_core::zeek::format_utc;
+///
+/// assert_eq!(format_utc(1_713_607_200.5), "2024-04-20 10:00:00");
+/// ```
+pub fn format_utc(t: f64) -> String {
+    if !t.is_finite() {
+        return "—".into();
+    }
+    let secs = t.floor() as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// The proleptic Gregorian date `days` after 1970-01-01 (the inverse of [`days_from_civil`]).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    };
+    (year_of_era + era * 400 + i64::from(month <= 2), month, day)
+}
+
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
 fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     let y = if month <= 2 { year - 1 } else { year };
@@ -137,6 +179,24 @@ mod tests {
         assert_eq!(parse_iso8601("2024-04-19T12:30:00+02:30"), Some(utc));
         assert_eq!(parse_iso8601("2024-04-19T05:00:00-0500"), Some(utc));
         assert_eq!(parse_iso8601("2024-04-19T11:00:00+01"), Some(utc));
+    }
+
+    #[test]
+    fn times_read_as_utc_dates() {
+        assert_eq!(format_utc(0.0), "1970-01-01 00:00:00");
+        assert_eq!(format_utc(1_713_607_200.5), "2024-04-20 10:00:00");
+        assert_eq!(format_utc(951_782_400.0), "2000-02-29 00:00:00");
+        assert_eq!(format_utc(-0.5), "1969-12-31 23:59:59");
+        assert_eq!(format_utc(f64::NAN), "—");
+    }
+
+    proptest::proptest! {
+        /// What `format_utc` writes reads back as the same whole second.
+        #[test]
+        fn formatted_times_read_back(secs in -62_135_596_800i64..253_402_300_799) {
+            let text = format_utc(secs as f64 + 0.25);
+            proptest::prop_assert_eq!(parse_iso8601(&text), Some(secs as f64), "{}", text);
+        }
     }
 
     #[test]

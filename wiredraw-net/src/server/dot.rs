@@ -7,6 +7,7 @@
 use crate::api::GraphResponse;
 use compact_str::CompactString;
 use std::fmt::Write;
+use wiredraw_core::zeek::format_utc;
 
 /// Thickest pen, for the edge with the most bytes.
 const MAX_PEN_WIDTH: f64 = 8.0;
@@ -17,7 +18,8 @@ pub fn render(graph: &GraphResponse) -> String {
     out.push_str("digraph wiredraw {\n");
     out.push_str("  graph [rankdir=LR, overlap=false, fontname=\"Helvetica\"");
     if let (Some(from), Some(to)) = (graph.from, graph.to) {
-        let _ = write!(out, ", label={}", quote(&format!("window {from} to {to}")));
+        let window = format!("{} to {} UTC", format_utc(from), format_utc(to));
+        let _ = write!(out, ", label={}", quote(&window));
     }
     out.push_str("];\n");
     out.push_str("  node [shape=box, style=\"rounded,filled\", fillcolor=\"#eeeeee\", fontname=\"Helvetica\"];\n");
