@@ -17,8 +17,9 @@
 //! to (`/logs/vpcflow`), `decode` reads the format, `contribute` maps one record.
 
 use anyhow::Context;
+use clap::Parser;
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use wiredraw_core::plugin::{ContributeError, LogType, RecordStream, Registry};
 use wiredraw_core::zeek::{
@@ -30,6 +31,9 @@ use wiredraw_core::{Connection, Contribution, FieldType, Record, Schema, Value};
 struct VpcFlow;
 
 const NAME: &str = "vpcflow";
+
+/// The fields every flow needs to become a connection.
+const REQUIRED_FIELDS: [&str; 4] = ["srcaddr", "dstaddr", "protocol", "start"];
 
 impl VpcFlow {
     /// The type of a VPC flow log field, by its name (AWS's documented field list).
@@ -60,6 +64,23 @@ impl VpcFlow {
             FieldType::Count => Value::Count(number()?),
             FieldType::Time => Value::Time(number()? as f64),
             _ => Value::String(text.into()),
+        })
+    }
+
+    /// Why a header line cannot describe flows: it lacks a field that every flow needs. A
+    /// custom format may leave out any field, but without addresses, protocol and start time
+    /// a record cannot be drawn as a connection in time.
+    fn unusable_header(names: &[Arc<str>]) -> Option<String> {
+        let missing: Vec<&str> = REQUIRED_FIELDS
+            .into_iter()
+            .filter(|field| !names.iter().any(|name| &**name == *field))
+            .collect();
+        (!missing.is_empty()).then(|| {
+            format!(
+                "the header line lacks {}; a flow needs {} to be drawn as a connection in time",
+                missing.join(", "),
+                REQUIRED_FIELDS.join(", ")
+            )
         })
     }
 
@@ -161,11 +182,11 @@ impl LogType for VpcFlow {
                 let Some(schema) = &schema else {
                     let names: Vec<Arc<str>> =
                         text.split_ascii_whitespace().map(Arc::from).collect();
-                    if !names.iter().any(|n| &**n == "srcaddr") {
-                        // Without the header nothing else can be read: stop here.
-                        let reason = "the first line must name the fields (srcaddr, dstaddr, …)";
+                    if let Some(reason) = VpcFlow::unusable_header(&names) {
+                        // Without a usable header no line can become a flow: one error, then
+                        // stop, rather than the same complaint on every line.
                         done = true;
-                        return error(LineErrorKind::NoUsableHeader(reason.into()));
+                        return error(LineErrorKind::NoUsableHeader(reason));
                     }
                     let types = names.iter().map(|n| VpcFlow::field_type(n)).collect();
                     schema = Some(Arc::new(Schema::new(NAME, names, types)));
@@ -217,8 +238,54 @@ impl LogType for VpcFlow {
     }
 }
 
+/// Prints each flow of AWS VPC flow logs as a wiredraw connection (one JSON line each).
+#[derive(Parser)]
+struct Args {
+    /// Flow log files, plain or gzip (default: every `.log` in ../shared/data/vpc-flow).
+    paths: Vec<PathBuf>,
+}
+
+/// What reading one flow log gave.
+#[derive(Default)]
+struct FileReport {
+    /// Records read (NODATA and SKIPDATA ones included).
+    flows: usize,
+    contribution: Contribution,
+    /// `FILE:LINE: reason` for every line that could not be read or contributed.
+    errors: Vec<String>,
+}
+
+/// Reads one flow log through the registry, as the server would read a body posted to
+/// `/logs/vpcflow`.
+fn read_flow_log(registry: &Registry, path: &Path) -> anyhow::Result<FileReport> {
+    let file = std::fs::File::open(path).with_context(|| path.display().to_string())?;
+    let source = path.display().to_string();
+    let mut report = FileReport::default();
+    for result in registry
+        .get(NAME)
+        .decode(decompressed(file)?, &source, DEFAULT_MAX_LINE_LEN)
+    {
+        let contributed = result.map_err(|e| e.to_string()).and_then(|record| {
+            report.flows += 1;
+            registry
+                .contribute(&record, &mut report.contribution)
+                .map_err(|e| format!("{source}:{}: {e}", record.line))
+        });
+        if let Err(message) = contributed {
+            report.errors.push(message);
+        }
+    }
+    Ok(report)
+}
+
+fn registry() -> anyhow::Result<Registry> {
+    let mut registry = Registry::with_builtins();
+    registry.register(Box::new(VpcFlow))?;
+    Ok(registry)
+}
+
 fn main() -> anyhow::Result<()> {
-    let mut paths: Vec<PathBuf> = std::env::args_os().skip(1).map(PathBuf::from).collect();
+    let mut paths = Args::parse().paths;
     if paths.is_empty() {
         let dir = PathBuf::from("../shared/data/vpc-flow");
         for entry in std::fs::read_dir(&dir).with_context(|| dir.display().to_string())? {
@@ -229,36 +296,163 @@ fn main() -> anyhow::Result<()> {
         }
         paths.sort();
     }
-    let mut registry = Registry::with_builtins();
-    registry.register(Box::new(VpcFlow))?;
-
+    let registry = registry()?;
     for path in &paths {
-        let file = std::fs::File::open(path).with_context(|| path.display().to_string())?;
-        let input = decompressed(file)?;
-        let log_type = registry.get(NAME);
-        let (mut flows, mut errors) = (0, 0);
-        let mut out = Contribution::default();
-        for result in log_type.decode(input, &path.display().to_string(), DEFAULT_MAX_LINE_LEN) {
-            let contributed = result.map_err(|e| e.to_string()).and_then(|record| {
-                flows += 1;
-                registry
-                    .contribute(&record, &mut out)
-                    .map_err(|e| format!("{}:{}: {e}", path.display(), record.line))
-            });
-            if let Err(message) = contributed {
-                eprintln!("{message}");
-                errors += 1;
-            }
+        let report = read_flow_log(&registry, path)?;
+        for error in &report.errors {
+            eprintln!("{error}");
         }
-        for connection in &out.connections {
+        for connection in &report.contribution.connections {
             println!("{}", serde_json::to_string(connection)?);
         }
         eprintln!(
-            "{}: {flows} flows, {} connections, {} details, {errors} errors",
+            "{}: {} flows, {} connections, {} details, {} errors",
             path.display(),
-            out.connections.len(),
-            out.details.len()
+            report.flows,
+            report.contribution.connections.len(),
+            report.contribution.details.len(),
+            report.errors.len()
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(name: &str) -> PathBuf {
+        Path::new("../shared/data/vpc-flow").join(name)
+    }
+
+    fn read(path: &Path) -> FileReport {
+        read_flow_log(&registry().unwrap(), path).unwrap()
+    }
+
+    #[test]
+    fn every_aws_sample_reads_as_documented() {
+        // (file, records, connections, errors): NODATA and SKIPDATA records are read but
+        // describe no flow; the two formats without protocol or start times are one error.
+        for (file, flows, connections, errors) in [
+            ("vpcflow_default_v2.log", 7, 5, 0),
+            ("vpcflow_tcpflags_v3.log", 8, 8, 0),
+            ("vpcflow_traffic_path_v5.log", 2, 2, 0),
+            ("vpcflow_nat_gateway_custom.log", 0, 0, 1),
+            ("vpcflow_transit_gateway_v3.log", 0, 0, 1),
+        ] {
+            let report = read(&sample(file));
+            assert_eq!(
+                (
+                    report.flows,
+                    report.contribution.connections.len(),
+                    report.contribution.details.len(),
+                    report.errors.len()
+                ),
+                (flows, connections, connections, errors),
+                "{file}: {:?}",
+                report.errors
+            );
+        }
+    }
+
+    #[test]
+    fn a_format_without_start_times_is_one_clear_error() {
+        let report = read(&sample("vpcflow_transit_gateway_v3.log"));
+        let [error] = report.errors.as_slice() else {
+            panic!("{:?}", report.errors);
+        };
+        assert!(
+            error.starts_with("../shared/data/vpc-flow/vpcflow_transit_gateway_v3.log:1:")
+                && error.contains("lacks start;"),
+            "{error}"
+        );
+        let report = read(&sample("vpcflow_nat_gateway_custom.log"));
+        assert!(
+            report.errors[0].contains("lacks protocol, start;"),
+            "{:?}",
+            report.errors
+        );
+    }
+
+    #[test]
+    fn a_flow_becomes_a_connection_with_its_record_attached() {
+        let report = read(&sample("vpcflow_default_v2.log"));
+        let first = &report.contribution.connections[0];
+        assert_eq!(
+            (
+                first.orig_h.to_string(),
+                first.orig_p,
+                first.resp_h.to_string(),
+                first.resp_p,
+                first.proto.as_str(),
+                first.ts,
+                first.duration,
+                first.orig_bytes,
+            ),
+            (
+                "172.31.16.139".to_string(),
+                Some(20641),
+                "172.31.16.21".to_string(),
+                Some(22),
+                "tcp",
+                1_418_530_010.0,
+                Some(60.0),
+                Some(4249),
+            )
+        );
+        let icmp = &report.contribution.connections[2];
+        assert_eq!((icmp.proto.as_str(), icmp.orig_bytes), ("icmp", Some(336)));
+        let v6 = &report.contribution.connections[4];
+        assert_eq!(
+            v6.orig_h.to_string(),
+            "2001:db8:1234:a100:8d6e:3477:df66:f105"
+        );
+        let detail = &report.contribution.details[1];
+        assert_eq!(detail.uid, report.contribution.connections[1].uid);
+        assert_eq!(
+            detail.record.get("action"),
+            Some(&Value::String("REJECT".into()))
+        );
+    }
+
+    #[test]
+    fn reading_a_file_twice_gives_the_same_uids() {
+        let uids = |report: FileReport| -> Vec<String> {
+            report
+                .contribution
+                .connections
+                .iter()
+                .map(|c| c.uid.to_string())
+                .collect()
+        };
+        let path = sample("vpcflow_tcpflags_v3.log");
+        let (first, second) = (uids(read(&path)), uids(read(&path)));
+        assert_eq!(first, second);
+        let distinct: std::collections::BTreeSet<&String> = first.iter().collect();
+        assert_eq!(distinct.len(), first.len(), "every flow has its own uid");
+    }
+
+    #[test]
+    fn a_bad_line_names_file_line_and_field_and_the_rest_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("flows.log");
+        std::fs::write(
+            &path,
+            "version srcaddr dstaddr srcport dstport protocol bytes start end log-status\n\
+             2 10.0.0.1 10.0.0.2 5000 70000 6 10 1700000000 1700000060 OK\n\
+             2 10.0.0.1 10.0.0.2 5000 443 6 10 1700000000 1700000060 OK\n\
+             7 10.0.0.1 10.0.0.2 5000 443 6 10 1700000000 1700000060 OK\n",
+        )
+        .unwrap();
+        let report = read(&path);
+        let file = path.display();
+        assert_eq!(
+            report.errors,
+            [
+                format!("{file}:2: field dstport (port): port out of range: \"70000\""),
+                format!("{file}:4: flow log version 7 is not one of 2 to 5"),
+            ]
+        );
+        assert_eq!(report.contribution.connections.len(), 1);
+    }
 }
