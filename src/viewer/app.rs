@@ -24,6 +24,40 @@ use std::time::Instant;
 const POLL_SECS: f64 = 2.0;
 /// Details of a selection are refreshed at most this often while the graph changes.
 const DETAIL_REFRESH_SECS: f64 = 1.0;
+/// When the details of a selection are asked for again: after the graph on screen changed, at
+/// most once per [`DETAIL_REFRESH_SECS`], and always once after the last change, so the panel
+/// ends on the data the graph ends on (a refresh skipped inside the interval is made up when it
+/// ends, not dropped).
+#[derive(Debug, Clone, Copy)]
+struct DetailRefresh {
+    last_request: f64,
+    stale: bool,
+}
+
+impl Default for DetailRefresh {
+    fn default() -> DetailRefresh {
+        DetailRefresh {
+            last_request: f64::NEG_INFINITY,
+            stale: false,
+        }
+    }
+}
+
+impl DetailRefresh {
+    fn data_changed(&mut self) {
+        self.stale = true;
+    }
+
+    fn due(&self, now: f64) -> bool {
+        self.stale && now - self.last_request >= DETAIL_REFRESH_SECS
+    }
+
+    fn requested(&mut self, now: f64) {
+        self.last_request = now;
+        self.stale = false;
+    }
+}
+
 /// A screenshot waits at most this long past `--screenshot-after` for the scene to settle.
 const SCREENSHOT_PATIENCE_SECS: f64 = 60.0;
 /// The scene must have been settled this long before a screenshot.
@@ -69,7 +103,7 @@ pub struct ViewerApp {
     edge_page: usize,
     /// How news of new data arrives (shown in the status lines).
     feed: Option<Feed>,
-    last_detail_request: f64,
+    detail_refresh: DetailRefresh,
     hovered: Option<Picked>,
     picker: Option<(usize, Picker)>,
     scene_serial: usize,
@@ -133,7 +167,7 @@ impl ViewerApp {
             edge_detail: None,
             feed: None,
             edge_page: panels::first_page(),
-            last_detail_request: f64::NEG_INFINITY,
+            detail_refresh: DetailRefresh::default(),
             hovered: None,
             picker: None,
             scene_serial: 0,
@@ -270,6 +304,9 @@ impl ViewerApp {
         }
         self.timeline.end_frame(dt);
         self.request_graph(now);
+        if self.detail_refresh.due(now) {
+            self.request_details();
+        }
         self.request_histogram(ui.available_width());
         self.schedule_screenshot(now);
         let ms = frame_start.elapsed().as_secs_f64() * 1e3;
@@ -336,10 +373,8 @@ impl ViewerApp {
                 self.last_fetch_ms = update.fetch_ms;
                 if self.graph.apply(*update) {
                     self.apply_pending_select();
-                    if self.selection.is_some()
-                        && now - self.last_detail_request >= DETAIL_REFRESH_SECS
-                    {
-                        self.request_details();
+                    if self.selection.is_some() {
+                        self.detail_refresh.data_changed();
                     }
                 }
             }
@@ -456,7 +491,7 @@ impl ViewerApp {
         let Some(span) = self.graph.shown_request().map(|r| r.span) else {
             return;
         };
-        self.last_detail_request = self.now();
+        self.detail_refresh.requested(self.now());
         match &self.selection {
             Some(Selection::Node(id)) => {
                 if let Ok(addr) = id.parse::<IpAddr>() {
@@ -958,5 +993,29 @@ impl ViewerApp {
             edge.highlighted = true;
         }
         scene
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DetailRefresh;
+
+    #[test]
+    fn details_refresh_at_most_once_a_second_and_once_after_the_last_change() {
+        let mut refresh = DetailRefresh::default();
+        assert!(!refresh.due(0.0), "nothing changed yet");
+        refresh.data_changed();
+        assert!(refresh.due(0.0));
+        refresh.requested(0.0);
+        assert!(
+            !refresh.due(0.5),
+            "asked for just now, and nothing changed since"
+        );
+        refresh.data_changed();
+        assert!(!refresh.due(0.5), "too soon after the last request");
+        // The last change came inside the interval: it is made up for once the interval ends.
+        assert!(refresh.due(1.0));
+        refresh.requested(1.0);
+        assert!(!refresh.due(5.0), "nothing changed after it");
     }
 }
