@@ -9,6 +9,7 @@ use viewer_support::{
     loaded_demo, report, rita_dir, run_child_under_xvfb,
 };
 use wiredraw::net::client::Span;
+use wiredraw::net::collector::Speed;
 use wiredraw::render::RgbaImage;
 use wiredraw::viewer::demo::{Demo, DemoConfig};
 use wiredraw::viewer::timeline::{Timeline, TimelineCommand};
@@ -243,6 +244,61 @@ fn the_viewer_selects_and_highlights_the_busiest_edge_of_synthetic_traffic() {
     );
     let text = busy_fraction(&image, 1300, 100, 1600, 900);
     assert!(text > 0.01, "details panel text: {text}");
+}
+
+#[test]
+fn the_details_of_a_selection_follow_data_that_arrives_while_it_is_shown() {
+    if std::env::var_os(CHILD_ENV).is_some() {
+        return;
+    }
+    // Half an hour of a small office replayed at 300x: connections arrive for six seconds,
+    // each batch a change to the graph on screen.
+    let mut demo = Demo::start(&DemoConfig {
+        hosts: 25,
+        hours: 0.5,
+        speed: Speed::Factor(300.0),
+        ..DemoConfig::default()
+    })
+    .expect("the demo starts");
+    let start = wiredraw::core::synth::DEFAULT_START as f64;
+    // Paused at the end of the half hour with a window over all of it, so every arrival
+    // changes what is shown. The office's DNS server asks its resolver all along (131 times
+    // in the half hour), so the selected edge keeps growing.
+    let dir = tempfile::tempdir().unwrap();
+    let shot = dir.path().join("arriving.png");
+    let report = run_viewer(
+        &demo,
+        start + 1800.0,
+        1800.0,
+        &[("WD_SELECT", "10.0.0.2->9.9.9.9"), ("WD_SHOT_AFTER", "12")],
+        &shot,
+    );
+    let summary = demo
+        .wait_replayed(std::time::Duration::from_secs(60))
+        .expect("the replay ends");
+    assert!(summary.records > 0, "{summary}");
+    let (src, dst) = report["selected_edge"]
+        .as_str()
+        .and_then(|edge| edge.split_once("->"))
+        .unwrap_or_else(|| panic!("an edge is selected: {report}"));
+    let span = &report["span"];
+    let edge = demo
+        .runtime()
+        .block_on(demo.client().unwrap().edge(
+            src.parse().unwrap(),
+            dst.parse().unwrap(),
+            Span::Between {
+                from: span[0].as_f64().unwrap(),
+                to: span[1].as_f64().unwrap(),
+            },
+        ))
+        .unwrap();
+    assert!(edge.connections.len() > 100, "{report}");
+    assert_eq!(
+        report["detail_connections"],
+        edge.connections.len(),
+        "the panel ends on the server's connections of the edge: {report}"
+    );
 }
 
 #[test]
