@@ -229,3 +229,56 @@ fn wrccdc_tsv_and_json_give_identical_records() {
     // dns, ssl and weird alone hold 127,291 records.
     assert!(compared > 127_291, "compared only {compared} records");
 }
+
+/// What the built-in plugins make of every record of one file: failures, and the connections,
+/// details and host names contributed.
+fn contributed(path: &std::path::Path) -> (Vec<String>, usize, usize, Vec<(String, String)>) {
+    let registry = wiredraw_core::plugin::Registry::with_builtins();
+    let (records, errors) = common::split(LogReader::open(path).unwrap());
+    assert!(errors.is_empty(), "{}: {:?}", path.display(), &errors[..1]);
+    let mut out = wiredraw_core::Contribution::default();
+    let failures = records
+        .iter()
+        .filter_map(|record| {
+            let failed = registry.contribute(record, &mut out).err()?;
+            Some(format!("line {}: {failed}", record.line))
+        })
+        .collect();
+    let names = out
+        .annotations
+        .iter()
+        .map(|a| (a.addr.to_string(), a.name.to_string()))
+        .collect();
+    (failures, out.connections.len(), out.details.len(), names)
+}
+
+#[test]
+fn wrccdc_tsv_and_json_contribute_alike() {
+    let dir = common::shared_data().join("zeek/wrccdc-2018");
+    let mut names = 0;
+    for tsv_path in common::files_under(&dir.join("zeek-default")) {
+        let log_type = tsv_path.file_name().unwrap().to_str().unwrap();
+        let log_type = log_type.split('.').next().unwrap();
+        let json_path = dir.join("zeek-json").join(format!("{log_type}.json.gz"));
+        let (tsv_failures, tsv_conns, tsv_details, tsv_names) = contributed(&tsv_path);
+        let (json_failures, json_conns, json_details, json_names) = contributed(&json_path);
+        assert!(
+            tsv_failures.is_empty(),
+            "{log_type} TSV: {:?}",
+            &tsv_failures[..1]
+        );
+        assert!(
+            json_failures.is_empty(),
+            "{log_type} JSON: {:?}",
+            &json_failures[..1]
+        );
+        assert_eq!(
+            (tsv_conns, tsv_details),
+            (json_conns, json_details),
+            "{log_type}: connections and details"
+        );
+        assert_eq!(tsv_names, json_names, "{log_type}: host names");
+        names += tsv_names.len();
+    }
+    assert!(names > 1000, "the dns log names hosts: {names}");
+}

@@ -224,8 +224,14 @@ impl LogType for Dns {
         else {
             return Ok(());
         };
-        let Some(query) = query.as_str() else {
-            return Err(bad("query", format!("expected a name, found {query}")));
+        // A JSON log types a query written as an address (an A query for `10.47.7.30`, say)
+        // as one, where TSV keeps the `string` it was declared: both are the name asked for.
+        let query = match query {
+            Value::Addr(addr) => addr.to_string(),
+            other => other
+                .as_str()
+                .ok_or_else(|| bad("query", format!("expected a name, found {other}")))?
+                .to_owned(),
         };
         let name = query.trim_end_matches('.').to_ascii_lowercase();
         if name.is_empty() {
