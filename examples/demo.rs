@@ -76,7 +76,8 @@ struct Args {
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> anyhow::Result<()> {
-    support::init_logging("warn,wiredraw=info");
+    // The demo says where its server is; the server's line per request would bury that.
+    support::init_logging("warn,wiredraw=info,wiredraw_net::server=warn");
     let args = Args::parse();
     if !args.headless && !display_available() {
         eprintln!(
