@@ -197,17 +197,27 @@ fn comparable(record: &Record) -> std::collections::BTreeMap<String, String> {
         .collect()
 }
 
+/// Each wrccdc log as (log type, its TSV file, its JSON file): one Zeek run written both ways.
+fn wrccdc_logs() -> Vec<(String, std::path::PathBuf, std::path::PathBuf)> {
+    let dir = common::shared_data().join("zeek/wrccdc-2018");
+    common::files_under(&dir.join("zeek-default"))
+        .into_iter()
+        .map(|tsv_path| {
+            let name = tsv_path.file_name().unwrap().to_str().unwrap();
+            let log_type = name.split('.').next().unwrap().to_owned();
+            let json_path = dir.join("zeek-json").join(format!("{log_type}.json.gz"));
+            (log_type, tsv_path, json_path)
+        })
+        .collect()
+}
+
 #[test]
 fn wrccdc_tsv_and_json_give_identical_records() {
-    let dir = common::shared_data().join("zeek/wrccdc-2018");
     let mut compared = 0;
-    for tsv_path in common::files_under(&dir.join("zeek-default")) {
-        let name = tsv_path.file_name().unwrap().to_str().unwrap();
-        let log_type = name.split('.').next().unwrap();
-        let json_path = dir.join("zeek-json").join(format!("{log_type}.json.gz"));
+    for (log_type, tsv_path, json_path) in wrccdc_logs() {
         let (tsv, tsv_errors) = common::split(LogReader::open(&tsv_path).unwrap());
         let (json, json_errors) = common::split(LogReader::open(&json_path).unwrap());
-        assert!(tsv_errors.is_empty(), "{name}: {:?}", &tsv_errors[..1]);
+        assert!(tsv_errors.is_empty(), "{log_type}: {:?}", &tsv_errors[..1]);
         assert!(
             json_errors.is_empty(),
             "{log_type}.json: {:?}",
@@ -254,12 +264,8 @@ fn contributed(path: &std::path::Path) -> (Vec<String>, usize, usize, Vec<(Strin
 
 #[test]
 fn wrccdc_tsv_and_json_contribute_alike() {
-    let dir = common::shared_data().join("zeek/wrccdc-2018");
     let mut names = 0;
-    for tsv_path in common::files_under(&dir.join("zeek-default")) {
-        let log_type = tsv_path.file_name().unwrap().to_str().unwrap();
-        let log_type = log_type.split('.').next().unwrap();
-        let json_path = dir.join("zeek-json").join(format!("{log_type}.json.gz"));
+    for (log_type, tsv_path, json_path) in wrccdc_logs() {
         let (tsv_failures, tsv_conns, tsv_details, tsv_names) = contributed(&tsv_path);
         let (json_failures, json_conns, json_details, json_names) = contributed(&json_path);
         assert!(
