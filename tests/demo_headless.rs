@@ -3,10 +3,10 @@
 
 mod viewer_support;
 
-use viewer_support::{busy_fraction, distinct_colours, loaded_demo};
+use viewer_support::{busy_fraction, distinct_colours, loaded_demo, rita_dir};
 use wiredraw::render::RgbaImage;
 use wiredraw::viewer::demo::{Demo, DemoConfig, DemoError};
-use wiredraw::viewer::headless::{FramesConfig, frame_path, render_frames};
+use wiredraw::viewer::headless::{FramesConfig, HeadlessError, frame_path, render_frames};
 
 #[test]
 fn headless_frames_cover_the_range_and_show_the_graph() {
@@ -63,4 +63,35 @@ fn a_missing_logs_folder_is_refused_by_name() {
     .expect("no such folder");
     assert!(matches!(error, DemoError::NoLogs(_)));
     assert!(error.to_string().contains("/nonexistent/zeek"));
+}
+
+#[test]
+fn logs_without_a_conn_log_render_nothing_and_say_why() {
+    // The rita sample's dns log alone: the server holds its records, but nothing to draw.
+    let dir = tempfile::tempdir().unwrap();
+    let dns = rita_dir().join("2024-04-19/dns.00:00:00-01:00:00.log.gz");
+    std::fs::copy(&dns, dir.path().join("dns.log.gz")).unwrap();
+    let demo = loaded_demo(DemoConfig {
+        logs: Some(dir.path().to_path_buf()),
+        ..DemoConfig::default()
+    });
+    let config = FramesConfig {
+        out_dir: dir.path().join("frames"),
+        frames: 2,
+        width: 64,
+        height: 64,
+        window_secs: 600.0,
+    };
+    let client = demo.client().unwrap();
+    let error = demo
+        .runtime()
+        .block_on(render_frames(&client, &config))
+        .expect_err("nothing to draw");
+    assert!(matches!(error, HeadlessError::Empty), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("only conn log records make connections"),
+        "{error}"
+    );
 }

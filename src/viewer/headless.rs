@@ -37,7 +37,10 @@ pub struct FrameInfo {
 /// Why frames could not be rendered.
 #[derive(Debug, thiserror::Error)]
 pub enum HeadlessError {
-    #[error("the server holds no data yet")]
+    #[error(
+        "the server holds no connections yet: only conn log records make connections (the \
+         other logs attach details to them)"
+    )]
     Empty,
     #[error("asking the server: {0}")]
     Http(#[from] HttpError),

@@ -371,6 +371,17 @@ fn prepare(
             }
         }
     }
+    if !files.is_empty() && !files.iter().any(|f| f.identity.log_type == "conn") {
+        let mut types: Vec<&str> = files.iter().map(|f| f.identity.log_type.as_str()).collect();
+        types.sort_unstable();
+        types.dedup();
+        tracing::warn!(
+            "{}: no conn log among these logs ({}): the server will hold their records, but \
+             only conn records make connections to draw, and the others attach to them",
+            dir.display(),
+            types.join(", ")
+        );
+    }
     Ok(Merge::new(files, reorder_window))
 }
 
