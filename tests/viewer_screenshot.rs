@@ -302,6 +302,30 @@ fn the_details_of_a_selection_follow_data_that_arrives_while_it_is_shown() {
 }
 
 #[test]
+fn the_viewer_says_when_the_server_holds_no_connections() {
+    if std::env::var_os(CHILD_ENV).is_some() {
+        return;
+    }
+    // A dns log alone: its records are stored, but no conn record makes a connection.
+    let dir = tempfile::tempdir().unwrap();
+    let dns = rita_dir().join("2024-04-19/dns.00:00:00-01:00:00.log.gz");
+    std::fs::copy(&dns, dir.path().join("dns.log.gz")).unwrap();
+    let demo = loaded_demo(DemoConfig {
+        logs: Some(dir.path().to_path_buf()),
+        ..DemoConfig::default()
+    });
+    let shot = dir.path().join("empty.png");
+    let report = run_viewer(&demo, 1_713_484_800.0, 600.0, &[], &shot);
+    assert_eq!(report["logged_in"], true, "{report}");
+    assert_eq!(report["server_empty"], true, "{report}");
+    assert_eq!(report["nodes"], serde_json::Value::Null, "{report}");
+    // The explanation is written across the middle of the empty graph view.
+    let image = RgbaImage::load_png(&shot).unwrap();
+    let text = busy_fraction(&image, 500, 400, 1400, 600);
+    assert!(text > 0.002, "a message in the middle: {text}");
+}
+
+#[test]
 fn a_small_window_thins_out_arrows_under_a_pixel_wide_and_says_so() {
     if std::env::var_os(CHILD_ENV).is_some() {
         return;

@@ -123,6 +123,8 @@ pub struct ViewerApp {
     last_frame: Option<Instant>,
     frames: FrameStats,
     last_fetch_ms: f64,
+    /// The server answered that it holds no connections at all.
+    server_empty: bool,
     /// What the renderer drew in the last frame.
     drawn: PrepareStats,
     capture: Option<CaptureRequest>,
@@ -187,6 +189,7 @@ impl ViewerApp {
             last_frame: None,
             frames: FrameStats::default(),
             last_fetch_ms: 0.0,
+            server_empty: false,
             drawn: PrepareStats::default(),
             capture: None,
             screenshot_requested: false,
@@ -262,6 +265,7 @@ impl ViewerApp {
             "screenshot": path,
             "error": error,
             "logged_in": self.session.is_some(),
+            "server_empty": self.server_empty,
             "span": self.graph.shown_request().map(|r| [r.span.0, r.span.1]),
             "playhead": self.timeline.playhead,
             "nodes": shown.as_ref().map(|g| g.nodes.len()),
@@ -342,6 +346,7 @@ impl ViewerApp {
                 self.login.error = Some(message);
             }
             Reply::Range(range) => {
+                self.server_empty = range.first.is_none();
                 if let (Some(first), Some(last), Some(live)) =
                     (range.first, range.last, range.live_edge())
                 {
@@ -544,10 +549,13 @@ impl ViewerApp {
         if self.screenshot_requested {
             return;
         }
+        // A server with no connections has no graph to wait for: its message is the frame.
+        let scene_ready = self.server_empty
+            || (self.graph.shown_request().map(|r| r.span) == self.timeline.graph_span()
+                && self.graph.is_settled());
         let ready = self.session.is_some()
             && self.pending_select.is_none()
-            && self.graph.shown_request().map(|r| r.span) == self.timeline.graph_span()
-            && self.graph.is_settled()
+            && scene_ready
             && !self.camera.is_flying();
         self.ready_since = match (ready, self.ready_since) {
             (true, Some(since)) => Some(since),
@@ -620,6 +628,8 @@ impl ViewerApp {
                     format_utc(request.span.0),
                     format_utc(request.span.1)
                 ));
+            } else if self.server_empty {
+                ui.label("no connections on the server yet");
             } else {
                 ui.spinner();
                 ui.label("loading…");
@@ -942,11 +952,21 @@ impl ViewerApp {
                 );
             }
         }
-        if self.graph.shown().is_some_and(|g| g.nodes.is_empty()) {
+        let empty = if self.server_empty {
+            Some(
+                "no connections on the server yet: each conn log record becomes an arrow,\n\
+                 and dns, http, ssl and the other logs attach their records to those",
+            )
+        } else if self.graph.shown().is_some_and(|g| g.nodes.is_empty()) {
+            Some("no traffic in this window")
+        } else {
+            None
+        };
+        if let Some(message) = empty {
             painter.text(
                 rect.center(),
                 egui::Align2::CENTER_CENTER,
-                "no traffic in this window",
+                message,
                 egui::FontId::proportional(16.0),
                 egui::Color32::GRAY,
             );

@@ -126,10 +126,14 @@ fn controls(ui: &mut egui::Ui, timeline: &mut Timeline, metric: &mut Metric) {
             (true, _, Direction::Forward) => format!("playing {}x", timeline.speed),
             (true, _, Direction::Backward) => format!("rewinding {}x", timeline.speed),
         };
-        ui.monospace(format!(
-            "{} UTC · {direction}",
-            format_utc(timeline.playhead)
-        ));
+        if timeline.range.is_some() {
+            ui.monospace(format!(
+                "{} UTC · {direction}",
+                format_utc(timeline.playhead)
+            ));
+        } else {
+            ui.weak("no data yet");
+        }
     });
     for command in commands {
         timeline.push(command);
