@@ -24,6 +24,11 @@ use std::time::Instant;
 const POLL_SECS: f64 = 2.0;
 /// Details of a selection are refreshed at most this often while the graph changes.
 const DETAIL_REFRESH_SECS: f64 = 1.0;
+/// A screenshot waits at most this long past `--screenshot-after` for the scene to settle.
+const SCREENSHOT_PATIENCE_SECS: f64 = 60.0;
+/// The scene must have been settled this long before a screenshot.
+const SCREENSHOT_SETTLE_SECS: f64 = 1.0;
+
 /// When the details of a selection are asked for again: after the graph on screen changed, at
 /// most once per [`DETAIL_REFRESH_SECS`], and always once after the last change, so the panel
 /// ends on the data the graph ends on (a refresh skipped inside the interval is made up when it
@@ -57,11 +62,6 @@ impl DetailRefresh {
         self.stale = false;
     }
 }
-
-/// A screenshot waits at most this long past `--screenshot-after` for the scene to settle.
-const SCREENSHOT_PATIENCE_SECS: f64 = 60.0;
-/// The scene must have been settled this long before a screenshot.
-const SCREENSHOT_SETTLE_SECS: f64 = 1.0;
 
 /// What is selected in the graph.
 #[derive(Debug, Clone, PartialEq, Eq)]
