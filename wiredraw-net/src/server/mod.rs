@@ -385,7 +385,16 @@ impl App {
             .timer(TokioTimer::new())
             .header_read_timeout(HEADER_READ_TIMEOUT)
             .keep_alive(true);
-        tracing::info!(addr = %listener.local_addr()?, "listening");
+        let addr = listener.local_addr()?;
+        tracing::info!(%addr, "listening");
+        if !addr.ip().is_loopback() {
+            // The server speaks plain HTTP: beyond this machine, tokens and passwords would
+            // cross the network readable by anyone on the path.
+            tracing::warn!(
+                %addr,
+                "listening beyond loopback over plain HTTP: put a TLS-terminating proxy in front"
+            );
+        }
         tokio::pin!(shutdown);
         loop {
             let slot = tokio::select! {
