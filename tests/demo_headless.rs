@@ -3,10 +3,12 @@
 
 mod viewer_support;
 
-use viewer_support::{busy_fraction, distinct_colours, loaded_demo, rita_dir};
+use viewer_support::{busy_fraction, demo_without_conn_logs, distinct_colours, loaded_demo};
 use wiredraw::render::RgbaImage;
 use wiredraw::viewer::demo::{Demo, DemoConfig, DemoError};
-use wiredraw::viewer::headless::{FramesConfig, HeadlessError, frame_path, render_frames};
+use wiredraw::viewer::headless::{
+    FrameInfo, FramesConfig, HeadlessError, frame_path, render_frames,
+};
 
 #[test]
 fn headless_frames_cover_the_range_and_show_the_graph() {
@@ -16,18 +18,9 @@ fn headless_frames_cover_the_range_and_show_the_graph() {
         ..DemoConfig::default()
     });
     let dir = tempfile::tempdir().unwrap();
-    let config = FramesConfig {
-        out_dir: dir.path().join("frames"),
-        frames: 3,
-        width: 320,
-        height: 200,
-        window_secs: 600.0,
-    };
+    let config = ten_minute_frames(dir.path(), 3, (320, 200));
+    let frames = render(&demo, &config).unwrap();
     let client = demo.client().unwrap();
-    let frames = demo
-        .runtime()
-        .block_on(render_frames(&client, &config))
-        .unwrap();
     assert_eq!(frames.len(), 3);
     let range = demo.runtime().block_on(client.range()).unwrap();
     let last = range.last.unwrap();
@@ -67,26 +60,9 @@ fn a_missing_logs_folder_is_refused_by_name() {
 
 #[test]
 fn logs_without_a_conn_log_render_nothing_and_say_why() {
-    // The rita sample's dns log alone: the server holds its records, but nothing to draw.
-    let dir = tempfile::tempdir().unwrap();
-    let dns = rita_dir().join("2024-04-19/dns.00:00:00-01:00:00.log.gz");
-    std::fs::copy(&dns, dir.path().join("dns.log.gz")).unwrap();
-    let demo = loaded_demo(DemoConfig {
-        logs: Some(dir.path().to_path_buf()),
-        ..DemoConfig::default()
-    });
-    let config = FramesConfig {
-        out_dir: dir.path().join("frames"),
-        frames: 2,
-        width: 64,
-        height: 64,
-        window_secs: 600.0,
-    };
-    let client = demo.client().unwrap();
-    let error = demo
-        .runtime()
-        .block_on(render_frames(&client, &config))
-        .expect_err("nothing to draw");
+    let (demo, dir) = demo_without_conn_logs();
+    let config = ten_minute_frames(dir.path(), 2, (64, 64));
+    let error = render(&demo, &config).expect_err("nothing to draw");
     assert!(matches!(error, HeadlessError::Empty), "{error}");
     assert!(
         error
@@ -94,4 +70,25 @@ fn logs_without_a_conn_log_render_nothing_and_say_why() {
             .contains("only conn log records make connections"),
         "{error}"
     );
+}
+
+/// Renders the frames of `config` from `demo`'s server, logged in as the demo user.
+fn render(demo: &Demo, config: &FramesConfig) -> Result<Vec<FrameInfo>, HeadlessError> {
+    let client = demo.client().unwrap();
+    demo.runtime().block_on(render_frames(&client, config))
+}
+
+/// `frames` frames of `width`×`height` into `dir/frames`, each showing ten minutes.
+fn ten_minute_frames(
+    dir: &std::path::Path,
+    frames: usize,
+    (width, height): (u32, u32),
+) -> FramesConfig {
+    FramesConfig {
+        out_dir: dir.join("frames"),
+        frames,
+        width,
+        height,
+        window_secs: 600.0,
+    }
 }

@@ -5,8 +5,8 @@ mod viewer_support;
 
 use std::path::PathBuf;
 use viewer_support::{
-    CHILD_ENV, ChildRun, background_fraction, busy_fraction, child_var, distinct_colours,
-    loaded_demo, report, rita_dir, run_child_under_xvfb,
+    CHILD_ENV, ChildRun, background_fraction, busy_fraction, child_var, demo_without_conn_logs,
+    distinct_colours, loaded_demo, report, rita_dir, run_child_under_xvfb,
 };
 use wiredraw::net::client::Span;
 use wiredraw::net::collector::Speed;
@@ -306,14 +306,7 @@ fn the_viewer_says_when_the_server_holds_no_connections() {
     if std::env::var_os(CHILD_ENV).is_some() {
         return;
     }
-    // A dns log alone: its records are stored, but no conn record makes a connection.
-    let dir = tempfile::tempdir().unwrap();
-    let dns = rita_dir().join("2024-04-19/dns.00:00:00-01:00:00.log.gz");
-    std::fs::copy(&dns, dir.path().join("dns.log.gz")).unwrap();
-    let demo = loaded_demo(DemoConfig {
-        logs: Some(dir.path().to_path_buf()),
-        ..DemoConfig::default()
-    });
+    let (demo, dir) = demo_without_conn_logs();
     let shot = dir.path().join("empty.png");
     let report = run_viewer(&demo, 1_713_484_800.0, 600.0, &[], &shot);
     assert_eq!(report["logged_in"], true, "{report}");

@@ -31,6 +31,19 @@ pub fn loaded_demo(config: DemoConfig) -> Demo {
     demo
 }
 
+/// A demo server fed one hour of the rita dns log and nothing else: it holds records, but no
+/// conn record makes a connection. The folder holding the log comes back to keep it alive.
+pub fn demo_without_conn_logs() -> (Demo, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let dns = rita_dir().join("2024-04-19/dns.00:00:00-01:00:00.log.gz");
+    std::fs::copy(&dns, dir.path().join("dns.log.gz")).expect("the rita dns log copies");
+    let demo = loaded_demo(DemoConfig {
+        logs: Some(dir.path().to_path_buf()),
+        ..DemoConfig::default()
+    });
+    (demo, dir)
+}
+
 /// The rita logs, found from the package root.
 pub fn rita_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(RITA);
