@@ -6,7 +6,8 @@
 //! epoch seconds, addresses normalised); field names are Zeek's dotted ones (`id.orig_h`), plus
 //! `_path`. Lines that cannot be read go to stderr as `FILE:LINE: reason` and reading goes on;
 //! a summary `N records, M errors` ends stderr. The exit status is 0 unless a file could not be
-//! opened. `-` reads standard input.
+//! opened. `-` reads standard input; a folder is read whole, every Zeek log in it and below it
+//! (`*.log`, `*.json`, plain or gzip) in path order.
 //!
 //! ```text
 //! cargo run --release --example zeek2json -- ../shared/data/zeek/rita-missing-host/2024-04-19/conn.00:00:00-01:00:00.log.gz
@@ -29,7 +30,7 @@ struct Args {
     /// Threads that parse (default: one per core); records are written in input order.
     #[arg(long, value_name = "N")]
     threads: Option<NonZeroUsize>,
-    /// Zeek logs to read (TSV or JSON, plain or gzip); `-` is standard input.
+    /// Zeek logs to read (TSV or JSON, plain or gzip), or folders of them; `-` is standard input.
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<String>,
 }
@@ -61,8 +62,46 @@ fn main() -> anyhow::Result<ExitCode> {
     })
 }
 
-fn run(args: &Args, out: &mut impl Write, totals: &mut Totals) -> anyhow::Result<()> {
+/// The inputs the arguments name: each folder replaced by the logs in it and below it.
+fn inputs(args: &Args, totals: &mut Totals) -> Vec<String> {
+    let mut inputs = Vec::new();
     for path in &args.paths {
+        if std::path::Path::new(path).is_dir() {
+            if let Err(e) = logs_under(std::path::Path::new(path), &mut inputs) {
+                eprintln!("{path}: {e}");
+                totals.unopened += 1;
+                totals.errors += 1;
+            }
+        } else {
+            inputs.push(path.clone());
+        }
+    }
+    inputs
+}
+
+/// Appends the Zeek logs under `dir`, sorted by path.
+fn logs_under(dir: &std::path::Path, logs: &mut Vec<String>) -> std::io::Result<()> {
+    let mut entries: Vec<std::path::PathBuf> = std::fs::read_dir(dir)?
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
+    entries.sort();
+    for path in entries {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        let name = name.strip_suffix(".gz").unwrap_or(name);
+        if path.is_dir() {
+            logs_under(&path, logs)?;
+        } else if name.ends_with(".log") || name.ends_with(".json") {
+            logs.push(path.display().to_string());
+        }
+    }
+    Ok(())
+}
+
+fn run(args: &Args, out: &mut impl Write, totals: &mut Totals) -> anyhow::Result<()> {
+    for path in &inputs(args, totals) {
         let reader = if path == "-" {
             let input: Box<dyn Read + Send> =
                 decompressed(std::io::stdin()).context("reading standard input")?;
