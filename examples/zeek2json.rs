@@ -19,6 +19,7 @@ use std::io::{BufWriter, ErrorKind, Read, Write};
 use std::num::NonZeroUsize;
 use std::process::ExitCode;
 use wiredraw_core::zeek::{LogReader, decompressed};
+use wiredraw_net::collector::list_log_files;
 
 #[derive(Parser)]
 #[command(name = "zeek2json", about = "Print Zeek log records as JSON lines")]
@@ -66,38 +67,20 @@ fn main() -> anyhow::Result<ExitCode> {
 fn inputs(args: &Args, totals: &mut Totals) -> Vec<String> {
     let mut inputs = Vec::new();
     for path in &args.paths {
-        if std::path::Path::new(path).is_dir() {
-            if let Err(e) = logs_under(std::path::Path::new(path), &mut inputs) {
+        if !std::path::Path::new(path).is_dir() {
+            inputs.push(path.clone());
+            continue;
+        }
+        match list_log_files(path.as_ref(), &[]) {
+            Ok(logs) => inputs.extend(logs.iter().map(|log| log.display().to_string())),
+            Err(e) => {
                 eprintln!("{path}: {e}");
                 totals.unopened += 1;
                 totals.errors += 1;
             }
-        } else {
-            inputs.push(path.clone());
         }
     }
     inputs
-}
-
-/// Appends the Zeek logs under `dir`, sorted by path.
-fn logs_under(dir: &std::path::Path, logs: &mut Vec<String>) -> std::io::Result<()> {
-    let mut entries: Vec<std::path::PathBuf> = std::fs::read_dir(dir)?
-        .map(|entry| entry.map(|e| e.path()))
-        .collect::<Result<_, _>>()?;
-    entries.sort();
-    for path in entries {
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default();
-        let name = name.strip_suffix(".gz").unwrap_or(name);
-        if path.is_dir() {
-            logs_under(&path, logs)?;
-        } else if name.ends_with(".log") || name.ends_with(".json") {
-            logs.push(path.display().to_string());
-        }
-    }
-    Ok(())
 }
 
 fn run(args: &Args, out: &mut impl Write, totals: &mut Totals) -> anyhow::Result<()> {

@@ -238,8 +238,8 @@ fn shutdown_channel(
 }
 
 /// Files under `dir` (recursively, not following directory links) whose names may hold Zeek
-/// logs, sorted.
-fn list_log_files(dir: &std::path::Path, exclude: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
+/// logs (see [`logfile::is_log_name`]), sorted, leaving out those in `exclude`.
+pub fn list_log_files(dir: &std::path::Path, exclude: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
     let mut found = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
     while let Some(current) = pending.pop() {
