@@ -92,15 +92,11 @@ impl RangeResponse {
         }
     }
 
-    /// The range held; `None` while the store is empty. A server of an earlier version does
-    /// not say the latest start: the last time stands in for it.
+    /// The range held; `None` while the store is empty (see [`TimeRange::new`] for a server
+    /// that does not say the latest start).
     pub fn time_range(&self) -> Option<TimeRange> {
         let (first, last) = self.first.zip(self.last)?;
-        Some(TimeRange {
-            first,
-            last,
-            latest_start: self.latest_start.unwrap_or(last),
-        })
+        Some(TimeRange::new(first, last, self.latest_start))
     }
 
     /// Where a view following live data puts its playhead (see [`RangeResponse::time_range`]).

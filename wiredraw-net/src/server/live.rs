@@ -80,14 +80,10 @@ impl From<&Change> for LiveChange {
 }
 
 impl LiveChange {
-    /// The range of what was stored. A server of an earlier version does not say the latest
-    /// start: the last time stands in for it.
+    /// The range of what was stored (see [`TimeRange::new`] for a server that does not say
+    /// the latest start).
     pub fn range(&self) -> TimeRange {
-        TimeRange {
-            first: self.first,
-            last: self.last,
-            latest_start: self.latest_start.unwrap_or(self.last),
-        }
+        TimeRange::new(self.first, self.last, self.latest_start)
     }
 }
 

@@ -312,6 +312,16 @@ pub struct TimeRange {
 }
 
 impl TimeRange {
+    /// A range whose latest start may be unknown: stores and servers of an earlier version do
+    /// not keep it, and then the last time stands in for it.
+    pub fn new(first: f64, last: f64, latest_start: Option<f64>) -> TimeRange {
+        TimeRange {
+            first,
+            last,
+            latest_start: latest_start.unwrap_or(last),
+        }
+    }
+
     /// The range of one connection.
     pub fn of_connection(conn: &Connection) -> TimeRange {
         TimeRange {

@@ -1128,13 +1128,9 @@ impl Store for RedisStore {
                 .arg("latest_start");
             let ((first, last, latest_start),): ((Option<f64>, Option<f64>, Option<f64>),) =
                 self.query(&pipe).await?;
-            Ok(first.zip(last).map(|(first, last)| TimeRange {
-                first,
-                last,
-                // A store an earlier version wrote has no latest start: its end is the best
-                // guess.
-                latest_start: latest_start.unwrap_or(last),
-            }))
+            Ok(first
+                .zip(last)
+                .map(|(first, last)| TimeRange::new(first, last, latest_start)))
         })
     }
 
