@@ -88,12 +88,10 @@ fn span_at(demo: &Demo, at: f64, window: f64) -> (f64, f64) {
     let client = demo.client().unwrap();
     let range = demo.runtime().block_on(client.range()).unwrap();
     let mut timeline = Timeline::new(Some(at), window, false);
-    timeline.apply(TimelineCommand::SetRange {
-        first: range.first.unwrap(),
-        last: range.last.unwrap(),
-        live: range.live_edge().unwrap(),
-        bucket_secs: range.bucket_secs as f64,
-    });
+    timeline.apply(TimelineCommand::set_range(
+        range.time_range().unwrap(),
+        range.bucket_secs,
+    ));
     timeline.graph_span().unwrap()
 }
 

@@ -347,18 +347,12 @@ impl ViewerApp {
             }
             Reply::Range(range) => {
                 self.server_empty = range.first.is_none();
-                if let (Some(first), Some(last), Some(live)) =
-                    (range.first, range.last, range.live_edge())
-                {
-                    let grew = self.timeline.range.is_none_or(|(_, old)| last > old)
-                        || self.timeline.live_edge.is_none_or(|old| live > old);
-                    self.timeline.push(TimelineCommand::SetRange {
-                        first,
-                        last,
-                        live,
-                        bucket_secs: range.bucket_secs as f64,
-                    });
-                    if grew && self.timeline.follow_live {
+                if let Some(held) = range.time_range() {
+                    let timeline = &mut self.timeline;
+                    let grew = timeline.range.is_none_or(|(_, old)| held.last > old)
+                        || timeline.live_edge.is_none_or(|old| held.latest_start > old);
+                    timeline.push(TimelineCommand::set_range(held, range.bucket_secs));
+                    if grew && timeline.follow_live {
                         // Same span, newer data.
                         self.requested_span = None;
                     }

@@ -61,20 +61,14 @@ pub async fn render_frames(
     config: &FramesConfig,
 ) -> Result<Vec<FrameInfo>, HeadlessError> {
     let range = client.range().await?;
-    let (Some(first), Some(last)) = (range.first, range.last) else {
-        return Err(HeadlessError::Empty);
-    };
+    let held = range.time_range().ok_or(HeadlessError::Empty)?;
+    let (first, last) = (held.first, held.last);
     std::fs::create_dir_all(&config.out_dir).map_err(|source| HeadlessError::Io {
         path: config.out_dir.clone(),
         source,
     })?;
     let mut timeline = Timeline::new(Some(first), config.window_secs, false);
-    timeline.apply(TimelineCommand::SetRange {
-        first,
-        last,
-        live: range.live_edge().unwrap_or(last),
-        bucket_secs: range.bucket_secs as f64,
-    });
+    timeline.apply(TimelineCommand::set_range(held, range.bucket_secs));
     let mut renderer = OffscreenRenderer::new(GpuContext::headless()?);
     let mut layout = Layout::new(LayoutParams::default(), 7);
     let mut previous = Graph::default();

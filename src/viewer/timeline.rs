@@ -5,6 +5,8 @@
 //! uses). So every part of a frame sees the same playhead, and the logic is testable without a
 //! window.
 
+use crate::net::store::TimeRange;
+
 /// Playback speeds offered, in log seconds per wall-clock second.
 pub const SPEEDS: [f64; 6] = [1.0, 10.0, 60.0, 300.0, 900.0, 3600.0];
 
@@ -104,6 +106,18 @@ impl Default for Timeline {
             bucket_secs: 10.0,
             placed: false,
             pending: Vec::new(),
+        }
+    }
+}
+
+impl TimelineCommand {
+    /// What the server holds (`GET /api/range`, once it holds something), with its buckets.
+    pub fn set_range(held: TimeRange, bucket_secs: u64) -> TimelineCommand {
+        TimelineCommand::SetRange {
+            first: held.first,
+            last: held.last,
+            live: held.latest_start,
+            bucket_secs: bucket_secs as f64,
         }
     }
 }
