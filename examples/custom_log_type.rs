@@ -228,6 +228,7 @@ impl LogType for VpcFlow {
             resp_bytes: None,
             conn_state: None,
             history: None,
+            packets: None,
         });
         out.details.push(wiredraw_core::Detail {
             uid: uid.into(),

@@ -97,6 +97,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
                     resp_bytes: Some(next(1_000_000)),
                     conn_state: Some("SF".into()),
                     history: Some("ShADadFf".into()),
+                    packets: None,
                 }
             })
             .collect(),

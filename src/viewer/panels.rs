@@ -6,7 +6,7 @@ use super::graph_view::{Filters, NO_SERVICE};
 use super::timeline_ui::format_duration;
 use crate::net::api::{EdgeConnection, EdgeResponse, GraphResponse, NodeResponse};
 use std::collections::BTreeSet;
-use wiredraw_core::format_bytes;
+use wiredraw_core::{Connection, format_bytes};
 
 /// Most connections of an edge drawn as tiles at once; the rest are a click away.
 const CONNECTIONS_PER_PAGE: usize = 100;
@@ -94,16 +94,15 @@ pub fn edge_panel(ui: &mut egui::Ui, edge: &EdgeResponse, shown: &mut usize) {
         .iter()
         .filter_map(|c| c.connection.service.as_deref())
         .collect();
-    let sent: u64 = edge
+    // The payload the arrow's width stands for, not Zeek's counts where they exceed what the
+    // packets carried (each tile says where that happened).
+    let (sent, received) = edge
         .connections
         .iter()
-        .filter_map(|c| c.connection.orig_bytes)
-        .sum();
-    let received: u64 = edge
-        .connections
-        .iter()
-        .filter_map(|c| c.connection.resp_bytes)
-        .sum();
+        .map(|c| c.connection.payload_bytes())
+        .fold((0u64, 0u64), |(sent, received), (orig, resp)| {
+            (sent.saturating_add(orig), received.saturating_add(resp))
+        });
     let duration: f64 = edge
         .connections
         .iter()
@@ -156,6 +155,30 @@ pub fn edge_panel(ui: &mut egui::Ui, edge: &EdgeResponse, shown: &mut usize) {
     }
 }
 
+/// Where Zeek's payload count for a side exceeds the IP bytes its packets carried, which
+/// [`Connection::payload_bytes`] counts instead: said in the tile, as the analyst sees Zeek's
+/// own figure in the log.
+fn overcounts(c: &Connection) -> Vec<String> {
+    let Some(packets) = c.packets else {
+        return Vec::new();
+    };
+    let (orig, resp) = c.payload_bytes();
+    [
+        ("orig_bytes", c.orig_bytes, orig, packets.orig_pkts),
+        ("resp_bytes", c.resp_bytes, resp, packets.resp_pkts),
+    ]
+    .into_iter()
+    .filter_map(|(field, counted, drawn, pkts)| {
+        let counted = counted.filter(|&counted| counted > drawn)?;
+        Some(format!(
+            "{field} {} is more than its {pkts} packets carried: counted as {}",
+            format_bytes(counted),
+            format_bytes(drawn)
+        ))
+    })
+    .collect()
+}
+
 /// How many connections [`edge_panel`] shows before "show more".
 pub fn first_page() -> usize {
     CONNECTIONS_PER_PAGE
@@ -191,12 +214,18 @@ fn connection_tile(ui: &mut egui::Ui, item: &EdgeConnection) {
             if let Some(duration) = c.duration {
                 ui.label(format!("{duration:.3}s"));
             }
-            ui.label(format!(
-                "{} / {}",
-                c.orig_bytes.map_or("-".into(), format_bytes),
-                c.resp_bytes.map_or("-".into(), format_bytes)
-            ));
+            let (orig, resp) = c.payload_bytes();
+            ui.label(format!("{} / {}", format_bytes(orig), format_bytes(resp)));
+            if let Some(packets) = c.packets {
+                ui.weak(format!(
+                    "{} / {} packets",
+                    packets.orig_pkts, packets.resp_pkts
+                ));
+            }
         });
+        for overcount in overcounts(c) {
+            ui.colored_label(ui.visuals().warn_fg_color, overcount);
+        }
         if let Some(history) = &c.history {
             egui::CollapsingHeader::new(format!("history {history}"))
                 .id_salt(("history", c.uid.as_str()))

@@ -33,6 +33,13 @@ const TRACK_HEIGHT: f32 = 16.0;
 
 /// `1h 30m`, `45s`: a duration in words.
 pub fn format_duration(secs: f64) -> String {
+    // A connection's few milliseconds are not "0s".
+    if secs > 0.0 && secs < 0.9995 {
+        return match secs * 1000.0 {
+            ms if ms < 1.0 => "<1 ms".into(),
+            ms => format!("{ms:.0} ms"),
+        };
+    }
     let secs = secs.max(0.0).round() as u64;
     match secs {
         s if s >= 86_400 && s % 86_400 == 0 => format!("{}d", s / 86_400),
@@ -311,5 +318,9 @@ mod tests {
         assert_eq!(format_duration(5400.0), "1h 30m");
         assert_eq!(format_duration(86_400.0), "1d");
         assert_eq!(format_duration(42.0), "42s");
+        assert_eq!(format_duration(0.070889), "71 ms");
+        assert_eq!(format_duration(0.000064), "<1 ms");
+        assert_eq!(format_duration(0.9996), "1s");
+        assert_eq!(format_duration(0.0), "0s");
     }
 }

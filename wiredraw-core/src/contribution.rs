@@ -25,11 +25,27 @@ pub struct Connection {
     pub proto: CompactString,
     /// Zeek's detected application protocols, e.g. `"ssl,http"`; `None` when unset.
     pub service: Option<CompactString>,
+    /// Payload bytes as Zeek counts them: from TCP sequence numbers, which a reset or a gap in
+    /// the capture can push far beyond what was sent (see [`Connection::payload_bytes`]).
     pub orig_bytes: Option<u64>,
     pub resp_bytes: Option<u64>,
     pub conn_state: Option<CompactString>,
     /// Zeek's connection history string, e.g. `ShADadFf`.
     pub history: Option<CompactString>,
+    /// The packets each side sent and the IP bytes they carried, when the log has them (Zeek's
+    /// conn log does unless its size analyzer is off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub packets: Option<PacketCounts>,
+}
+
+/// Zeek's `orig_pkts`, `orig_ip_bytes`, `resp_pkts` and `resp_ip_bytes`: what the sensor saw
+/// on the wire, IP headers included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PacketCounts {
+    pub orig_pkts: u64,
+    pub orig_ip_bytes: u64,
+    pub resp_pkts: u64,
+    pub resp_ip_bytes: u64,
 }
 
 impl Connection {
@@ -48,11 +64,50 @@ impl Connection {
             .filter(|s| !s.is_empty())
     }
 
-    /// `orig_bytes + resp_bytes`, unset counting as 0.
+    /// The payload bytes each side sent as the picture counts them: `orig_bytes` and
+    /// `resp_bytes` (unset as 0), each cut to the IP bytes of the packets that side was seen
+    /// to send.
+    ///
+    /// Zeek counts payload from TCP sequence numbers. A reset with an unrelated sequence number,
+    /// or a gap in the capture, makes that count gigabytes for a side that sent two packets of
+    /// 40 bytes, and one such connection would outweigh a day of real traffic. Payload cannot
+    /// exceed the IP bytes that carried it, so the count is cut there. A side with no packets
+    /// seen keeps Zeek's count: on a sensor that sees one direction only, the other side's
+    /// payload is known from the acknowledgements alone.
+    ///
+    /// ```
+    /// use wiredraw_core::{Connection, PacketCounts};
+    /// # let mut conn = Connection {
+    /// #     uid: "C1".into(), ts: 0.0, duration: None, orig_h: [10, 0, 0, 1].into(), orig_p: None,
+    /// #     resp_h: [10, 0, 0, 2].into(), resp_p: None, proto: "tcp".into(), service: None,
+    /// #     orig_bytes: None, resp_bytes: None, conn_state: None, history: None, packets: None,
+    /// # };
+    /// // A reset that Zeek counted as 1.96 GB of response, from a connection in the rita logs.
+    /// conn.orig_bytes = Some(91);
+    /// conn.resp_bytes = Some(1_964_191_874);
+    /// conn.packets = Some(PacketCounts { orig_pkts: 3, orig_ip_bytes: 211, resp_pkts: 2, resp_ip_bytes: 84 });
+    /// assert_eq!(conn.payload_bytes(), (91, 84));
+    /// ```
+    pub fn payload_bytes(&self) -> (u64, u64) {
+        let counted = (self.orig_bytes.unwrap_or(0), self.resp_bytes.unwrap_or(0));
+        let Some(packets) = self.packets else {
+            return counted;
+        };
+        let cut = |payload: u64, pkts: u64, ip_bytes: u64| match pkts {
+            0 => payload,
+            _ => payload.min(ip_bytes),
+        };
+        (
+            cut(counted.0, packets.orig_pkts, packets.orig_ip_bytes),
+            cut(counted.1, packets.resp_pkts, packets.resp_ip_bytes),
+        )
+    }
+
+    /// Both sides of [`Connection::payload_bytes`] together: what an arrow's width, a host's
+    /// traffic and the histogram count.
     pub fn total_bytes(&self) -> u64 {
-        self.orig_bytes
-            .unwrap_or(0)
-            .saturating_add(self.resp_bytes.unwrap_or(0))
+        let (orig, resp) = self.payload_bytes();
+        orig.saturating_add(resp)
     }
 }
 

@@ -121,7 +121,7 @@ impl Graph {
     ///     resp_h: resp.parse().unwrap(), resp_p: Some(443),
     ///     proto: "tcp".into(), service: Some("ssl,http".into()),
     ///     orig_bytes: Some(10), resp_bytes: None,
-    ///     conn_state: None, history: None,
+    ///     conn_state: None, history: None, packets: None,
     /// };
     /// let g = Graph::from_connections(
     ///     &[conn("C1", "10.0.0.1", "10.0.0.2"), conn("C2", "10.0.0.1", "10.0.0.2")],
@@ -378,6 +378,7 @@ impl Graph {
 ///     resp_h: "10.0.0.2".parse().unwrap(), resp_p: None,
 ///     proto: "udp".into(), service: Some("dns".into()),
 ///     orig_bytes: Some(40), resp_bytes: Some(90), conn_state: None, history: None,
+///     packets: None,
 /// };
 /// let mut builder = GraphBuilder::new();
 /// builder.add(&conn);
@@ -598,6 +599,7 @@ mod tests {
             resp_bytes: Some(1000),
             conn_state: None,
             history: None,
+            packets: None,
         }
     }
 

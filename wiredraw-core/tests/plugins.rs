@@ -80,6 +80,7 @@ fn conn_records_become_connections() {
             resp_bytes: Some(20),
             conn_state: Some("SF".into()),
             history: Some("ShADadFf".into()),
+            packets: None,
         }
     );
     // Optional fields may be unset; required ones may not.
@@ -273,6 +274,7 @@ impl LogType for Arrow {
             resp_bytes: None,
             conn_state: None,
             history: None,
+            packets: None,
         });
         Ok(())
     }

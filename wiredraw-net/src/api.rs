@@ -280,6 +280,7 @@ mod tests {
             resp_bytes: None,
             conn_state: None,
             history: Some("ShA".into()),
+            packets: None,
         };
         let item = EdgeConnection {
             connection,

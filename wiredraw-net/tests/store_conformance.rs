@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use wiredraw_core::{
-    Connection, Contribution, Detail, Edge, FieldType, Graph, HostAnnotation, Node, Record, Schema,
-    Value,
+    Connection, Contribution, Detail, Edge, FieldType, Graph, HostAnnotation, Node, PacketCounts,
+    Record, Schema, Value,
 };
 use wiredraw_net::store::{
     ConnectionInfo, ItemKind, MemoryStore, RedisConfig, RedisStore, Store, StoreError, TimeRange,
@@ -109,6 +109,7 @@ fn conn(
         resp_bytes,
         conn_state: Some("SF".into()),
         history: Some("ShADadFf".into()),
+        packets: None,
     }
 }
 
@@ -705,6 +706,7 @@ async fn unset_bytes_and_duration(backend: &Backend) {
         resp_bytes: None,
         conn_state: None,
         history: None,
+        packets: None,
     };
     let half = conn(
         "U2",
@@ -773,6 +775,80 @@ async fn unset_bytes_and_duration(backend: &Backend) {
     assert_eq!(
         graph.edges[1].services,
         BTreeSet::from(["http".into(), "ssl".into()])
+    );
+}
+
+/// A reset that Zeek counted as 1.96 GB from its sequence number, in two packets of 84 IP bytes
+/// (a connection of the rita logs): the graph, the host and the histogram count the 84 bytes,
+/// and the connection comes back with Zeek's own counts.
+async fn overcounted_bytes_are_cut_to_the_wire(backend: &Backend) {
+    let store = backend.store();
+    let reset = Connection {
+        packets: Some(PacketCounts {
+            orig_pkts: 3,
+            orig_ip_bytes: 211,
+            resp_pkts: 2,
+            resp_ip_bytes: 84,
+        }),
+        ..conn(
+            "P1",
+            T0 + 3.0,
+            Some(0.07),
+            "10.3.0.1",
+            "10.3.0.2",
+            "tcp",
+            Some("http"),
+            Some(91),
+            Some(1_964_191_874),
+        )
+    };
+    // A sensor that saw one direction only: the silent side's payload is known from the
+    // acknowledgements, and stays.
+    let one_sided = Connection {
+        packets: Some(PacketCounts {
+            orig_pkts: 12,
+            orig_ip_bytes: 640,
+            resp_pkts: 0,
+            resp_ip_bytes: 0,
+        }),
+        ..conn(
+            "P2",
+            T0 + 4.0,
+            Some(2.0),
+            "10.3.0.1",
+            "10.3.0.3",
+            "tcp",
+            None,
+            Some(0),
+            Some(48_000),
+        )
+    };
+    store
+        .ingest(&conns(vec![reset.clone(), one_sided.clone()]))
+        .await
+        .unwrap();
+    for original in [&reset, &one_sided] {
+        let stored = store.connection(&original.uid).await.unwrap().unwrap();
+        assert_eq!(&stored.connection, original);
+    }
+    let graph = store.graph(Window::At(T0 + 5.0)).await.unwrap();
+    let bytes: BTreeMap<&str, u64> = graph
+        .edges
+        .iter()
+        .map(|e| (e.dst.as_str(), e.bytes))
+        .collect();
+    assert_eq!(
+        bytes,
+        BTreeMap::from([("10.3.0.2", 91 + 84), ("10.3.0.3", 48_000)])
+    );
+    let host = store
+        .host(ip("10.3.0.1"), Window::At(T0 + 5.0))
+        .await
+        .unwrap();
+    assert_eq!(host.bytes, 91 + 84 + 48_000);
+    assert_eq!(
+        histogram_pairs(&*store, T0, T0 + 10.0, 1).await,
+        [(2, 91 + 84 + 48_000)]
     );
 }
 
@@ -1592,6 +1668,7 @@ conformance!(
     long_connections_show_in_every_bucket,
     ipv6_addresses,
     unset_bytes_and_duration,
+    overcounted_bytes_are_cut_to_the_wire,
     retention_drops_old_data,
     answers_match_the_model,
     bad_requests_are_refused,

@@ -1,7 +1,7 @@
 //! The built-in log types.
 
 use super::{ContributeError, LogType};
-use crate::contribution::{Connection, Contribution, Detail, HostAnnotation};
+use crate::contribution::{Connection, Contribution, Detail, HostAnnotation, PacketCounts};
 use crate::record::Record;
 use crate::value::Value;
 use compact_str::CompactString;
@@ -74,8 +74,33 @@ impl Conn {
             resp_bytes: optional(record, "resp_bytes", "a count", Value::as_u64)?,
             conn_state: optional(record, "conn_state", "text", text)?,
             history: optional(record, "history", "text", text)?,
+            packets: packet_counts(record)?,
         })
     }
+}
+
+/// The four packet and IP byte counts, when the record has them all (Zeek writes all four or
+/// none, as its size analyzer is on or off).
+fn packet_counts(record: &Record) -> Result<Option<PacketCounts>, ContributeError> {
+    let count = |field| optional(record, field, "a count", Value::as_u64);
+    Ok(
+        match (
+            count("orig_pkts")?,
+            count("orig_ip_bytes")?,
+            count("resp_pkts")?,
+            count("resp_ip_bytes")?,
+        ) {
+            (Some(orig_pkts), Some(orig_ip_bytes), Some(resp_pkts), Some(resp_ip_bytes)) => {
+                Some(PacketCounts {
+                    orig_pkts,
+                    orig_ip_bytes,
+                    resp_pkts,
+                    resp_ip_bytes,
+                })
+            }
+            _ => None,
+        },
+    )
 }
 
 impl LogType for Conn {

@@ -35,6 +35,7 @@
 //!     resp_bytes: Some(2000),
 //!     conn_state: Some("SF".into()),
 //!     history: Some("ShADadFf".into()),
+//!     packets: None,
 //! };
 //! let batch = Contribution { connections: vec![conn], ..Default::default() };
 //! store.ingest(&batch).await.unwrap();

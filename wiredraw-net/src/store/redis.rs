@@ -17,7 +17,7 @@ use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::time::Duration;
 use wiredraw_core::graph::GraphBuilder;
-use wiredraw_core::{Connection, Contribution, Detail, Graph, HostAnnotation};
+use wiredraw_core::{Connection, Contribution, Detail, Graph, HostAnnotation, PacketCounts};
 
 const HISTOGRAM_SCRIPT: &str = include_str!("histogram.lua");
 /// Histogram totals are kept in shards as wide as index level 2 (4096 buckets), so one script
@@ -992,8 +992,10 @@ fn pairs(reply: RedisValue) -> Result<Vec<(String, String)>, StoreError> {
 }
 
 /// Tab-separated summary: ts, duration, orig_h, orig_p, resp_h, resp_p, proto, service,
-/// orig_bytes, resp_bytes, conn_state, history. Unset is `-`; text escapes `\`, tab, newline and
-/// a literal `-`. Numbers print exactly (shortest round-trip form).
+/// orig_bytes, resp_bytes, conn_state, history, then orig_pkts, orig_ip_bytes, resp_pkts,
+/// resp_ip_bytes when the connection has them (summaries stored before those four existed end
+/// at history). Unset is `-`; text escapes `\`, tab, newline and a literal `-`. Numbers print
+/// exactly (shortest round-trip form).
 fn encode_summary(conn: &Connection) -> String {
     fn opt<T: std::fmt::Display>(out: &mut String, value: Option<T>) {
         match value {
@@ -1031,6 +1033,16 @@ fn encode_summary(conn: &Connection) -> String {
     opt(&mut out, conn.resp_bytes);
     text(&mut out, conn.conn_state.as_deref());
     text(&mut out, conn.history.as_deref());
+    if let Some(packets) = conn.packets {
+        for count in [
+            packets.orig_pkts,
+            packets.orig_ip_bytes,
+            packets.resp_pkts,
+            packets.resp_ip_bytes,
+        ] {
+            opt(&mut out, Some(count));
+        }
+    }
     out.pop();
     out
 }
@@ -1089,6 +1101,18 @@ fn decode_summary(uid: &str, summary: &str) -> Result<Connection, StoreError> {
     let resp_bytes = number(field(&mut fields, summary)?, summary)?;
     let conn_state = text(field(&mut fields, summary)?);
     let history = text(field(&mut fields, summary)?);
+    let packets = match fields.next() {
+        None => None,
+        Some(orig_pkts) => {
+            let count = |raw: &str| number(raw, summary)?.ok_or_else(bad);
+            Some(PacketCounts {
+                orig_pkts: count(orig_pkts)?,
+                orig_ip_bytes: count(field(&mut fields, summary)?)?,
+                resp_pkts: count(field(&mut fields, summary)?)?,
+                resp_ip_bytes: count(field(&mut fields, summary)?)?,
+            })
+        }
+    };
     if fields.next().is_some() {
         return Err(bad());
     }
@@ -1106,6 +1130,7 @@ fn decode_summary(uid: &str, summary: &str) -> Result<Connection, StoreError> {
         resp_bytes,
         conn_state,
         history,
+        packets,
     })
 }
 
@@ -1265,5 +1290,24 @@ impl Store for RedisStore {
             self.keys.changes(),
             self.timeout,
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{decode_summary, encode_summary};
+
+    /// A summary written before the packet counts existed (it ends at the history) still reads,
+    /// with no counts, so a Redis store survives the upgrade.
+    #[test]
+    fn summaries_without_packet_counts_still_read() {
+        let stored = "1713539959.156291\t0.070889\t64.62.197.3\t44708\t64.225.56.201\t80\ttcp\thttp\t91\t1964191874\tRSTR\tShDgrR";
+        let conn = decode_summary("CudYex2Y82IShk9bh", stored).unwrap();
+        assert_eq!(conn.packets, None);
+        assert_eq!(conn.resp_bytes, Some(1_964_191_874));
+        assert_eq!(encode_summary(&conn), stored);
+        let cut_short = stored.rsplit_once('\t').unwrap().0;
+        assert!(decode_summary("C1", cut_short).is_err());
+        assert!(decode_summary("C1", &format!("{stored}\t3\t211")).is_err());
     }
 }

@@ -140,6 +140,7 @@ pub fn conn(
         resp_bytes: Some(bytes.1),
         conn_state: Some("SF".into()),
         history: Some("ShADadFf".into()),
+        packets: None,
     }
 }
 
