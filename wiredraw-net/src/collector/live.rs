@@ -13,8 +13,8 @@ use tokio::task::JoinSet;
 
 use super::batch::{Batch, Position};
 use super::logfile::{
-    FillStop, Fingerprint, Identity, Limits, LogSource, Probe, Resume, is_live_name, probe,
-    probe_open_file,
+    FillStop, Fingerprint, Identity, Limits, LogSource, NotZeekFiles, Probe, Resume, is_live_name,
+    probe, probe_open_file,
 };
 use super::ship::{Shipper, Stopped};
 use super::state::{FileProgress, SharedState, temp_path, unix_now};
@@ -278,6 +278,7 @@ impl Scanner {
             self.deferred.clear();
         }
         let mut present = HashSet::new();
+        let mut not_zeek = NotZeekFiles::default();
         for path in paths {
             let Ok(metadata) = std::fs::metadata(path) else {
                 continue; // gone since the listing
@@ -310,7 +311,7 @@ impl Scanner {
                 }
                 Ok(Ok(Probe::NotZeek(reason))) => {
                     if self.reported.insert(path.clone()) {
-                        tracing::warn!("{}: not a Zeek log, skipped: {reason}", path.display());
+                        not_zeek.add(path, reason);
                     }
                     self.settle_unshipped(key, len);
                     continue;
@@ -355,6 +356,7 @@ impl Scanner {
                 (job.key, fingerprint, ended)
             });
         }
+        not_zeek.warn();
         if full {
             // Forget files that are gone, so the map stays as small as the directory.
             self.seen

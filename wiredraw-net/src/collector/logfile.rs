@@ -103,6 +103,58 @@ pub enum Probe {
     Log(Identity),
 }
 
+/// The files of one listing that are not Zeek logs, by reason: a folder of zeekctl archives
+/// holds a text report beside every hour's logs, and 72 warnings of one kind buried the rest.
+#[derive(Debug, Default)]
+pub(crate) struct NotZeekFiles(std::collections::BTreeMap<String, Vec<std::path::PathBuf>>);
+
+impl NotZeekFiles {
+    pub(crate) fn add(&mut self, path: &Path, reason: String) {
+        self.0.entry(reason).or_default().push(path.to_owned());
+    }
+
+    /// One message per reason, naming the first few files.
+    pub(crate) fn messages(&self) -> Vec<String> {
+        const NAMED: usize = 3;
+        self.0
+            .iter()
+            .map(|(reason, paths)| match paths.as_slice() {
+                [one] => format!("{}: not a Zeek log, skipped: {reason}", one.display()),
+                _ => {
+                    let named: Vec<String> = paths
+                        .iter()
+                        .take(NAMED)
+                        .map(|p| p.display().to_string())
+                        .collect();
+                    let rest = match paths.len().saturating_sub(NAMED) {
+                        0 => String::new(),
+                        more => {
+                            format!(" and {more} more (RUST_LOG=wiredraw_net=debug names each)")
+                        }
+                    };
+                    format!(
+                        "{} files are not Zeek logs, skipped: {reason}: {}{rest}",
+                        paths.len(),
+                        named.join(", ")
+                    )
+                }
+            })
+            .collect()
+    }
+
+    /// Warns once per reason; each file at debug level.
+    pub(crate) fn warn(&self) {
+        for (reason, paths) in &self.0 {
+            for path in paths {
+                tracing::debug!("{}: not a Zeek log, skipped: {reason}", path.display());
+            }
+        }
+        for message in self.messages() {
+            tracing::warn!("{message}");
+        }
+    }
+}
+
 /// A Zeek log file's identity and kind.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Identity {
@@ -559,6 +611,28 @@ impl LogSource {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn files_that_are_not_logs_are_reported_once_per_reason() {
+        let mut skipped = super::NotZeekFiles::default();
+        assert!(skipped.messages().is_empty());
+        for hour in 0..5 {
+            skipped.add(
+                Path::new(&format!("d/conn-summary.{hour:02}.log.gz")),
+                "first line is text".into(),
+            );
+        }
+        skipped.add(Path::new("d/x.log"), "binary".into());
+        assert_eq!(
+            skipped.messages(),
+            [
+                "d/x.log: not a Zeek log, skipped: binary",
+                "5 files are not Zeek logs, skipped: first line is text: \
+                 d/conn-summary.00.log.gz, d/conn-summary.01.log.gz, d/conn-summary.02.log.gz \
+                 and 2 more (RUST_LOG=wiredraw_net=debug names each)",
+            ]
+        );
+    }
+
     use super::*;
     use std::io::Write;
 

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 
 use super::batch::Batch;
-use super::logfile::{Probe, probe};
+use super::logfile::{NotZeekFiles, Probe, probe};
 use super::merge::{Merge, MergeFile, MergedRecord};
 use super::ship::{Shipper, Stopped};
 use super::{BackoffPolicy, CollectorError, Progress, cancelled, list_log_files, shutdown_channel};
@@ -358,19 +358,19 @@ fn prepare(
         source,
     })?;
     let mut files = Vec::new();
+    let mut not_zeek = NotZeekFiles::default();
     for path in paths {
         match probe(&path) {
             Ok(Probe::Log(identity)) => files.push(MergeFile { path, identity }),
             Ok(Probe::NotYet) => {}
-            Ok(Probe::NotZeek(reason)) => {
-                tracing::warn!("{}: not a Zeek log, skipped: {reason}", path.display());
-            }
+            Ok(Probe::NotZeek(reason)) => not_zeek.add(&path, reason),
             Err(e) => {
                 tracing::error!("{}: cannot read: {e}", path.display());
                 progress.errors.fetch_add(1, Relaxed);
             }
         }
     }
+    not_zeek.warn();
     if !files.is_empty() && !files.iter().any(|f| f.identity.log_type == "conn") {
         let mut types: Vec<&str> = files.iter().map(|f| f.identity.log_type.as_str()).collect();
         types.sort_unstable();
