@@ -72,7 +72,10 @@ pub fn node_panel(
                 {
                     fly_to = Some(peer.addr.clone());
                 }
-                ui.monospace(format!("{} conns", peer.conns));
+                ui.monospace(match peer.conns {
+                    1 => "1 conn".to_string(),
+                    conns => format!("{conns} conns"),
+                });
                 ui.monospace(format_bytes(peer.bytes));
                 ui.end_row();
             }
