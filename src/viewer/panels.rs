@@ -6,6 +6,7 @@ use super::graph_view::{Filters, NO_SERVICE};
 use super::timeline_ui::format_duration;
 use crate::net::api::{EdgeConnection, EdgeResponse, GraphResponse, NodeResponse};
 use std::collections::BTreeSet;
+use wiredraw_core::history::conn_state_meaning;
 use wiredraw_core::{Connection, format_bytes};
 
 /// Most connections of an edge drawn as tiles at once; the rest are a click away.
@@ -212,7 +213,10 @@ fn connection_tile(ui: &mut egui::Ui, item: &EdgeConnection) {
                 ui.label(format!("service {service}"));
             }
             if let Some(state) = &c.conn_state {
-                ui.label(format!("state {state}"));
+                ui.label(match conn_state_meaning(state) {
+                    Some(meaning) => format!("state {state} ({meaning})"),
+                    None => format!("state {state}"),
+                });
             }
             if let Some(duration) = c.duration {
                 ui.label(format!("{duration:.3}s"));

@@ -175,6 +175,34 @@ pub fn describe(history: &str) -> String {
         .join(", ")
 }
 
+/// What Zeek's `conn_state` code says about how a connection went, in words (`REJ`: "attempt
+/// rejected"); `None` for a code Zeek does not write.
+///
+/// ```
+/// use wiredraw_core::history::conn_state_meaning;
+///
+/// assert_eq!(conn_state_meaning("SF"), Some("established and closed normally"));
+/// assert_eq!(conn_state_meaning("XYZ"), None);
+/// ```
+pub fn conn_state_meaning(state: &str) -> Option<&'static str> {
+    Some(match state {
+        "S0" => "attempt seen, no reply",
+        "S1" => "established, not closed",
+        "SF" => "established and closed normally",
+        "REJ" => "attempt rejected",
+        "S2" => "established, the originator tried to close, no reply seen",
+        "S3" => "established, the responder tried to close, no reply seen",
+        "RSTO" => "established, then the originator aborted it (RST)",
+        "RSTR" => "the responder sent a RST",
+        "RSTOS0" => "the originator sent a SYN then a RST; no SYN-ACK seen",
+        "RSTRH" => "the responder sent a SYN-ACK then a RST; no SYN seen",
+        "SH" => "the originator sent a SYN then a FIN; no SYN-ACK seen (half open)",
+        "SHR" => "the responder sent a SYN-ACK then a FIN; no SYN seen",
+        "OTH" => "no SYN seen: traffic from the middle of a connection",
+        _ => return None,
+    })
+}
+
 impl fmt::Display for Direction {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

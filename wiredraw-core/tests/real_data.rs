@@ -198,10 +198,13 @@ fn rita_bytes_are_what_the_packets_carried() {
 }
 
 #[test]
-fn every_rita_history_decodes_into_known_steps() {
+fn every_rita_history_and_state_reads_in_words() {
     let records = rita_records(&["conn"]);
     let mut decoded = 0;
     for record in &records {
+        if let Some(state) = record.get_set("conn_state").and_then(|v| v.as_str()) {
+            assert!(history::conn_state_meaning(state).is_some(), "{state}");
+        }
         let Some(text) = record.get_set("history").and_then(|v| v.as_str()) else {
             continue;
         };
