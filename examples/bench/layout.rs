@@ -120,6 +120,7 @@ fn real_traffic(dir: &Path, bucket: f64, seed: u64) -> anyhow::Result<()> {
     let mut stability = Vec::new();
     let mut stress = Vec::new();
     let mut edge_cv = Vec::new();
+    let mut spread = Vec::new();
     let mut from = start;
     while from <= last {
         let graph = Graph::from_connections(&connections, from, from + bucket);
@@ -148,6 +149,7 @@ fn real_traffic(dir: &Path, bucket: f64, seed: u64) -> anyhow::Result<()> {
         }
         stress.extend(metrics::normalised_stress(&layout, 64));
         edge_cv.extend(metrics::edge_length_cv(&layout));
+        spread.extend(metrics::spread(&layout));
         previous = Some(now);
     }
     let mean = |xs: &[f64]| xs.iter().sum::<f64>() / xs.len().max(1) as f64;
@@ -169,6 +171,8 @@ fn real_traffic(dir: &Path, bucket: f64, seed: u64) -> anyhow::Result<()> {
             "stress_mean": mean(&stress),
             "stress_max": max(&stress),
             "edge_length_cv_mean": mean(&edge_cv),
+            "spread_mean": mean(&spread),
+            "spread_max": max(&spread),
         })
     );
     Ok(())

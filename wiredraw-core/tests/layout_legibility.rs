@@ -97,3 +97,15 @@ fn quality_is_reasonable_on_a_traffic_graph() {
     let cv = metrics::edge_length_cv(&layout).unwrap();
     assert!(cv < 1.0, "edge length coefficient of variation {cv}");
 }
+
+#[test]
+fn spread_measures_what_lies_beyond_the_largest_component() {
+    let mut one = Layout::new(LayoutParams::default(), 5);
+    one.set_graph(&with_edges(&Default::default(), fan("hub", 50)));
+    assert!(one.run(2_000).converged);
+    assert_eq!(metrics::spread(&one), Some(1.0));
+    // The 2,000-host background is the largest component; the two fans and the pairs are
+    // packed around it, not far off.
+    let spread = metrics::spread(&settled()).unwrap();
+    assert!(spread > 1.0 && spread < 1.5, "spread {spread}");
+}

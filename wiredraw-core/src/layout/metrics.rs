@@ -13,6 +13,8 @@
 //!     different components have no graph distance and are left out; for large graphs the
 //!     sum runs over the pairs of a fixed set of pivot hosts with every other host (the
 //!     usual sampled stress).
+//!   - [`spread`]: how far the picture reaches beyond its largest component, so how small a
+//!     view fitted to everything shows that component.
 //!   - [`edge_length_cv`]: coefficient of variation (standard deviation / mean) of the 3D
 //!     lengths of all springs. Leaves rest on shorter springs by design, so this is never 0;
 //!     compare it between runs, not against 0.
@@ -170,6 +172,61 @@ pub fn edge_length_cv(layout: &Layout) -> Option<f64> {
     let mean = sum / count as f64;
     let variance = (sum2 / count as f64 - mean * mean).max(0.0);
     Some(variance.sqrt() / mean)
+}
+
+/// How far the layout reaches beyond its largest component: the diagonal of the box around
+/// every host over that of the box around the largest component's hosts. A view fitted to the
+/// whole picture shows the largest component that many times smaller than it could; 1 when
+/// nothing lies outside its box. `None` for an empty layout or a largest component of one host.
+pub fn spread(layout: &Layout) -> Option<f64> {
+    let adjacency = layout.adjacency();
+    let positions = layout.positions();
+    let n = adjacency.len();
+    let mut component = vec![usize::MAX; n];
+    let mut sizes = Vec::new();
+    let mut queue = VecDeque::new();
+    for start in 0..n {
+        if component[start] != usize::MAX {
+            continue;
+        }
+        let id = sizes.len();
+        component[start] = id;
+        queue.push_back(start);
+        let mut size = 0;
+        while let Some(i) = queue.pop_front() {
+            size += 1;
+            for spring in adjacency.springs(i) {
+                let j = spring.other as usize;
+                if component[j] == usize::MAX {
+                    component[j] = id;
+                    queue.push_back(j);
+                }
+            }
+        }
+        sizes.push(size);
+    }
+    let largest = (0..sizes.len()).max_by_key(|&c| (sizes[c], std::cmp::Reverse(c)))?;
+    let diagonal = |hosts: &mut dyn Iterator<Item = &[f32; 3]>| {
+        let (mut low, mut high) = ([f64::INFINITY; 3], [f64::NEG_INFINITY; 3]);
+        for p in hosts {
+            for a in 0..3 {
+                low[a] = low[a].min(f64::from(p[a]));
+                high[a] = high[a].max(f64::from(p[a]));
+            }
+        }
+        (0..3)
+            .map(|a| (high[a] - low[a]).powi(2))
+            .sum::<f64>()
+            .sqrt()
+    };
+    let main = diagonal(
+        &mut positions
+            .iter()
+            .zip(&component)
+            .filter(|(_, c)| **c == largest)
+            .map(|(p, _)| p),
+    );
+    (main > 0.0).then(|| diagonal(&mut positions.iter()) / main)
 }
 
 /// Takes exactly `steps` steps (converged or not) and returns the mean wall time per step with
