@@ -9,7 +9,7 @@ use wiredraw_core::plugin::{
     ContributeError, LogType, RecordStream, Registry, RegistryError, UidDetail,
 };
 use wiredraw_core::zeek::{DEFAULT_MAX_LINE_LEN, LineError, LineErrorKind};
-use wiredraw_core::{Connection, Contribution, FieldType, Record, Schema, Value};
+use wiredraw_core::{Connection, Contribution, FieldType, PacketCounts, Record, Schema, Value};
 
 fn contribute(text: &str) -> (Contribution, Vec<ContributeError>) {
     let (records, errors) = read_text(text);
@@ -89,6 +89,77 @@ fn conn_records_become_connections() {
     assert_eq!(
         failures,
         [ContributeError::MissingField("id.orig_h".into())]
+    );
+}
+
+/// A reset from the rita logs that Zeek counted as 1.96 GB of response, in TSV and in Zeek's
+/// JSON: the same connection, with the packet counts that cut its payload to 84 bytes. A log
+/// without the counts gives none; a count that is not a number is an error naming the field.
+#[test]
+fn conn_packet_counts_read_alike_from_tsv_and_json() {
+    let fields = [
+        "ts",
+        "uid",
+        "id.orig_h",
+        "id.orig_p",
+        "id.resp_h",
+        "id.resp_p",
+        "proto",
+        "service",
+        "duration",
+        "orig_bytes",
+        "resp_bytes",
+        "conn_state",
+        "history",
+        "orig_pkts",
+        "orig_ip_bytes",
+        "resp_pkts",
+        "resp_ip_bytes",
+    ];
+    let types = [
+        "time", "string", "addr", "port", "addr", "port", "enum", "string", "interval", "count",
+        "count", "string", "string", "count", "count", "count", "count",
+    ];
+    let tsv = tsv_header("conn", &fields, &types)
+        + "1713539959.156291\tCudYex2Y82IShk9bh\t64.62.197.3\t44708\t64.225.56.201\t80\ttcp\t\
+           http\t0.070889\t91\t1964191874\tRSTR\tShDgrR\t3\t211\t2\t84\n";
+    let json = r#"{"_path":"conn","ts":1713539959.156291,"uid":"CudYex2Y82IShk9bh",
+        "id.orig_h":"64.62.197.3","id.orig_p":44708,"id.resp_h":"64.225.56.201","id.resp_p":80,
+        "proto":"tcp","service":"http","duration":0.070889,"orig_bytes":91,
+        "resp_bytes":1964191874,"conn_state":"RSTR","history":"ShDgrR","orig_pkts":3,
+        "orig_ip_bytes":211,"resp_pkts":2,"resp_ip_bytes":84}"#
+        .replace('\n', "")
+        + "\n";
+    let (from_tsv, failures) = contribute(&tsv);
+    assert!(failures.is_empty(), "{failures:?}");
+    let (from_json, failures) = contribute(&json);
+    assert!(failures.is_empty(), "{failures:?}");
+    assert_eq!(from_tsv.connections, from_json.connections);
+    let conn = &from_tsv.connections[0];
+    assert_eq!(
+        conn.packets,
+        Some(PacketCounts {
+            orig_pkts: 3,
+            orig_ip_bytes: 211,
+            resp_pkts: 2,
+            resp_ip_bytes: 84
+        })
+    );
+    assert_eq!(conn.payload_bytes(), (91, 84));
+
+    let without = json.replace(r#","resp_ip_bytes":84"#, "");
+    let (out, failures) = contribute(&without);
+    assert!(failures.is_empty(), "{failures:?}");
+    assert_eq!(out.connections[0].packets, None);
+    assert_eq!(out.connections[0].payload_bytes(), (91, 1_964_191_874));
+
+    let (_, failures) = contribute(&json.replace(r#""orig_pkts":3"#, r#""orig_pkts":"three""#));
+    assert_eq!(
+        failures,
+        [ContributeError::BadField {
+            field: "orig_pkts".into(),
+            reason: "expected a count, found three".into(),
+        }]
     );
 }
 
