@@ -4,6 +4,7 @@
 mod viewer_support;
 
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 use viewer_support::{
     CHILD_ENV, ChildRun, background_fraction, busy_fraction, child_var, demo_without_conn_logs,
     distinct_colours, loaded_demo, report, rita_dir, run_child_under_xvfb,
@@ -314,6 +315,32 @@ fn the_viewer_says_when_the_server_holds_no_connections() {
     let image = RgbaImage::load_png(&shot).unwrap();
     let text = busy_fraction(&image, 500, 400, 1400, 600);
     assert!(text > 0.002, "a message in the middle: {text}");
+}
+
+#[test]
+fn a_wrong_password_stays_on_the_login_page_and_says_why() {
+    if std::env::var_os(CHILD_ENV).is_some() {
+        return;
+    }
+    let (demo, dir) = demo_without_conn_logs();
+    let shot = dir.path().join("login.png");
+    let wrong = format!("{}-not", demo.password);
+    let started = Instant::now();
+    let report = run_viewer(
+        &demo,
+        1_713_484_800.0,
+        600.0,
+        &[("WD_PASSWORD", &wrong)],
+        &shot,
+    );
+    assert_eq!(report["logged_in"], false, "{report}");
+    assert_eq!(
+        report["login_error"], "wrong user name or password",
+        "{report}"
+    );
+    assert_eq!(report["span"], serde_json::Value::Null, "{report}");
+    // It does not wait out the minute it gives a graph to settle.
+    assert!(started.elapsed() < Duration::from_secs(30), "{report}");
 }
 
 #[test]

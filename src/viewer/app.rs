@@ -265,6 +265,7 @@ impl ViewerApp {
             "screenshot": path,
             "error": error,
             "logged_in": self.session.is_some(),
+            "login_error": self.login.error,
             "server_empty": self.server_empty,
             "span": self.graph.shown_request().map(|r| [r.span.0, r.span.1]),
             "playhead": self.timeline.playhead,
@@ -547,10 +548,14 @@ impl ViewerApp {
         let scene_ready = self.server_empty
             || (self.graph.shown_request().map(|r| r.span) == self.timeline.graph_span()
                 && self.graph.is_settled());
-        let ready = self.session.is_some()
-            && self.pending_select.is_none()
-            && scene_ready
-            && !self.camera.is_flying();
+        // A refused login is as far as the viewer gets: the page with its reason is the frame.
+        let login_refused =
+            self.session.is_none() && self.login.error.is_some() && !self.login.waiting;
+        let ready = login_refused
+            || (self.session.is_some()
+                && self.pending_select.is_none()
+                && scene_ready
+                && !self.camera.is_flying());
         self.ready_since = match (ready, self.ready_since) {
             (true, Some(since)) => Some(since),
             (true, None) => Some(now),
