@@ -8,6 +8,7 @@ use std::sync::Arc;
 use wiredraw_core::plugin::{
     ContributeError, LogType, RecordStream, Registry, RegistryError, UidDetail,
 };
+use wiredraw_core::synth::LogKind;
 use wiredraw_core::zeek::{DEFAULT_MAX_LINE_LEN, LineError, LineErrorKind};
 use wiredraw_core::{Connection, Contribution, FieldType, PacketCounts, Record, Schema, Value};
 
@@ -37,30 +38,27 @@ fn builtins_are_registered_by_their_zeek_names() {
     assert_eq!(registry.get("kerberos").name(), registry.fallback().name());
 }
 
+/// A TSV header of Zeek 6's conn columns (the synthetic generator's) from `ts` to `history`
+/// without `local_orig`, `local_resp` and `missed_bytes`, then the four packet counts if asked.
+fn conn_header(packet_counts: bool) -> String {
+    let (fields, types): (Vec<&str>, Vec<&str>) = LogKind::Conn
+        .fields()
+        .iter()
+        .filter(|(name, _)| {
+            !matches!(
+                *name,
+                "local_orig" | "local_resp" | "missed_bytes" | "tunnel_parents"
+            ) && (packet_counts || !(name.ends_with("_pkts") || name.ends_with("_ip_bytes")))
+        })
+        .copied()
+        .unzip();
+    tsv_header("conn", &fields, &types)
+}
+
 #[test]
 fn conn_records_become_connections() {
-    let text = tsv_header(
-        "conn",
-        &[
-            "ts",
-            "uid",
-            "id.orig_h",
-            "id.orig_p",
-            "id.resp_h",
-            "id.resp_p",
-            "proto",
-            "service",
-            "duration",
-            "orig_bytes",
-            "resp_bytes",
-            "conn_state",
-            "history",
-        ],
-        &[
-            "time", "string", "addr", "port", "addr", "port", "enum", "string", "interval",
-            "count", "count", "string", "string",
-        ],
-    ) + "100.5\tC1\t10.0.0.1\t5000\t2001:DB8::1\t443\ttcp\tssl\t2.5\t10\t20\tSF\tShADadFf\n\
+    let text = conn_header(false)
+        + "100.5\tC1\t10.0.0.1\t5000\t2001:DB8::1\t443\ttcp\tssl\t2.5\t10\t20\tSF\tShADadFf\n\
          101.0\tC2\t10.0.0.1\t-\t10.0.0.9\t-\ticmp\t-\t-\t-\t-\t-\t-\n\
          102.0\tC3\t-\t1\t10.0.0.9\t2\tudp\t-\t-\t-\t-\t-\t-\n";
     let (out, failures) = contribute(&text);
@@ -97,30 +95,7 @@ fn conn_records_become_connections() {
 /// without the counts gives none; a count that is not a number is an error naming the field.
 #[test]
 fn conn_packet_counts_read_alike_from_tsv_and_json() {
-    let fields = [
-        "ts",
-        "uid",
-        "id.orig_h",
-        "id.orig_p",
-        "id.resp_h",
-        "id.resp_p",
-        "proto",
-        "service",
-        "duration",
-        "orig_bytes",
-        "resp_bytes",
-        "conn_state",
-        "history",
-        "orig_pkts",
-        "orig_ip_bytes",
-        "resp_pkts",
-        "resp_ip_bytes",
-    ];
-    let types = [
-        "time", "string", "addr", "port", "addr", "port", "enum", "string", "interval", "count",
-        "count", "string", "string", "count", "count", "count", "count",
-    ];
-    let tsv = tsv_header("conn", &fields, &types)
+    let tsv = conn_header(true)
         + "1713539959.156291\tCudYex2Y82IShk9bh\t64.62.197.3\t44708\t64.225.56.201\t80\ttcp\t\
            http\t0.070889\t91\t1964191874\tRSTR\tShDgrR\t3\t211\t2\t84\n";
     let json = r#"{"_path":"conn","ts":1713539959.156291,"uid":"CudYex2Y82IShk9bh",
