@@ -160,13 +160,12 @@ pub fn edge_panel(ui: &mut egui::Ui, edge: &EdgeResponse, shown: &mut usize) {
 }
 
 /// Where Zeek's payload count for a side exceeds the IP bytes its packets carried, which
-/// [`Connection::payload_bytes`] counts instead: said in the tile, as the analyst sees Zeek's
+/// [`Connection::payload_bytes`] (passed in) counts instead: said in the tile, as the analyst sees Zeek's
 /// own figure in the log.
-fn overcounts(c: &Connection) -> Vec<String> {
+fn overcounts(c: &Connection, (orig, resp): (u64, u64)) -> Vec<String> {
     let Some(packets) = c.packets else {
         return Vec::new();
     };
-    let (orig, resp) = c.payload_bytes();
     [
         ("orig_bytes", c.orig_bytes, orig, packets.orig_pkts),
         ("resp_bytes", c.resp_bytes, resp, packets.resp_pkts),
@@ -194,6 +193,7 @@ fn join(items: &BTreeSet<&str>) -> String {
 
 fn connection_tile(ui: &mut egui::Ui, item: &EdgeConnection) {
     let c = &item.connection;
+    let payload = c.payload_bytes();
     egui::Frame::group(ui.style()).show(ui, |ui| {
         ui.set_width(ui.available_width());
         ui.horizontal_wrapped(|ui| {
@@ -221,8 +221,11 @@ fn connection_tile(ui: &mut egui::Ui, item: &EdgeConnection) {
             if let Some(duration) = c.duration {
                 ui.label(format!("{duration:.3}s"));
             }
-            let (orig, resp) = c.payload_bytes();
-            ui.label(format!("{} / {}", format_bytes(orig), format_bytes(resp)));
+            ui.label(format!(
+                "{} / {}",
+                format_bytes(payload.0),
+                format_bytes(payload.1)
+            ));
             if let Some(packets) = c.packets {
                 ui.weak(format!(
                     "{} / {} packets",
@@ -230,7 +233,7 @@ fn connection_tile(ui: &mut egui::Ui, item: &EdgeConnection) {
                 ));
             }
         });
-        for overcount in overcounts(c) {
+        for overcount in overcounts(c, payload) {
             ui.colored_label(ui.visuals().warn_fg_color, overcount);
         }
         if let Some(history) = &c.history {

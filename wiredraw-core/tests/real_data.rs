@@ -89,6 +89,18 @@ fn rita_records(types: &[&str]) -> Vec<Record> {
     records
 }
 
+/// What the built-in plugins make of `records`, none of which may fail.
+fn contribute_all(records: &[Record]) -> Contribution {
+    let registry = Registry::with_builtins();
+    let mut out = Contribution::default();
+    for record in records {
+        registry
+            .contribute(record, &mut out)
+            .unwrap_or_else(|e| panic!("{} line {}: {e}", record.path(), record.line));
+    }
+    out
+}
+
 #[test]
 fn rita_conn_keeps_its_extra_node_name_column() {
     let records = rita_records(&["conn"]);
@@ -101,14 +113,9 @@ fn rita_conn_keeps_its_extra_node_name_column() {
 
 #[test]
 fn rita_contributes_every_detail_to_a_known_connection() {
-    let records = rita_records(&["conn", "dns", "http", "ssl", "files", "ssh", "weird"]);
-    let registry = Registry::with_builtins();
-    let mut out = Contribution::default();
-    for record in &records {
-        registry
-            .contribute(record, &mut out)
-            .unwrap_or_else(|e| panic!("{} line {}: {e}", record.path(), record.line));
-    }
+    let out = contribute_all(&rita_records(&[
+        "conn", "dns", "http", "ssl", "files", "ssh", "weird",
+    ]));
     assert_eq!(out.connections.len(), 105_918);
     let uids: HashSet<&str> = out.connections.iter().map(|c| c.uid.as_str()).collect();
     assert_eq!(uids.len(), 105_918, "conn uids are unique");
@@ -151,18 +158,13 @@ fn rita_contributes_every_detail_to_a_known_connection() {
 }
 
 /// Zeek counts payload from TCP sequence numbers, and in the rita set 152 connections (resets
-/// and gaps) make that 7.28 GB for three days whose packets carried 252 MB. Counted as what their packets
-/// carried, the connections add up to 210 MB (the figure `awk` gives from the same columns),
-/// and the biggest one is a real TLS download, not a reset: 84 MB by Zeek's count, of which the
-/// sensor saw 81.7 MB, and what it saw is what counts.
+/// and gaps) make that 7.28 GB for three days whose packets carried 252 MB. Counted as what
+/// their packets carried, the connections add up to 210 MB (the figure `awk` gives from the
+/// same columns), and the biggest one is a real TLS download, not a reset: 84 MB by Zeek's
+/// count, of which the sensor saw 81.7 MB, and what it saw is what counts.
 #[test]
 fn rita_bytes_are_what_the_packets_carried() {
-    let records = rita_records(&["conn"]);
-    let registry = Registry::with_builtins();
-    let mut out = Contribution::default();
-    for record in &records {
-        registry.contribute(record, &mut out).unwrap();
-    }
+    let out = contribute_all(&rita_records(&["conn"]));
     assert!(out.connections.iter().all(|c| c.packets.is_some()));
     let zeek: u64 = out
         .connections

@@ -205,28 +205,31 @@ pub fn spread(layout: &Layout) -> Option<f64> {
         }
         sizes.push(size);
     }
-    let largest = (0..sizes.len()).max_by_key(|&c| (sizes[c], std::cmp::Reverse(c)))?;
-    let diagonal = |hosts: &mut dyn Iterator<Item = &[f32; 3]>| {
-        let (mut low, mut high) = ([f64::INFINITY; 3], [f64::NEG_INFINITY; 3]);
-        for p in hosts {
-            for a in 0..3 {
-                low[a] = low[a].min(f64::from(p[a]));
-                high[a] = high[a].max(f64::from(p[a]));
-            }
-        }
-        (0..3)
-            .map(|a| (high[a] - low[a]).powi(2))
-            .sum::<f64>()
-            .sqrt()
-    };
-    let main = diagonal(
-        &mut positions
+    // The first of equally large components, as `max_by_key` keeps the last of equals.
+    let largest = (0..sizes.len()).rev().max_by_key(|&c| sizes[c])?;
+    let main = box_diagonal(
+        positions
             .iter()
             .zip(&component)
             .filter(|(_, c)| **c == largest)
             .map(|(p, _)| p),
     );
-    (main > 0.0).then(|| diagonal(&mut positions.iter()) / main)
+    (main > 0.0).then(|| box_diagonal(positions.iter()) / main)
+}
+
+/// The diagonal of the axis-aligned box around `points`.
+fn box_diagonal<'a>(points: impl Iterator<Item = &'a [f32; 3]>) -> f64 {
+    let (mut low, mut high) = ([f64::INFINITY; 3], [f64::NEG_INFINITY; 3]);
+    for p in points {
+        for a in 0..3 {
+            low[a] = low[a].min(f64::from(p[a]));
+            high[a] = high[a].max(f64::from(p[a]));
+        }
+    }
+    (0..3)
+        .map(|a| (high[a] - low[a]).powi(2))
+        .sum::<f64>()
+        .sqrt()
 }
 
 /// Takes exactly `steps` steps (converged or not) and returns the mean wall time per step with

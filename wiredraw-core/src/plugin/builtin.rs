@@ -83,24 +83,20 @@ impl Conn {
 /// none, as its size analyzer is on or off).
 fn packet_counts(record: &Record) -> Result<Option<PacketCounts>, ContributeError> {
     let count = |field| optional(record, field, "a count", Value::as_u64);
-    Ok(
-        match (
-            count("orig_pkts")?,
-            count("orig_ip_bytes")?,
-            count("resp_pkts")?,
-            count("resp_ip_bytes")?,
-        ) {
-            (Some(orig_pkts), Some(orig_ip_bytes), Some(resp_pkts), Some(resp_ip_bytes)) => {
-                Some(PacketCounts {
-                    orig_pkts,
-                    orig_ip_bytes,
-                    resp_pkts,
-                    resp_ip_bytes,
-                })
-            }
-            _ => None,
-        },
-    )
+    let (Some(orig_pkts), Some(orig_ip_bytes), Some(resp_pkts), Some(resp_ip_bytes)) = (
+        count("orig_pkts")?,
+        count("orig_ip_bytes")?,
+        count("resp_pkts")?,
+        count("resp_ip_bytes")?,
+    ) else {
+        return Ok(None);
+    };
+    Ok(Some(PacketCounts {
+        orig_pkts,
+        orig_ip_bytes,
+        resp_pkts,
+        resp_ip_bytes,
+    }))
 }
 
 impl LogType for Conn {

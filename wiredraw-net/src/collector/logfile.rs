@@ -119,7 +119,7 @@ impl NotZeekFiles {
         self.0
             .iter()
             .map(|(reason, paths)| match paths.as_slice() {
-                [one] => format!("{}: not a Zeek log, skipped: {reason}", one.display()),
+                [one] => skipped(one, reason),
                 _ => {
                     let named: Vec<String> = paths
                         .iter()
@@ -146,13 +146,18 @@ impl NotZeekFiles {
     pub(crate) fn warn(&self) {
         for (reason, paths) in &self.0 {
             for path in paths {
-                tracing::debug!("{}: not a Zeek log, skipped: {reason}", path.display());
+                tracing::debug!("{}", skipped(path, reason));
             }
         }
         for message in self.messages() {
             tracing::warn!("{message}");
         }
     }
+}
+
+/// What is said of one file that is not a Zeek log.
+fn skipped(path: &Path, reason: &str) -> String {
+    format!("{}: not a Zeek log, skipped: {reason}", path.display())
 }
 
 /// A Zeek log file's identity and kind.
@@ -611,9 +616,12 @@ impl LogSource {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use std::io::Write;
+
     #[test]
     fn files_that_are_not_logs_are_reported_once_per_reason() {
-        let mut skipped = super::NotZeekFiles::default();
+        let mut skipped = NotZeekFiles::default();
         assert!(skipped.messages().is_empty());
         for hour in 0..5 {
             skipped.add(
@@ -632,9 +640,6 @@ mod tests {
             ]
         );
     }
-
-    use super::*;
-    use std::io::Write;
 
     const HEADER: &str = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n\
         #unset_field\t-\n#path\tconn\n#open\t2024-04-21-10-00-03\n#fields\tts\tuid\n#types\ttime\tstring\n";
