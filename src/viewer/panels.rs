@@ -247,18 +247,19 @@ fn connection_tile(ui: &mut egui::Ui, item: &EdgeConnection) {
         }
         for (log_type, records) in &item.details {
             for (index, record) in records.iter().enumerate() {
-                record_tile(ui, log_type, index, c.uid.as_str(), record);
+                record_tile(ui, log_type, index, c, record);
             }
         }
     });
 }
 
-/// One attached record (http, dns, ssl, files…): its fields in a grid.
+/// One attached record (http, dns, ssl, files…): its set fields in a grid, in the log's own
+/// column order.
 fn record_tile(
     ui: &mut egui::Ui,
     log_type: &str,
     index: usize,
-    uid: &str,
+    connection: &Connection,
     record: &serde_json::Value,
 ) {
     egui::Frame::NONE
@@ -267,32 +268,98 @@ fn record_tile(
         .corner_radius(4.0)
         .show(ui, |ui| {
             ui.set_width(ui.available_width());
-            ui.strong(log_type);
             let Some(fields) = record.as_object() else {
+                ui.strong(log_type);
                 ui.monospace(record.to_string());
                 return;
             };
-            egui::Grid::new((log_type, index, uid))
+            let tile = TileFields::of(fields, connection.ts);
+            ui.horizontal(|ui| {
+                ui.strong(log_type);
+                if let Some(offset) = tile.offset {
+                    ui.weak(offset);
+                }
+            });
+            egui::Grid::new((log_type, index, connection.uid.as_str()))
                 .num_columns(2)
                 .show(ui, |ui| {
-                    for (name, value) in fields {
-                        if matches!(
-                            name.as_str(),
-                            "uid" | "ts" | "id.orig_h" | "id.orig_p" | "id.resp_h" | "id.resp_p"
-                        ) {
-                            continue;
-                        }
-                        ui.weak(name);
-                        let text = match value {
-                            serde_json::Value::String(s) => s.clone(),
-                            other => other.to_string(),
-                        };
+                    for (name, text) in &tile.shown {
+                        ui.weak(*name);
                         ui.add(egui::Label::new(egui::RichText::new(text).monospace()).wrap());
                         ui.end_row();
                     }
                 });
+            if !tile.unset.is_empty() {
+                ui.weak(format!("unset: {}", tile.unset.join(", ")));
+            }
         });
     ui.add_space(2.0);
+}
+
+/// What a record tile shows. Zeek leaves many columns unset (a files record 15 of 26); listed
+/// one per row they pushed the set ones out of sight, so they share one line at the end.
+#[derive(Debug, PartialEq)]
+struct TileFields<'r> {
+    /// Set fields as name and text, in the record's order (the log's columns: the store and the
+    /// API keep it).
+    shown: Vec<(&'r str, String)>,
+    /// The names of the unset fields.
+    unset: Vec<&'r str>,
+    /// When the record happened relative to its connection's start, if not at the start: an
+    /// http request deep in a kept-alive connection, say.
+    offset: Option<String>,
+}
+
+impl<'r> TileFields<'r> {
+    fn of(fields: &'r serde_json::Map<String, serde_json::Value>, connection_ts: f64) -> Self {
+        let mut tile = TileFields {
+            shown: Vec::new(),
+            unset: Vec::new(),
+            offset: None,
+        };
+        for (name, value) in fields {
+            match name.as_str() {
+                // The tile's connection header says these already.
+                "uid" | "id.orig_h" | "id.orig_p" | "id.resp_h" | "id.resp_p" => continue,
+                "ts" => {
+                    tile.offset = value
+                        .as_f64()
+                        .and_then(|ts| offset_text(ts - connection_ts));
+                    continue;
+                }
+                _ => {}
+            }
+            if value.is_null() {
+                tile.unset.push(name);
+            } else {
+                tile.shown.push((name, field_text(value)));
+            }
+        }
+        tile
+    }
+}
+
+/// `+2.5s` after the connection began (or `-…` before, which a dns record logged at its reply
+/// can be); nothing within a millisecond of it.
+fn offset_text(offset: f64) -> Option<String> {
+    if !offset.is_finite() || offset.abs() < 0.0005 {
+        return None;
+    }
+    let sign = if offset < 0.0 { '-' } else { '+' };
+    Some(format!("{sign}{}", format_duration(offset.abs())))
+}
+
+/// A field's value as Zeek's own tools print it: strings bare, sets and vectors as `a, b`, an
+/// empty one as `(empty)`.
+fn field_text(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Array(items) if items.is_empty() => "(empty)".into(),
+        serde_json::Value::Array(items) => {
+            items.iter().map(field_text).collect::<Vec<_>>().join(", ")
+        }
+        other => other.to_string(),
+    }
 }
 
 /// The protocols and services present in a graph, for the filter checkboxes.
@@ -363,4 +430,54 @@ pub fn threshold_filter(ui: &mut egui::Ui, filters: &mut Filters, max_bytes: u64
         return true;
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{TileFields, field_text, offset_text};
+    use serde_json::json;
+
+    /// A files record as the API sends it: the tile keeps the log's column order, leaves out
+    /// what the connection header says, folds the unset fields into one line and prints sets
+    /// the way Zeek does.
+    #[test]
+    fn a_tile_shows_set_fields_in_column_order_and_folds_the_unset_ones() {
+        let record = json!({
+            "ts": 1713485049.5, "fuid": "Fc4JH01bqhEgYIgLQ2", "uid": "CF3oHg33SfE13s6jp7",
+            "id.orig_h": "73.54.23.243", "source": "HTTP", "depth": 0, "analyzers": [],
+            "mime_type": "text/html", "filename": null, "rx_hosts": ["73.54.23.243", "10.0.0.1"],
+            "md5": null,
+        });
+        let tile = TileFields::of(record.as_object().unwrap(), 1713485049.0);
+        let shown: Vec<(&str, &str)> = tile.shown.iter().map(|(n, t)| (*n, t.as_str())).collect();
+        assert_eq!(
+            shown,
+            [
+                ("fuid", "Fc4JH01bqhEgYIgLQ2"),
+                ("source", "HTTP"),
+                ("depth", "0"),
+                ("analyzers", "(empty)"),
+                ("mime_type", "text/html"),
+                ("rx_hosts", "73.54.23.243, 10.0.0.1"),
+            ]
+        );
+        assert_eq!(tile.unset, ["filename", "md5"]);
+        assert_eq!(tile.offset.as_deref(), Some("+500 ms"));
+    }
+
+    #[test]
+    fn offsets_within_a_millisecond_of_the_start_are_not_shown() {
+        assert_eq!(offset_text(0.0002), None);
+        assert_eq!(offset_text(-0.0002), None);
+        assert_eq!(offset_text(f64::NAN), None);
+        assert_eq!(offset_text(-2.0).as_deref(), Some("-2s"));
+        assert_eq!(offset_text(125.0).as_deref(), Some("+2m 5s"));
+    }
+
+    #[test]
+    fn nested_values_read_like_zeek_text() {
+        assert_eq!(field_text(&json!([[1, 2], []])), "1, 2, (empty)");
+        assert_eq!(field_text(&json!(true)), "true");
+        assert_eq!(field_text(&json!(0.25)), "0.25");
+    }
 }

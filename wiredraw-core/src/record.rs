@@ -113,8 +113,20 @@ impl Record {
     }
 
     /// The record as zeek2json prints it: `_path` and every field by its dotted name (see
-    /// [`Value`]'s `Serialize` for the value shapes). The returned map's keys are sorted; to keep
-    /// column order, serialize the record itself (`serde_json::to_writer(out, &record)`).
+    /// [`Value`]'s `Serialize` for the value shapes), `_path` first and then the fields in column
+    /// order (this crate turns on serde_json's `preserve_order`).
+    ///
+    /// ```
+    /// use wiredraw_core::zeek::LogReader;
+    ///
+    /// let log = "#separator \\x09\n#path\thttp\n#fields\tts\tmethod\thost\n#types\ttime\tstring\tstring\n\
+    ///            1.5\tGET\texample.org\n";
+    /// let record = LogReader::new(log.as_bytes(), "http.log", None).next().unwrap()?;
+    /// let json = record.to_json();
+    /// let names: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
+    /// assert_eq!(names, ["_path", "ts", "method", "host"]);
+    /// # Ok::<(), wiredraw_core::zeek::LineError>(())
+    /// ```
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
     }

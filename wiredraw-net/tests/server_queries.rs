@@ -177,6 +177,14 @@ async fn every_route_answers(store: Arc<dyn Store>) {
     assert_eq!(c1.connection.uid, "C1");
     assert_eq!(c1.history_decoded.len(), "ShADadFf".len());
     assert_eq!(c1.details["http"][0]["uri"], "/index.html");
+    // In the log's column order, not sorted by name: the viewer shows fields as Zeek wrote them.
+    let http_fields: Vec<&str> = c1.details["http"][0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(http_fields, ["ts", "uid", "host", "uri"]);
     assert_eq!(c1.details["dns"][0]["query"], "www.example.org");
     assert_eq!(
         edge.detail_types().into_iter().collect::<Vec<_>>(),
