@@ -56,6 +56,8 @@ pub fn node_panel(
         });
     }
     ui.separator();
+    ports_list(ui, node);
+    ui.separator();
     ui.strong("Top peers");
     egui::Grid::new("peers")
         .num_columns(3)
@@ -73,15 +75,53 @@ pub fn node_panel(
                 {
                     fly_to = Some(peer.addr.clone());
                 }
-                ui.monospace(match peer.conns {
-                    1 => "1 conn".to_string(),
-                    conns => format!("{conns} conns"),
-                });
+                ui.monospace(conns_text(peer.conns));
                 ui.monospace(format_bytes(peer.bytes));
                 ui.end_row();
             }
         });
     fly_to
+}
+
+/// The ports a host answered on: what it serves, or, with many ports and no bytes, where a scan
+/// knocked.
+fn ports_list(ui: &mut egui::Ui, node: &NodeResponse) {
+    ui.strong(match node.ports_total {
+        0 => "Ports it answered on".to_string(),
+        total => format!("Ports it answered on ({total})"),
+    });
+    if node.ports.is_empty() {
+        ui.weak("none in this window");
+        return;
+    }
+    egui::Grid::new("ports")
+        .num_columns(4)
+        .striped(true)
+        .show(ui, |ui| {
+            for port in &node.ports {
+                ui.monospace(format!("{}/{}", port.port, port.proto));
+                ui.label(if port.services.is_empty() {
+                    "-".to_string()
+                } else {
+                    port.services.join(", ")
+                });
+                ui.monospace(conns_text(port.conns));
+                ui.monospace(format_bytes(port.bytes));
+                ui.end_row();
+            }
+        });
+    let unlisted = node.ports_total.saturating_sub(node.ports.len() as u64);
+    if unlisted > 0 {
+        ui.weak(format!("and {unlisted} more"));
+    }
+}
+
+/// `1 conn`, `2 conns`.
+fn conns_text(conns: u64) -> String {
+    match conns {
+        1 => "1 conn".to_string(),
+        conns => format!("{conns} conns"),
+    }
 }
 
 /// The details of a connection arrow: totals, then every connection with its decoded history

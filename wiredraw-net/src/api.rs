@@ -1,6 +1,7 @@
 //! The JSON shapes of the HTTP API, shared by the server (which writes them) and the client
 //! (which reads them). One definition per answer keeps both sides in step.
 
+pub use crate::store::PortUse;
 use crate::store::TimeRange;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -201,6 +202,13 @@ pub struct NodeResponse {
     pub bytes: u64,
     /// The peers it exchanged most bytes with.
     pub peers: Vec<Peer>,
+    /// The ports it answered on, most connections first (at most
+    /// [`TOP_PORTS`](crate::store::TOP_PORTS)).
+    #[serde(default)]
+    pub ports: Vec<PortUse>,
+    /// How many distinct ports it answered on, listed or not.
+    #[serde(default)]
+    pub ports_total: u64,
     /// Inventory name, group and colour, when an inventory entry covers the address.
     pub name: Option<String>,
     pub group: Option<String>,

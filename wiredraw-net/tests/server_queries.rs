@@ -157,6 +157,18 @@ async fn every_route_answers(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!((node.conns_as_orig, node.conns_as_resp), (1, 2));
     assert_eq!(node.bytes, 1140);
+    // C1 and C2 came to its port 80; C3 it started itself.
+    assert_eq!(node.ports_total, 1);
+    assert_eq!(
+        node.ports,
+        [wiredraw_net::api::PortUse {
+            proto: "tcp".into(),
+            port: 80,
+            services: vec!["http".into()],
+            conns: 2,
+            bytes: 1130,
+        }]
+    );
     assert_eq!(node.dns_names[0].name, "www.example.org");
     assert_eq!(
         (node.name.as_deref(), node.group.as_deref()),

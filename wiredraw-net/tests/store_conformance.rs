@@ -646,6 +646,74 @@ async fn long_connections_show_in_every_bucket(backend: &Backend) {
     );
 }
 
+async fn the_ports_a_host_answered_on(backend: &Backend) {
+    let store = backend.store();
+    let server = "10.9.0.1";
+    let to = |uid: &str, port: u16, proto: &str, service: Option<&str>, bytes: u64| Connection {
+        resp_p: Some(port),
+        ..conn(
+            uid,
+            T0 + 1.0,
+            Some(1.0),
+            "10.9.0.2",
+            server,
+            proto,
+            service,
+            Some(0),
+            Some(bytes),
+        )
+    };
+    let mut all = vec![
+        to("S1", 443, "tcp", Some("ssl"), 100),
+        to("S2", 443, "tcp", None, 50),
+        to("S3", 443, "tcp", Some("http"), 10),
+        to("S4", 53, "udp", Some("dns"), 70),
+        to("S5", 53, "udp", Some("dns"), 30),
+        to("S6", 53, "tcp", Some("dns"), 900),
+        // The host as originator, and a responder port Zeek left unset: neither counts.
+        simple("S7", T0 + 1.0, server, "10.9.0.3", 5000),
+        Connection {
+            resp_p: None,
+            ..to("S8", 0, "icmp", None, 8)
+        },
+    ];
+    // A scan of twelve closed ports, one connection each and no bytes.
+    all.extend((0..12).map(|i| to(&format!("P{i}"), 1000 + i, "tcp", None, 0)));
+    store.ingest(&conns(all)).await.unwrap();
+    let host = store.host(ip(server), Window::At(T0 + 1.0)).await.unwrap();
+    assert_eq!(host.ports_total, 15);
+    let listed: Vec<(String, u16, Vec<String>, u64, u64)> = host
+        .ports
+        .iter()
+        .map(|p| {
+            (
+                p.proto.clone(),
+                p.port,
+                p.services.clone(),
+                p.conns,
+                p.bytes,
+            )
+        })
+        .collect();
+    let tcp = |port: u16| ("tcp".to_string(), port, Vec::new(), 1, 0);
+    assert_eq!(
+        listed,
+        [
+            ("tcp".into(), 443, vec!["http".into(), "ssl".into()], 3, 160),
+            ("udp".into(), 53, vec!["dns".into()], 2, 100),
+            ("tcp".into(), 53, vec!["dns".into()], 1, 900),
+            tcp(1000),
+            tcp(1001),
+            tcp(1002),
+            tcp(1003),
+            tcp(1004),
+            tcp(1005),
+            tcp(1006),
+        ]
+    );
+    assert_eq!(host.ports.len(), wiredraw_net::store::TOP_PORTS);
+}
+
 async fn ipv6_addresses(backend: &Backend) {
     let store = backend.store();
     let a = "2001:db8:0:0:0:0:0:1"; // stored and answered in RFC 5952 form
@@ -1667,6 +1735,7 @@ conformance!(
     details_are_deduplicated_by_content,
     long_connections_show_in_every_bucket,
     ipv6_addresses,
+    the_ports_a_host_answered_on,
     unset_bytes_and_duration,
     overcounted_bytes_are_cut_to_the_wire,
     retention_drops_old_data,

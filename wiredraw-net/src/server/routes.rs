@@ -446,6 +446,8 @@ impl App {
                     bytes: p.bytes,
                 })
                 .collect(),
+            ports: host.ports,
+            ports_total: host.ports_total,
             name: label.and_then(|l| l.name.clone()),
             group: label.and_then(|l| l.group.clone()),
             color: label.and_then(|l| l.color.clone()),

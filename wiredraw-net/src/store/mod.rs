@@ -53,8 +53,8 @@ pub use self::redis::{RedisConfig, RedisStore};
 pub use self::redis_pool::CLUSTER_SCHEME;
 
 use rustc_hash::FxHashMap;
-use serde::Serialize;
-use std::collections::BTreeMap;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::hash::Hash;
 use std::net::IpAddr;
@@ -75,6 +75,8 @@ pub const MAX_WINDOW_BUCKETS: i64 = 1_000_000;
 pub const MAX_HISTOGRAM_BINS: usize = 100_000;
 /// How many peers a host answer lists.
 pub const TOP_PEERS: usize = 10;
+/// How many of the ports a host answered on a host answer lists.
+pub const TOP_PORTS: usize = 10;
 /// Longest uid accepted, in bytes.
 pub const MAX_UID_LEN: usize = 256;
 
@@ -371,6 +373,22 @@ pub struct HostInfo {
     pub bytes: u64,
     /// The hosts it exchanged most bytes with in the window (at most [`TOP_PEERS`]).
     pub peers: Vec<Peer>,
+    /// The ports it answered on (as responder) in the window, most connections first (at most
+    /// [`TOP_PORTS`]): what it serves, or where a scan knocked.
+    pub ports: Vec<PortUse>,
+    /// How many distinct ports it answered on, listed or not.
+    pub ports_total: u64,
+}
+
+/// Connections to one port of a host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortUse {
+    pub proto: String,
+    pub port: u16,
+    /// The services Zeek recognised there (`http`, `ssl`, …), sorted; empty when none.
+    pub services: Vec<String>,
+    pub conns: u64,
+    pub bytes: u64,
 }
 
 /// A DNS name seen for a host.
@@ -830,8 +848,11 @@ pub(crate) fn host_info<'c>(
         conns_as_resp: 0,
         bytes: 0,
         peers: Vec::new(),
+        ports: Vec::new(),
+        ports_total: 0,
     };
     let mut peers: FxHashMap<IpAddr, (u64, u64)> = FxHashMap::default();
+    let mut ports: FxHashMap<(&str, u16), PortTally<'c>> = FxHashMap::default();
     for conn in conns {
         let is_orig = conn.orig_h == addr;
         let is_resp = conn.resp_h == addr;
@@ -847,7 +868,32 @@ pub(crate) fn host_info<'c>(
             .or_insert((0, 0));
         peer.0 += 1;
         peer.1 = peer.1.saturating_add(bytes);
+        if is_resp && let Some(port) = conn.resp_p {
+            let tally = ports.entry((conn.proto.as_str(), port)).or_default();
+            tally.conns += 1;
+            tally.bytes = tally.bytes.saturating_add(bytes);
+            tally.services.extend(conn.service.as_deref());
+        }
     }
+    info.ports_total = ports.len() as u64;
+    let mut ports: Vec<PortUse> = ports
+        .into_iter()
+        .map(|((proto, port), tally)| PortUse {
+            proto: proto.to_owned(),
+            port,
+            services: tally.services.into_iter().map(str::to_owned).collect(),
+            conns: tally.conns,
+            bytes: tally.bytes,
+        })
+        .collect();
+    ports.sort_unstable_by(|a, b| {
+        b.conns
+            .cmp(&a.conns)
+            .then(b.bytes.cmp(&a.bytes))
+            .then_with(|| (&a.proto, a.port).cmp(&(&b.proto, b.port)))
+    });
+    ports.truncate(TOP_PORTS);
+    info.ports = ports;
     let mut peers: Vec<Peer> = peers
         .into_iter()
         .map(|(a, (conns, bytes))| Peer {
@@ -865,6 +911,14 @@ pub(crate) fn host_info<'c>(
     peers.truncate(TOP_PEERS);
     info.peers = peers;
     info
+}
+
+/// What [`host_info`] counts for one port while it walks the connections.
+#[derive(Default)]
+struct PortTally<'c> {
+    conns: u64,
+    bytes: u64,
+    services: BTreeSet<&'c str>,
 }
 
 /// Host names from sightings `(name, ts)` (each sighting distinct).
