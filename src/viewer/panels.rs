@@ -5,7 +5,7 @@ use super::format_utc;
 use super::graph_view::{Filters, NO_SERVICE};
 use super::timeline_ui::format_duration;
 use crate::net::api::{EdgeConnection, EdgeResponse, GraphResponse, NodeResponse};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use wiredraw_core::history::conn_state_meaning;
 use wiredraw_core::{Connection, format_bytes};
 
@@ -163,6 +163,9 @@ pub fn edge_panel(ui: &mut egui::Ui, edge: &EdgeResponse, shown: &mut usize) {
             join(&services)
         });
         ui.end_row();
+        ui.label("ports");
+        ui.add(egui::Label::new(egui::RichText::new(edge_ports(edge)).monospace()).wrap());
+        ui.end_row();
         ui.label("connections");
         ui.monospace(edge.connections.len().to_string());
         ui.end_row();
@@ -197,6 +200,34 @@ pub fn edge_panel(ui: &mut egui::Ui, edge: &EdgeResponse, shown: &mut usize) {
     {
         *shown += CONNECTIONS_PER_PAGE;
     }
+}
+
+/// The responder ports an edge's connections went to, most used first: `80/tcp ×150, 0/icmp ×7`.
+fn edge_ports(edge: &EdgeResponse) -> String {
+    const LISTED: usize = 4;
+    let mut counts: BTreeMap<(&str, u16), usize> = BTreeMap::new();
+    for c in &edge.connections {
+        if let Some(port) = c.connection.resp_p {
+            *counts
+                .entry((c.connection.proto.as_str(), port))
+                .or_default() += 1;
+        }
+    }
+    let mut ports: Vec<((&str, u16), usize)> = counts.into_iter().collect();
+    // Stable: equal counts stay in protocol and port order.
+    ports.sort_by(|a, b| b.1.cmp(&a.1));
+    let mut text = ports
+        .iter()
+        .take(LISTED)
+        .map(|((proto, port), n)| format!("{port}/{proto} ×{n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    match ports.len() {
+        0 => text.push('-'),
+        n if n > LISTED => text.push_str(&format!(" and {} more", n - LISTED)),
+        _ => {}
+    }
+    text
 }
 
 /// Where Zeek's payload count for a side exceeds the IP bytes its packets carried, which
@@ -474,8 +505,10 @@ pub fn threshold_filter(ui: &mut egui::Ui, filters: &mut Filters, max_bytes: u64
 
 #[cfg(test)]
 mod tests {
-    use super::{TileFields, field_text, offset_text};
+    use super::{TileFields, edge_ports, field_text, offset_text};
+    use crate::net::api::{EdgeConnection, EdgeResponse};
     use serde_json::json;
+    use wiredraw_core::Connection;
 
     /// A files record as the API sends it: the tile keeps the log's column order, leaves out
     /// what the connection header says, folds the unset fields into one line and prints sets
@@ -503,6 +536,52 @@ mod tests {
         );
         assert_eq!(tile.unset, ["filename", "md5"]);
         assert_eq!(tile.offset.as_deref(), Some("+500 ms"));
+    }
+
+    #[test]
+    fn an_edge_lists_its_ports_most_used_first() {
+        let connection = |uid: &str, proto: &str, port: Option<u16>| EdgeConnection {
+            connection: Connection {
+                uid: uid.into(),
+                ts: 1.0,
+                duration: None,
+                orig_h: "10.0.0.1".parse().unwrap(),
+                orig_p: Some(40000),
+                resp_h: "10.0.0.2".parse().unwrap(),
+                resp_p: port,
+                proto: proto.into(),
+                service: None,
+                orig_bytes: None,
+                resp_bytes: None,
+                conn_state: None,
+                history: None,
+                packets: None,
+            },
+            history_decoded: Vec::new(),
+            details: Default::default(),
+        };
+        let edge = |connections| EdgeResponse {
+            src: "10.0.0.1".into(),
+            dst: "10.0.0.2".into(),
+            from: 0.0,
+            to: 10.0,
+            connections,
+        };
+        let mut connections: Vec<EdgeConnection> = (0..3)
+            .map(|i| connection(&format!("H{i}"), "tcp", Some(80)))
+            .collect();
+        connections.push(connection("I", "icmp", Some(0)));
+        connections.push(connection("U", "udp", None));
+        assert_eq!(
+            edge_ports(&edge(connections.clone())),
+            "80/tcp ×3, 0/icmp ×1"
+        );
+        connections.extend((1..=4).map(|p| connection(&format!("S{p}"), "tcp", Some(p))));
+        assert_eq!(
+            edge_ports(&edge(connections)),
+            "80/tcp ×3, 0/icmp ×1, 1/tcp ×1, 2/tcp ×1 and 2 more"
+        );
+        assert_eq!(edge_ports(&edge(Vec::new())), "-");
     }
 
     #[test]
