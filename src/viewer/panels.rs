@@ -215,7 +215,7 @@ fn edge_ports(edge: &EdgeResponse) -> String {
     }
     let mut ports: Vec<((&str, u16), usize)> = counts.into_iter().collect();
     // Stable: equal counts stay in protocol and port order.
-    ports.sort_by(|a, b| b.1.cmp(&a.1));
+    ports.sort_by_key(|&(_, n)| std::cmp::Reverse(n));
     let mut text = ports
         .iter()
         .take(LISTED)
