@@ -99,7 +99,7 @@ fn ports_list(ui: &mut egui::Ui, node: &NodeResponse) {
         .striped(true)
         .show(ui, |ui| {
             for port in &node.ports {
-                ui.monospace(format!("{}/{}", port.port, port.proto));
+                ui.monospace(port_label(&port.proto, port.port));
                 ui.label(if port.services.is_empty() {
                     "-".to_string()
                 } else {
@@ -113,6 +113,15 @@ fn ports_list(ui: &mut egui::Ui, node: &NodeResponse) {
     let unlisted = node.ports_total.saturating_sub(node.ports.len() as u64);
     if unlisted > 0 {
         ui.weak(format!("and {unlisted} more"));
+    }
+}
+
+/// `443/tcp`; for ICMP, whose "port" is the message type, `icmp 8`.
+fn port_label(proto: &str, port: u16) -> String {
+    if proto.eq_ignore_ascii_case("icmp") {
+        format!("icmp {port}")
+    } else {
+        format!("{port}/{proto}")
     }
 }
 
@@ -202,12 +211,12 @@ pub fn edge_panel(ui: &mut egui::Ui, edge: &EdgeResponse, shown: &mut usize) {
     }
 }
 
-/// The responder ports an edge's connections went to, most used first: `80/tcp ×150, 0/icmp ×7`.
+/// The ports an edge's connections went to, most used first: `80/tcp ×150, icmp 8 ×7`.
 fn edge_ports(edge: &EdgeResponse) -> String {
     const LISTED: usize = 4;
     let mut counts: BTreeMap<(&str, u16), usize> = BTreeMap::new();
     for c in &edge.connections {
-        if let Some(port) = c.connection.resp_p {
+        if let Some(port) = c.connection.destination_port() {
             *counts
                 .entry((c.connection.proto.as_str(), port))
                 .or_default() += 1;
@@ -219,7 +228,7 @@ fn edge_ports(edge: &EdgeResponse) -> String {
     let mut text = ports
         .iter()
         .take(LISTED)
-        .map(|((proto, port), n)| format!("{port}/{proto} ×{n}"))
+        .map(|((proto, port), n)| format!("{} ×{n}", port_label(proto, *port)))
         .collect::<Vec<_>>()
         .join(", ");
     match ports.len() {
@@ -570,16 +579,19 @@ mod tests {
         let mut connections: Vec<EdgeConnection> = (0..3)
             .map(|i| connection(&format!("H{i}"), "tcp", Some(80)))
             .collect();
-        connections.push(connection("I", "icmp", Some(0)));
+        // An echo request: type 8 is its orig_p, code 0 its resp_p.
+        let mut echo = connection("I", "icmp", Some(0));
+        echo.connection.orig_p = Some(8);
+        connections.push(echo);
         connections.push(connection("U", "udp", None));
         assert_eq!(
             edge_ports(&edge(connections.clone())),
-            "80/tcp ×3, 0/icmp ×1"
+            "80/tcp ×3, icmp 8 ×1"
         );
         connections.extend((1..=4).map(|p| connection(&format!("S{p}"), "tcp", Some(p))));
         assert_eq!(
             edge_ports(&edge(connections)),
-            "80/tcp ×3, 0/icmp ×1, 1/tcp ×1, 2/tcp ×1 and 2 more"
+            "80/tcp ×3, icmp 8 ×1, 1/tcp ×1, 2/tcp ×1 and 2 more"
         );
         assert_eq!(edge_ports(&edge(Vec::new())), "-");
     }

@@ -54,6 +54,17 @@ impl Connection {
         self.ts + self.duration.unwrap_or(0.0).max(0.0)
     }
 
+    /// The port the connection was addressed to: `id.resp_p`, except for ICMP, where Zeek writes
+    /// the message's type as `id.orig_p` and its code as `id.resp_p`, and the type (8, an echo
+    /// request; 3, an unreachable) is what was sent.
+    pub fn destination_port(&self) -> Option<u16> {
+        if self.proto.eq_ignore_ascii_case("icmp") {
+            self.orig_p
+        } else {
+            self.resp_p
+        }
+    }
+
     /// Zeek's detected services one by one: it writes several as `ssl,http`.
     pub fn services(&self) -> impl Iterator<Item = &str> {
         self.service

@@ -670,18 +670,25 @@ async fn the_ports_a_host_answered_on(backend: &Backend) {
         to("S4", 53, "udp", Some("dns"), 70),
         to("S5", 53, "udp", Some("dns"), 30),
         to("S6", 53, "tcp", Some("dns"), 900),
+        // Two services at once, written the way Zeek does.
+        to("S4b", 53, "udp", Some("dns,ntp"), 0),
         // The host as originator, and a responder port Zeek left unset: neither counts.
         simple("S7", T0 + 1.0, server, "10.9.0.3", 5000),
         Connection {
             resp_p: None,
-            ..to("S8", 0, "icmp", None, 8)
+            ..to("S8", 0, "tcp", None, 8)
+        },
+        // An echo request: ICMP type 8 (Zeek's orig_p), code 0 (its resp_p).
+        Connection {
+            orig_p: Some(8),
+            ..to("S9", 0, "icmp", None, 64)
         },
     ];
     // A scan of twelve closed ports, one connection each and no bytes.
     all.extend((0..12).map(|i| to(&format!("P{i}"), 1000 + i, "tcp", None, 0)));
     store.ingest(&conns(all)).await.unwrap();
     let host = store.host(ip(server), Window::At(T0 + 1.0)).await.unwrap();
-    assert_eq!(host.ports_total, 15);
+    assert_eq!(host.ports_total, 16);
     let listed: Vec<(String, u16, Vec<String>, u64, u64)> = host
         .ports
         .iter()
@@ -700,15 +707,15 @@ async fn the_ports_a_host_answered_on(backend: &Backend) {
         listed,
         [
             ("tcp".into(), 443, vec!["http".into(), "ssl".into()], 3, 160),
-            ("udp".into(), 53, vec!["dns".into()], 2, 100),
+            ("udp".into(), 53, vec!["dns".into(), "ntp".into()], 3, 100),
             ("tcp".into(), 53, vec!["dns".into()], 1, 900),
+            ("icmp".into(), 8, Vec::new(), 1, 64),
             tcp(1000),
             tcp(1001),
             tcp(1002),
             tcp(1003),
             tcp(1004),
             tcp(1005),
-            tcp(1006),
         ]
     );
     assert_eq!(host.ports.len(), wiredraw_net::store::TOP_PORTS);

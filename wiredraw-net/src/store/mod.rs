@@ -380,7 +380,8 @@ pub struct HostInfo {
     pub ports_total: u64,
 }
 
-/// Connections to one port of a host.
+/// Connections to one port of a host. For ICMP the port is the message type
+/// ([`Connection::destination_port`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PortUse {
     pub proto: String,
@@ -868,11 +869,11 @@ pub(crate) fn host_info<'c>(
             .or_insert((0, 0));
         peer.0 += 1;
         peer.1 = peer.1.saturating_add(bytes);
-        if is_resp && let Some(port) = conn.resp_p {
+        if is_resp && let Some(port) = conn.destination_port() {
             let tally = ports.entry((conn.proto.as_str(), port)).or_default();
             tally.conns += 1;
             tally.bytes = tally.bytes.saturating_add(bytes);
-            tally.services.extend(conn.service.as_deref());
+            tally.services.extend(conn.services());
         }
     }
     info.ports_total = ports.len() as u64;
