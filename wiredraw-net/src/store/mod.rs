@@ -877,8 +877,17 @@ pub(crate) fn host_info<'c>(
         }
     }
     info.ports_total = ports.len() as u64;
-    let mut ports: Vec<PortUse> = ports
+    // A scanned host has thousands: only the listed ones become strings.
+    let mut ports: Vec<((&str, u16), PortTally)> = ports.into_iter().collect();
+    ports.sort_unstable_by(|(a_port, a), (b_port, b)| {
+        b.conns
+            .cmp(&a.conns)
+            .then(b.bytes.cmp(&a.bytes))
+            .then_with(|| a_port.cmp(b_port))
+    });
+    info.ports = ports
         .into_iter()
+        .take(TOP_PORTS)
         .map(|((proto, port), tally)| PortUse {
             proto: proto.to_owned(),
             port,
@@ -887,14 +896,6 @@ pub(crate) fn host_info<'c>(
             bytes: tally.bytes,
         })
         .collect();
-    ports.sort_unstable_by(|a, b| {
-        b.conns
-            .cmp(&a.conns)
-            .then(b.bytes.cmp(&a.bytes))
-            .then_with(|| (&a.proto, a.port).cmp(&(&b.proto, b.port)))
-    });
-    ports.truncate(TOP_PORTS);
-    info.ports = ports;
     let mut peers: Vec<Peer> = peers
         .into_iter()
         .map(|(a, (conns, bytes))| Peer {
