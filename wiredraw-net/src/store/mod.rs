@@ -878,7 +878,7 @@ pub(crate) fn host_info<'c>(
     }
     info.ports_total = ports.len() as u64;
     // A scanned host has thousands: only the listed ones become strings.
-    let mut ports: Vec<((&str, u16), PortTally)> = ports.into_iter().collect();
+    let mut ports: Vec<((&str, u16), PortTally<'c>)> = ports.into_iter().collect();
     ports.sort_unstable_by(|(a_port, a), (b_port, b)| {
         b.conns
             .cmp(&a.conns)
