@@ -97,6 +97,49 @@ async fn real_logs_are_stored_whole_in_redis() {
     ships_real_logs(redis_store(&redis)).await;
 }
 
+/// wrccdc's ssl and x509 logs whole, and one conn record for a TLS connection they describe
+/// (the sample has no conn.log): the connection is answered with the certificate its ssl record
+/// names by fingerprint, though x509.log names no connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tls_connection_is_answered_with_its_certificate() {
+    let server = TestServer::start(config(), memory_store()).await;
+    let collector = server.collector();
+    for log_type in ["x509", "ssl"] {
+        let (header, lines) = split_log(&wrccdc_file(log_type));
+        for body in batches(&header, &lines, 20_000) {
+            let answer = collector.post_logs(log_type, body, true).await.unwrap();
+            assert_eq!(answer.rejected, 0, "{:?}", answer.errors);
+        }
+    }
+    let uid = "CVHA7z2oZ6BsxyvsYl";
+    let conn = format!(
+        "{CONN_HEADER}1521911723.363645\t{uid}\t10.47.26.160\t50000\t216.58.193.195\t443\ttcp\tssl\t\
+         1.5\t100\t2000\tSF\tShADadFf\n"
+    );
+    let answer = collector
+        .post_logs("conn", Bytes::from(conn), false)
+        .await
+        .unwrap();
+    assert_eq!(answer.accepted, 1, "{:?}", answer.errors);
+    let info = server.session().await.connection(uid).await.unwrap();
+    assert_eq!(info.details["ssl"][0]["server_name"], "fonts.gstatic.com");
+    // The chain names two certificates; Zeek logged only the first in this capture.
+    assert_eq!(
+        info.details["ssl"][0]["cert_chain_fps"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let certificates = &info.details["x509"];
+    assert_eq!(certificates.len(), 1);
+    assert_eq!(
+        certificates[0]["certificate.subject"],
+        "CN=*.google.com,O=Google Inc,L=Mountain View,ST=California,C=US"
+    );
+    server.stop().await;
+}
+
 /// Bad bodies: each answered with its status, and the store left as it was.
 async fn bad_bodies_change_nothing(store: Arc<dyn Store>) {
     let mut config = config();

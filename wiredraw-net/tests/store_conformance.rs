@@ -721,6 +721,109 @@ async fn the_ports_a_host_answered_on(backend: &Backend) {
     assert_eq!(host.ports.len(), wiredraw_net::store::TOP_PORTS);
 }
 
+async fn certificates_join_the_connections_whose_ssl_names_them(backend: &Backend) {
+    let store = backend.store();
+    let record = |path: &str, fields: Vec<(&str, FieldType, Value)>| {
+        let mut schema = Schema::new(path, Vec::new(), Vec::new());
+        let mut values = Vec::new();
+        for (name, ty, value) in fields {
+            schema.names.push(name.into());
+            schema.types.push(ty);
+            values.push(value);
+        }
+        Record {
+            schema: Arc::new(schema),
+            values,
+            line: 1,
+        }
+    };
+    let text = |s: &str| Value::String(s.into());
+    let certificate = |fingerprint: &str, subject: &str| Detail {
+        uid: fingerprint.into(),
+        log_type: "x509".into(),
+        record: record(
+            "x509",
+            vec![
+                ("ts", FieldType::Time, Value::Time(T0)),
+                ("fingerprint", FieldType::String, text(fingerprint)),
+                ("certificate.subject", FieldType::String, text(subject)),
+            ],
+        ),
+    };
+    let ssl = |uid: &str, chain: &[&str]| Detail {
+        uid: uid.into(),
+        log_type: "ssl".into(),
+        record: record(
+            "ssl",
+            vec![
+                ("ts", FieldType::Time, Value::Time(T0 + 1.0)),
+                ("uid", FieldType::String, text(uid)),
+                (
+                    "cert_chain_fps",
+                    FieldType::Vector(Box::new(FieldType::String)),
+                    Value::Vector(chain.iter().map(|fp| text(fp)).collect()),
+                ),
+            ],
+        ),
+    };
+    // Certificates first, as Zeek often writes x509 before ssl, and one no connection names.
+    store
+        .ingest(&details(vec![
+            certificate("fp-ca", "CN=Example CA"),
+            certificate("fp-leaf", "CN=www.example.org"),
+            certificate("fp-other", "CN=elsewhere"),
+        ]))
+        .await
+        .unwrap();
+    store
+        .ingest(&conns(vec![
+            simple("TLS1", T0 + 1.0, "10.0.0.1", "10.0.0.2", 100),
+            simple("TLS2", T0 + 2.0, "10.0.0.1", "10.0.0.2", 100),
+            simple("PLAIN", T0 + 3.0, "10.0.0.1", "10.0.0.2", 100),
+        ]))
+        .await
+        .unwrap();
+    store
+        .ingest(&details(vec![
+            ssl("TLS1", &["fp-leaf", "fp-ca"]),
+            ssl("TLS2", &["fp-leaf", "fp-missing"]),
+        ]))
+        .await
+        .unwrap();
+    let subjects = |info: &ConnectionInfo| -> Vec<String> {
+        info.details
+            .get("x509")
+            .into_iter()
+            .flatten()
+            .map(|c| c["certificate.subject"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let one = store.connection("TLS1").await.unwrap().unwrap();
+    // In chain order, the server's certificate first.
+    assert_eq!(subjects(&one), ["CN=www.example.org", "CN=Example CA"]);
+    let edge = store
+        .edge(ip("10.0.0.1"), ip("10.0.0.2"), Window::At(T0 + 2.0))
+        .await
+        .unwrap();
+    let by_uid: Vec<(&str, Vec<String>)> = edge
+        .iter()
+        .map(|info| (info.connection.uid.as_str(), subjects(info)))
+        .collect();
+    assert_eq!(
+        by_uid,
+        [
+            (
+                "TLS1",
+                vec!["CN=www.example.org".into(), "CN=Example CA".into()]
+            ),
+            ("TLS2", vec!["CN=www.example.org".into()]),
+            ("PLAIN", Vec::new()),
+        ]
+    );
+    // A certificate is not a connection.
+    assert!(store.connection("fp-leaf").await.unwrap().is_none());
+}
+
 async fn ipv6_addresses(backend: &Backend) {
     let store = backend.store();
     let a = "2001:db8:0:0:0:0:0:1"; // stored and answered in RFC 5952 form
@@ -1743,6 +1846,7 @@ conformance!(
     long_connections_show_in_every_bucket,
     ipv6_addresses,
     the_ports_a_host_answered_on,
+    certificates_join_the_connections_whose_ssl_names_them,
     unset_bytes_and_duration,
     overcounted_bytes_are_cut_to_the_wire,
     retention_drops_old_data,

@@ -23,7 +23,8 @@
 //! a record that fails is refused with the field and the reason, never stored beside good data.
 //! - `x509`: certificates belong to no connection; the record is kept as a detail keyed by the
 //!   certificate's `fingerprint` (Zeek 5+, listed in ssl's `cert_chain_fps`) or, for older logs,
-//!   its file id `id` (listed in ssl's `cert_chain_fuids`), so an ssl detail leads to it.
+//!   its file id `id` (listed in ssl's `cert_chain_fuids`). wiredraw-net's stores answer a
+//!   connection with the certificates its ssl records name, under `x509`.
 //!
 //! ```
 //! use wiredraw_core::plugin::Registry;

@@ -1,10 +1,10 @@
 //! The embedded in-memory store: nothing to install, used by the demo and by default.
 
 use super::{
-    BucketSpan, ConnectionInfo, DetailKey, HistogramBin, HostInfo, IngestReport, LEVELS, Placement,
-    RetainReport, Store, StoreError, StoreFuture, TimeRange, Window, add_to_bins, check_batch,
-    counted_here, floor_key, histogram_bins, host_info, host_names, level_keys, record_json,
-    record_ts, sort_connections,
+    BucketSpan, CERTIFICATE_LOG, ConnectionInfo, DetailKey, HistogramBin, HostInfo, IngestReport,
+    LEVELS, Placement, RetainReport, Store, StoreError, StoreFuture, TimeRange, Window,
+    add_to_bins, certificate_keys, check_batch, counted_here, floor_key, histogram_bins, host_info,
+    host_names, level_keys, record_json, record_ts, sort_connections,
 };
 use compact_str::CompactString;
 use parking_lot::RwLock;
@@ -232,6 +232,19 @@ impl Inner {
                     .or_default()
                     .push(record_json(&detail.record));
             }
+        }
+        let certificates: Vec<serde_json::Value> = certificate_keys(&details)
+            .into_iter()
+            .filter_map(|key| self.entries.get(key))
+            .flat_map(|entry| &entry.details)
+            .filter(|detail| detail.log_type == CERTIFICATE_LOG)
+            .map(|detail| record_json(&detail.record))
+            .collect();
+        if !certificates.is_empty() {
+            details
+                .entry(CERTIFICATE_LOG.to_owned())
+                .or_default()
+                .extend(certificates);
         }
         ConnectionInfo {
             connection: conn.clone(),

@@ -790,6 +790,38 @@ pub(crate) fn record_ts(record: &Record) -> Option<f64> {
     }
 }
 
+/// The log type of certificates. Zeek's x509 log names no connection: its records are kept
+/// under the certificate's key, and a connection's answer gathers those its ssl records name.
+pub(crate) const CERTIFICATE_LOG: &str = "x509";
+
+/// The keys of the certificates a connection's ssl records name, in chain order, the server's
+/// chain first: fingerprints (`cert_chain_fps`, Zeek 5 and later) or file ids
+/// (`cert_chain_fuids`, before), the keys the x509 plugin keeps certificates under.
+pub(crate) fn certificate_keys(details: &BTreeMap<String, Vec<serde_json::Value>>) -> Vec<&str> {
+    const CHAINS: [&str; 4] = [
+        "cert_chain_fps",
+        "client_cert_chain_fps",
+        "cert_chain_fuids",
+        "client_cert_chain_fuids",
+    ];
+    let mut keys: Vec<&str> = Vec::new();
+    for record in details.get("ssl").into_iter().flatten() {
+        for chain in CHAINS {
+            let named = record.get(chain).and_then(serde_json::Value::as_array);
+            for key in named
+                .into_iter()
+                .flatten()
+                .filter_map(serde_json::Value::as_str)
+            {
+                if !keys.contains(&key) {
+                    keys.push(key);
+                }
+            }
+        }
+    }
+    keys
+}
+
 /// A record as a JSON object: field name → value, unset as `null`, times as epoch seconds.
 pub fn record_json(record: &Record) -> serde_json::Value {
     serde_json::to_value(RecordJson(record)).unwrap_or(serde_json::Value::Null)

@@ -3,10 +3,11 @@
 
 use super::redis_pool::{Commands, Connections, node_urls, redis_error, subscribe};
 use super::{
-    Announcements, BucketSpan, ConnectionInfo, DetailKey, HistogramBin, HostInfo, IngestReport,
-    LEVELS, Placement, RecordJson, RetainReport, SharedSession, Store, StoreError, StoreFuture,
-    TimeRange, Window, add_to_bins, check_batch, counted_here, floor_key, histogram_bins,
-    host_info, host_names, level_keys, level_width, record_ts, sort_connections,
+    Announcements, BucketSpan, CERTIFICATE_LOG, ConnectionInfo, DetailKey, HistogramBin, HostInfo,
+    IngestReport, LEVELS, Placement, RecordJson, RetainReport, SharedSession, Store, StoreError,
+    StoreFuture, TimeRange, Window, add_to_bins, certificate_keys, check_batch, counted_here,
+    floor_key, histogram_bins, host_info, host_names, level_keys, level_width, record_ts,
+    sort_connections,
 };
 use compact_str::CompactString;
 use futures_util::{StreamExt, TryStreamExt};
@@ -545,21 +546,60 @@ impl RedisStore {
             })
             .collect();
         for ((i, log_type), reply) in wanted.into_iter().zip(records) {
-            let mut keyed = Vec::new();
-            for (key, json) in pairs(reply)? {
-                let key = DetailKey::from_hex(&key).ok_or_else(|| corrupt("detail key", &key))?;
-                let json: serde_json::Value =
-                    serde_json::from_str(&json).map_err(|_| corrupt("detail record", &json))?;
-                keyed.push((key, json));
-            }
-            keyed.sort_unstable_by_key(|(key, _)| *key);
-            if !keyed.is_empty() {
-                infos[i]
-                    .details
-                    .insert(log_type, keyed.into_iter().map(|(_, json)| json).collect());
+            let records = detail_records(reply)?;
+            if !records.is_empty() {
+                infos[i].details.insert(log_type, records);
             }
         }
+        self.attach_certificates(&mut infos).await?;
         Ok(infos)
+    }
+
+    /// Adds the certificates each connection's ssl records name (one more round trip, for the
+    /// distinct ones, only when there are any).
+    async fn attach_certificates(&self, infos: &mut [ConnectionInfo]) -> Result<(), StoreError> {
+        let named: Vec<Vec<String>> = infos
+            .iter()
+            .map(|info| {
+                certificate_keys(&info.details)
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .collect();
+        let mut distinct: Vec<&str> = named.iter().flatten().map(String::as_str).collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        distinct.retain(|key| super::check_uid(key).is_ok());
+        if distinct.is_empty() {
+            return Ok(());
+        }
+        let mut reads = Commands::new();
+        for key in &distinct {
+            reads
+                .cmd("HGETALL")
+                .arg(self.keys.detail(key, CERTIFICATE_LOG));
+        }
+        let replies: Vec<RedisValue> = self.query(&reads).await?;
+        let mut certificates: FxHashMap<&str, Vec<serde_json::Value>> = FxHashMap::default();
+        for (key, reply) in distinct.iter().zip(replies) {
+            certificates.insert(key, detail_records(reply)?);
+        }
+        for (info, keys) in infos.iter_mut().zip(&named) {
+            let found: Vec<serde_json::Value> = keys
+                .iter()
+                .filter_map(|key| certificates.get(key.as_str()))
+                .flatten()
+                .cloned()
+                .collect();
+            if !found.is_empty() {
+                info.details
+                    .entry(CERTIFICATE_LOG.to_owned())
+                    .or_default()
+                    .extend(found);
+            }
+        }
+        Ok(())
     }
 
     async fn connection_now(&self, uid: &str) -> Result<Option<ConnectionInfo>, StoreError> {
@@ -960,6 +1000,19 @@ fn corrupt(what: &str, text: &str) -> StoreError {
 }
 
 /// Field/value pairs of a hash reply (RESP2 flat array or RESP3 map).
+/// The records of one detail hash (`HGETALL`), in key order: by `ts`, then content.
+fn detail_records(reply: RedisValue) -> Result<Vec<serde_json::Value>, StoreError> {
+    let mut keyed = Vec::new();
+    for (key, json) in pairs(reply)? {
+        let key = DetailKey::from_hex(&key).ok_or_else(|| corrupt("detail key", &key))?;
+        let json: serde_json::Value =
+            serde_json::from_str(&json).map_err(|_| corrupt("detail record", &json))?;
+        keyed.push((key, json));
+    }
+    keyed.sort_unstable_by_key(|(key, _)| *key);
+    Ok(keyed.into_iter().map(|(_, json)| json).collect())
+}
+
 fn pairs(reply: RedisValue) -> Result<Vec<(String, String)>, StoreError> {
     fn text(v: RedisValue) -> Result<String, StoreError> {
         match v {

@@ -190,6 +190,13 @@ pub async fn raw(
 /// The rita sample: three days from a real Zeek sensor.
 pub const RITA: &str = "../../shared/data/zeek/rita-missing-host";
 
+/// One wrccdc log in Zeek's TSV (that sample has no conn.log).
+pub fn wrccdc_file(log_type: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data/zeek/wrccdc-2018/zeek-default")
+        .join(format!("{log_type}.log.gz"))
+}
+
 /// POSTs a body to `path` as the test collector.
 pub async fn post_logs(
     server: &TestServer,
