@@ -40,6 +40,10 @@ pub fn format_duration(secs: f64) -> String {
             ms => format!("{ms:.0} ms"),
         };
     }
+    // Under ten seconds a tenth still matters: a TLS handshake of 1.5 s is not "2s".
+    if secs >= 0.9995 && secs < 9.95 && (secs * 10.0).round() % 10.0 != 0.0 {
+        return format!("{secs:.1}s");
+    }
     let secs = secs.max(0.0).round() as u64;
     match secs {
         s if s >= 86_400 && s % 86_400 == 0 => format!("{}d", s / 86_400),
@@ -321,6 +325,10 @@ mod tests {
         assert_eq!(format_duration(0.070889), "71 ms");
         assert_eq!(format_duration(0.000064), "<1 ms");
         assert_eq!(format_duration(0.9996), "1s");
+        assert_eq!(format_duration(1.5), "1.5s");
+        assert_eq!(format_duration(9.94), "9.9s");
+        assert_eq!(format_duration(9.96), "10s");
+        assert_eq!(format_duration(2.04), "2s");
         assert_eq!(format_duration(0.0), "0s");
     }
 }
