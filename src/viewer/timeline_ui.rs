@@ -41,7 +41,7 @@ pub fn format_duration(secs: f64) -> String {
         };
     }
     // Under ten seconds a tenth still matters: a TLS handshake of 1.5 s is not "2s".
-    if secs >= 0.9995 && secs < 9.95 && (secs * 10.0).round() % 10.0 != 0.0 {
+    if (0.9995..9.95).contains(&secs) && (secs * 10.0).round() % 10.0 != 0.0 {
         return format!("{secs:.1}s");
     }
     let secs = secs.max(0.0).round() as u64;
