@@ -325,12 +325,22 @@ fn connection_tile(ui: &mut egui::Ui, item: &EdgeConnection) {
                     }
                 });
         }
-        for (log_type, records) in &item.details {
+        let mut groups: Vec<(&String, &Vec<serde_json::Value>)> = item.details.iter().collect();
+        groups.sort_by_key(|(log_type, _)| tile_order(log_type));
+        for (log_type, records) in groups {
             for (index, record) in records.iter().enumerate() {
                 record_tile(ui, log_type, index, c, record);
             }
         }
     });
+}
+
+/// Where a log type's records go among a connection's tiles: by name, except that what Zeek
+/// derives from another record of the connection (the file an http response carried, the
+/// certificates of a TLS handshake) comes after it.
+fn tile_order(log_type: &str) -> (bool, &str) {
+    let derived = matches!(log_type, "files" | "x509" | "pe" | "ocsp");
+    (derived, log_type)
 }
 
 /// One attached record (http, dns, ssl, files…): its set fields in a grid, in the log's own
@@ -514,7 +524,7 @@ pub fn threshold_filter(ui: &mut egui::Ui, filters: &mut Filters, max_bytes: u64
 
 #[cfg(test)]
 mod tests {
-    use super::{TileFields, edge_ports, field_text, offset_text};
+    use super::{TileFields, edge_ports, field_text, offset_text, tile_order};
     use crate::net::api::{EdgeConnection, EdgeResponse};
     use serde_json::json;
     use wiredraw_core::Connection;
@@ -594,6 +604,13 @@ mod tests {
             "80/tcp ×3, icmp 8 ×1, 1/tcp ×1, 2/tcp ×1 and 2 more"
         );
         assert_eq!(edge_ports(&edge(Vec::new())), "-");
+    }
+
+    #[test]
+    fn derived_records_come_after_the_ones_they_came_from() {
+        let mut types = ["files", "x509", "dns", "http", "ssl", "weird"];
+        types.sort_by_key(|t| tile_order(t));
+        assert_eq!(types, ["dns", "http", "ssl", "weird", "files", "x509"]);
     }
 
     #[test]
