@@ -527,7 +527,6 @@ mod tests {
     use super::{TileFields, edge_ports, field_text, offset_text, tile_order};
     use crate::net::api::{EdgeConnection, EdgeResponse};
     use serde_json::json;
-    use wiredraw_core::Connection;
 
     /// A files record as the API sends it: the tile keeps the log's column order, leaves out
     /// what the connection header says, folds the unset fields into one line and prints sets
@@ -559,25 +558,14 @@ mod tests {
 
     #[test]
     fn an_edge_lists_its_ports_most_used_first() {
-        let connection = |uid: &str, proto: &str, port: Option<u16>| EdgeConnection {
-            connection: Connection {
-                uid: uid.into(),
-                ts: 1.0,
-                duration: None,
-                orig_h: "10.0.0.1".parse().unwrap(),
-                orig_p: Some(40000),
-                resp_h: "10.0.0.2".parse().unwrap(),
-                resp_p: port,
-                proto: proto.into(),
-                service: None,
-                orig_bytes: None,
-                resp_bytes: None,
-                conn_state: None,
-                history: None,
-                packets: None,
-            },
-            history_decoded: Vec::new(),
-            details: Default::default(),
+        // As the API sends it; the fields a tile does not need are left out.
+        let connection = |uid: &str, proto: &str, port: Option<u16>| -> EdgeConnection {
+            serde_json::from_value(json!({
+                "uid": uid, "ts": 1.0, "orig_h": "10.0.0.1", "orig_p": 40000,
+                "resp_h": "10.0.0.2", "resp_p": port, "proto": proto,
+                "history_decoded": [], "details": {},
+            }))
+            .unwrap()
         };
         let edge = |connections| EdgeResponse {
             src: "10.0.0.1".into(),
