@@ -822,6 +822,29 @@ async fn certificates_join_the_connections_whose_ssl_names_them(backend: &Backen
     );
     // A certificate is not a connection.
     assert!(store.connection("fp-leaf").await.unwrap().is_none());
+
+    // A record naming more certificates than any real chain: the answer stops at the limit.
+    let many: Vec<String> = (0..100).map(|i| format!("fp-{i}")).collect();
+    store
+        .ingest(&details(
+            many.iter()
+                .map(|fp| certificate(fp, &format!("CN={fp}")))
+                .chain([ssl(
+                    "PLAIN",
+                    &many.iter().map(String::as_str).collect::<Vec<_>>(),
+                )])
+                .collect(),
+        ))
+        .await
+        .unwrap();
+    let crowded = store.connection("PLAIN").await.unwrap().unwrap();
+    assert_eq!(
+        subjects(&crowded),
+        many[..wiredraw_net::store::MAX_CERTIFICATES]
+            .iter()
+            .map(|fp| format!("CN={fp}"))
+            .collect::<Vec<_>>()
+    );
 }
 
 async fn ipv6_addresses(backend: &Backend) {

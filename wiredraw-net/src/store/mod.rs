@@ -77,6 +77,8 @@ pub const MAX_HISTOGRAM_BINS: usize = 100_000;
 pub const TOP_PEERS: usize = 10;
 /// How many of the ports a host answered on a host answer lists.
 pub const TOP_PORTS: usize = 10;
+/// Most certificates one connection's answer gathers (see [`Store::connection`]).
+pub const MAX_CERTIFICATES: usize = 32;
 /// Longest uid accepted, in bytes.
 pub const MAX_UID_LEN: usize = 256;
 
@@ -130,7 +132,8 @@ pub trait Store: Send + Sync {
     fn graph(&self, window: Window) -> StoreFuture<'_, Graph>;
 
     /// One connection with its details grouped by log type; `None` until its conn record is
-    /// stored.
+    /// stored. The certificates its ssl records name come under `x509`, in chain order (at most
+    /// [`MAX_CERTIFICATES`]), though Zeek's x509 log names no connection.
     fn connection<'a>(&'a self, uid: &'a str) -> StoreFuture<'a, Option<ConnectionInfo>>;
 
     /// The connections from `src` to `dst` active in the window, with their details, sorted by
@@ -796,7 +799,9 @@ pub(crate) const CERTIFICATE_LOG: &str = "x509";
 
 /// The keys of the certificates a connection's ssl records name, in chain order, the server's
 /// chain first: fingerprints (`cert_chain_fps`, Zeek 5 and later) or file ids
-/// (`cert_chain_fuids`, before), the keys the x509 plugin keeps certificates under.
+/// (`cert_chain_fuids`, before), the keys the x509 plugin keeps certificates under. At most
+/// [`MAX_CERTIFICATES`]: real chains hold a handful, and a crafted record must not make one
+/// answer fetch thousands.
 pub(crate) fn certificate_keys(details: &BTreeMap<String, Vec<serde_json::Value>>) -> Vec<&str> {
     const CHAINS: [&str; 4] = [
         "cert_chain_fps",
@@ -813,6 +818,9 @@ pub(crate) fn certificate_keys(details: &BTreeMap<String, Vec<serde_json::Value>
                 .flatten()
                 .filter_map(serde_json::Value::as_str)
             {
+                if keys.len() == MAX_CERTIFICATES {
+                    return keys;
+                }
                 if !keys.contains(&key) {
                     keys.push(key);
                 }
