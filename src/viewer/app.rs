@@ -6,7 +6,7 @@ use super::format_utc;
 use super::graph_state::GraphState;
 use super::graph_view::{Filters, PortFilter, host_label};
 use super::login::{LoginForm, Remembered};
-use super::panels;
+use super::panels::{self, NodeAction};
 use super::timeline::{Timeline, TimelineCommand};
 use super::timeline_ui::{Histogram, Metric, StripState, format_duration, timeline_ui};
 use crate::net::api::{EdgeResponse, NodeResponse};
@@ -829,9 +829,16 @@ impl ViewerApp {
         match (&self.selection, node, edge) {
             (Some(Selection::Node(_)), Some(node), _) => {
                 let graph = self.graph.shown().cloned();
-                if let Some(peer) = panels::node_panel(ui, &node, graph.as_deref()) {
-                    self.search = peer;
-                    self.search_and_fly();
+                match panels::node_panel(ui, &node, graph.as_deref()) {
+                    Some(NodeAction::FlyTo(peer)) => {
+                        self.search = peer;
+                        self.search_and_fly();
+                    }
+                    Some(NodeAction::FilterPort(port)) => {
+                        self.port_text = port.to_string();
+                        self.apply_port_filter();
+                    }
+                    None => {}
                 }
             }
             (Some(Selection::Edge(..)), _, Some(edge)) => {

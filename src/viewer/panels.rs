@@ -17,8 +17,8 @@ pub fn node_panel(
     ui: &mut egui::Ui,
     node: &NodeResponse,
     graph: Option<&GraphResponse>,
-) -> Option<String> {
-    let mut fly_to = None;
+) -> Option<NodeAction> {
+    let mut action = None;
     ui.heading(&node.addr);
     if let Some(name) = &node.name {
         ui.label(egui::RichText::new(name).strong());
@@ -56,7 +56,9 @@ pub fn node_panel(
         });
     }
     ui.separator();
-    ports_list(ui, node);
+    if let Some(port) = ports_list(ui, node) {
+        action = Some(NodeAction::FilterPort(port));
+    }
     ui.separator();
     ui.strong("Top peers");
     egui::Grid::new("peers")
@@ -73,33 +75,53 @@ pub fn node_panel(
                     .add_enabled(on_screen, egui::Link::new(&peer.addr))
                     .clicked()
                 {
-                    fly_to = Some(peer.addr.clone());
+                    action = Some(NodeAction::FlyTo(peer.addr.clone()));
                 }
                 ui.monospace(conns_text(peer.conns));
                 ui.monospace(format_bytes(peer.bytes));
                 ui.end_row();
             }
         });
-    fly_to
+    action
+}
+
+/// What a click in the host panel asks of the viewer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NodeAction {
+    /// Fly to this peer.
+    FlyTo(String),
+    /// Show only the edges that carried this port.
+    FilterPort(u16),
 }
 
 /// The ports a host answered on: what it serves, or, with many ports and no bytes, where a scan
-/// knocked.
-fn ports_list(ui: &mut egui::Ui, node: &NodeResponse) {
+/// knocked. Returns the port whose row was clicked, to filter the graph on it.
+fn ports_list(ui: &mut egui::Ui, node: &NodeResponse) -> Option<u16> {
     ui.strong(match node.ports_total {
         0 => "Ports it answered on".to_string(),
         total => format!("Ports it answered on ({total})"),
     });
     if node.ports.is_empty() {
         ui.weak("none in this window");
-        return;
+        return None;
     }
+    let mut clicked = None;
     egui::Grid::new("ports")
         .num_columns(4)
         .striped(true)
         .show(ui, |ui| {
             for port in &node.ports {
-                ui.monospace(port_label(&port.proto, port.port));
+                let label = port_label(&port.proto, port.port);
+                // The port filter matches transport ports; an ICMP type is not one.
+                if port.proto.eq_ignore_ascii_case("icmp") {
+                    ui.monospace(label);
+                } else if ui
+                    .link(egui::RichText::new(label).monospace())
+                    .on_hover_text("show only the edges that carried this port")
+                    .clicked()
+                {
+                    clicked = Some(port.port);
+                }
                 ui.label(if port.services.is_empty() {
                     "-".to_string()
                 } else {
@@ -114,6 +136,7 @@ fn ports_list(ui: &mut egui::Ui, node: &NodeResponse) {
     if unlisted > 0 {
         ui.weak(format!("and {unlisted} more"));
     }
+    clicked
 }
 
 /// `443/tcp`; for ICMP, whose "port" is the message type, `icmp 8`.
