@@ -350,12 +350,34 @@ fn connection_tile(ui: &mut egui::Ui, item: &EdgeConnection) {
         }
         let mut groups: Vec<(&String, &Vec<serde_json::Value>)> = item.details.iter().collect();
         groups.sort_by_key(|(log_type, _)| tile_order(log_type));
-        for (log_type, records) in groups {
-            for (index, record) in records.iter().enumerate() {
-                record_tile(ui, log_type, index, c, record);
-            }
+        let records: Vec<(&str, usize, &serde_json::Value)> = groups
+            .into_iter()
+            .flat_map(|(log_type, records)| {
+                let log_type = log_type.as_str();
+                records
+                    .iter()
+                    .enumerate()
+                    .map(move |(index, record)| (log_type, index, record))
+            })
+            .collect();
+        let per_row = tiles_per_row(ui.available_width(), records.len());
+        for row in records.chunks(per_row) {
+            ui.columns(per_row, |columns| {
+                for (column, &(log_type, index, record)) in columns.iter_mut().zip(row) {
+                    record_tile(column, log_type, index, c, record);
+                }
+            });
         }
     });
+}
+
+/// How many record tiles share a row: side by side once the panel is widened enough for each to
+/// keep a readable width (an http record beside its file and a TLS handshake beside its
+/// certificates read best compared), one per row in the default narrow panel.
+fn tiles_per_row(width: f32, records: usize) -> usize {
+    const MIN_TILE_WIDTH: f32 = 300.0;
+    let fit = (width / MIN_TILE_WIDTH).floor() as usize;
+    fit.clamp(1, records.max(1))
 }
 
 /// Where a log type's records go among a connection's tiles: by name, except that what Zeek
@@ -547,7 +569,7 @@ pub fn threshold_filter(ui: &mut egui::Ui, filters: &mut Filters, max_bytes: u64
 
 #[cfg(test)]
 mod tests {
-    use super::{TileFields, edge_ports, field_text, offset_text, tile_order};
+    use super::{TileFields, edge_ports, field_text, offset_text, tile_order, tiles_per_row};
     use crate::net::api::{EdgeConnection, EdgeResponse};
     use serde_json::json;
 
@@ -615,6 +637,17 @@ mod tests {
             "80/tcp ×3, icmp 8 ×1, 1/tcp ×1, 2/tcp ×1 and 2 more"
         );
         assert_eq!(edge_ports(&edge(Vec::new())), "-");
+    }
+
+    #[test]
+    fn tiles_go_side_by_side_when_the_panel_is_wide() {
+        // The default panel: one per row.
+        assert_eq!(tiles_per_row(360.0, 3), 1);
+        assert_eq!(tiles_per_row(900.0, 3), 3);
+        assert_eq!(tiles_per_row(900.0, 2), 2);
+        assert_eq!(tiles_per_row(1300.0, 5), 4);
+        assert_eq!(tiles_per_row(900.0, 0), 1);
+        assert_eq!(tiles_per_row(0.0, 2), 1);
     }
 
     #[test]
