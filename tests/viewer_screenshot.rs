@@ -234,6 +234,13 @@ fn the_viewer_selects_and_highlights_the_busiest_edge_of_synthetic_traffic() {
         report["detail_connections"], busiest.conns,
         "the details panel has every connection of the edge: {report}"
     );
+    // The histogram's bins follow the strip, which spans the 1600-point window, not the graph
+    // between the two side panels (about 970 points, which gave 242 bins).
+    let bins = report["histogram_bins"].as_u64().unwrap_or(0);
+    assert!(
+        bins >= 380,
+        "histogram bins with both panels open: {report}"
+    );
     // The details panel covers the right of the window: little of it is the graph's
     // background, and it holds text.
     let background = background_fraction(&image, 1300, 100, 1600, 900);

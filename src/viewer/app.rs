@@ -113,6 +113,8 @@ pub struct ViewerApp {
     search_message: Option<String>,
     histogram: Option<Histogram>,
     histogram_key: Option<(u64, u64, usize)>,
+    /// The timeline strip's width in points, which the histogram's bins are sized to.
+    strip_width: f32,
     metric: Metric,
     strip: StripState,
     banner: Option<String>,
@@ -179,6 +181,7 @@ impl ViewerApp {
             search_message: None,
             histogram: None,
             histogram_key: None,
+            strip_width: 0.0,
             metric: Metric::default(),
             strip: StripState::default(),
             banner: None,
@@ -276,6 +279,7 @@ impl ViewerApp {
             "thinned_edges": self.drawn.edges_thinned,
             "selected_edge": selected_edge,
             "detail_connections": self.edge_detail.as_ref().map(|edge| edge.connections.len()),
+            "histogram_bins": self.histogram.as_ref().map(|h| h.answer.bins.len()),
             "frames": self.frames.frames,
             "mean_frame_ms": if self.frames.frames > 0 { self.frames.total_ms / self.frames.frames as f64 } else { 0.0 },
             "dropped_graph_requests": self.backend.dropped_graph_requests(),
@@ -312,7 +316,7 @@ impl ViewerApp {
         if self.detail_refresh.due(now) {
             self.request_details();
         }
-        self.request_histogram(ui.available_width());
+        self.request_histogram(self.strip_width);
         self.schedule_screenshot(now);
         let ms = frame_start.elapsed().as_secs_f64() * 1e3;
         self.frames.frames += 1;
@@ -583,6 +587,9 @@ impl ViewerApp {
         egui::Panel::bottom("timeline")
             .resizable(false)
             .show(ui, |ui| {
+                // Not the root's width after the side panels: opening or widening one would
+                // coarsen the histogram of a strip that spans the whole window.
+                self.strip_width = ui.available_width();
                 ui.add_space(4.0);
                 timeline_ui(
                     ui,
