@@ -485,9 +485,10 @@ fn offset_text(offset: f64) -> Option<String> {
 }
 
 /// A field's value as Zeek's own tools print it: strings bare, sets and vectors as `a, b`, an
-/// empty one as `(empty)`.
+/// empty string or container as `(empty)` (a blank row read as a missing value).
 fn field_text(value: &serde_json::Value) -> String {
     match value {
+        serde_json::Value::String(s) if s.is_empty() => "(empty)".into(),
         serde_json::Value::String(s) => s.clone(),
         serde_json::Value::Array(items) if items.is_empty() => "(empty)".into(),
         serde_json::Value::Array(items) => {
@@ -671,5 +672,6 @@ mod tests {
         assert_eq!(field_text(&json!([[1, 2], []])), "1, 2, (empty)");
         assert_eq!(field_text(&json!(true)), "true");
         assert_eq!(field_text(&json!(0.25)), "0.25");
+        assert_eq!(field_text(&json!("")), "(empty)");
     }
 }
