@@ -50,10 +50,17 @@ pub fn node_panel(
         ui.weak("none seen");
     }
     for name in node.dns_names.iter().take(20) {
+        // Names come from every DNS answer held, not only this window's: say when.
         ui.horizontal(|ui| {
             ui.monospace(&name.name);
             ui.weak(format!("×{}", name.count));
-        });
+        })
+        .response
+        .on_hover_text(format!(
+            "first seen {}, last seen {}",
+            format_utc(name.first_seen),
+            format_utc(name.last_seen)
+        ));
     }
     ui.separator();
     if let Some(port) = ports_list(ui, node) {
