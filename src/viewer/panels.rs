@@ -4,7 +4,7 @@
 use super::format_utc;
 use super::graph_view::{Filters, NO_SERVICE};
 use super::timeline_ui::format_duration;
-use crate::net::api::{EdgeConnection, EdgeResponse, GraphResponse, NodeResponse};
+use crate::net::api::{EdgeConnection, EdgeResponse, GraphResponse, NodeResponse, PortUse};
 use std::collections::{BTreeMap, BTreeSet};
 use wiredraw_core::history::conn_state_meaning;
 use wiredraw_core::{Connection, format_bytes};
@@ -62,9 +62,18 @@ pub fn node_panel(
             format_utc(name.last_seen)
         ));
     }
-    ui.separator();
-    if let Some(port) = ports_list(ui, node) {
-        action = Some(NodeAction::FilterPort(port));
+    for (title, ports, total) in [
+        ("Ports it answered on", &node.ports, node.ports_total),
+        (
+            "Ports it connected to",
+            &node.ports_contacted,
+            node.ports_contacted_total,
+        ),
+    ] {
+        ui.separator();
+        if let Some(port) = ports_list(ui, title, ports, total) {
+            action = Some(NodeAction::FilterPort(port));
+        }
     }
     ui.separator();
     ui.strong("Top peers");
@@ -101,23 +110,23 @@ pub enum NodeAction {
     FilterPort(u16),
 }
 
-/// The ports a host answered on: what it serves, or, with many ports and no bytes, where a scan
-/// knocked. Returns the port whose row was clicked, to filter the graph on it.
-fn ports_list(ui: &mut egui::Ui, node: &NodeResponse) -> Option<u16> {
-    ui.strong(match node.ports_total {
-        0 => "Ports it answered on".to_string(),
-        total => format!("Ports it answered on ({total})"),
+/// The ports a host answered on or connected to: what it serves or uses, or, with many ports and
+/// no bytes, a scan. Returns the port whose row was clicked, to filter the graph on it.
+fn ports_list(ui: &mut egui::Ui, title: &str, ports: &[PortUse], total: u64) -> Option<u16> {
+    ui.strong(match total {
+        0 => title.to_string(),
+        total => format!("{title} ({total})"),
     });
-    if node.ports.is_empty() {
+    if ports.is_empty() {
         ui.weak("none in this window");
         return None;
     }
     let mut clicked = None;
-    egui::Grid::new("ports")
+    egui::Grid::new(title)
         .num_columns(4)
         .striped(true)
         .show(ui, |ui| {
-            for port in &node.ports {
+            for port in ports {
                 let label = port_label(&port.proto, port.port);
                 // The port filter matches transport ports; an ICMP type is not one.
                 if port.proto.eq_ignore_ascii_case("icmp") {
@@ -139,7 +148,7 @@ fn ports_list(ui: &mut egui::Ui, node: &NodeResponse) -> Option<u16> {
                 ui.end_row();
             }
         });
-    let unlisted = node.ports_total.saturating_sub(node.ports.len() as u64);
+    let unlisted = total.saturating_sub(ports.len() as u64);
     if unlisted > 0 {
         ui.weak(format!("and {unlisted} more"));
     }

@@ -209,6 +209,12 @@ pub struct NodeResponse {
     /// How many distinct ports it answered on, listed or not.
     #[serde(default)]
     pub ports_total: u64,
+    /// The ports it connected to on other hosts, most connections first.
+    #[serde(default)]
+    pub ports_contacted: Vec<PortUse>,
+    /// How many distinct ports it connected to, listed or not.
+    #[serde(default)]
+    pub ports_contacted_total: u64,
     /// Inventory name, group and colour, when an inventory entry covers the address.
     pub name: Option<String>,
     pub group: Option<String>,

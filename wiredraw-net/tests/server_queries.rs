@@ -169,6 +169,11 @@ async fn every_route_answers(store: Arc<dyn Store>) {
             bytes: 1130,
         }]
     );
+    assert_eq!(node.ports_contacted_total, 1);
+    assert_eq!(
+        (node.ports_contacted[0].port, node.ports_contacted[0].conns),
+        (80, 1)
+    );
     assert_eq!(node.dns_names[0].name, "www.example.org");
     assert_eq!(
         (node.name.as_deref(), node.group.as_deref()),

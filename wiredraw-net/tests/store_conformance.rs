@@ -646,7 +646,7 @@ async fn long_connections_show_in_every_bucket(backend: &Backend) {
     );
 }
 
-async fn the_ports_a_host_answered_on(backend: &Backend) {
+async fn the_ports_a_host_answered_on_and_connected_to(backend: &Backend) {
     let store = backend.store();
     let server = "10.9.0.1";
     let to = |uid: &str, port: u16, proto: &str, service: Option<&str>, bytes: u64| Connection {
@@ -719,6 +719,22 @@ async fn the_ports_a_host_answered_on(backend: &Backend) {
         ]
     );
     assert_eq!(host.ports.len(), wiredraw_net::store::TOP_PORTS);
+    // S7 is the only connection it started.
+    assert_eq!(host.ports_contacted_total, 1);
+    let contacted: Vec<(&str, u16, u64)> = host
+        .ports_contacted
+        .iter()
+        .map(|p| (p.proto.as_str(), p.port, p.conns))
+        .collect();
+    assert_eq!(contacted, [("tcp", 443, 1)]);
+    // The client of all those connections connected to every port the server answered on.
+    let client = store
+        .host(ip("10.9.0.2"), Window::At(T0 + 1.0))
+        .await
+        .unwrap();
+    assert_eq!(client.ports_contacted_total, 16);
+    assert_eq!(client.ports_contacted, host.ports);
+    assert_eq!(client.ports_total, 0);
 }
 
 async fn certificates_join_the_connections_whose_ssl_names_them(backend: &Backend) {
@@ -1868,7 +1884,7 @@ conformance!(
     details_are_deduplicated_by_content,
     long_connections_show_in_every_bucket,
     ipv6_addresses,
-    the_ports_a_host_answered_on,
+    the_ports_a_host_answered_on_and_connected_to,
     certificates_join_the_connections_whose_ssl_names_them,
     unset_bytes_and_duration,
     overcounted_bytes_are_cut_to_the_wire,

@@ -448,6 +448,8 @@ impl App {
                 .collect(),
             ports: host.ports,
             ports_total: host.ports_total,
+            ports_contacted: host.ports_contacted,
+            ports_contacted_total: host.ports_contacted_total,
             name: label.and_then(|l| l.name.clone()),
             group: label.and_then(|l| l.group.clone()),
             color: label.and_then(|l| l.color.clone()),

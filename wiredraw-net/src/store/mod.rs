@@ -75,7 +75,7 @@ pub const MAX_WINDOW_BUCKETS: i64 = 1_000_000;
 pub const MAX_HISTOGRAM_BINS: usize = 100_000;
 /// How many peers a host answer lists.
 pub const TOP_PEERS: usize = 10;
-/// How many of the ports a host answered on a host answer lists.
+/// How many of the ports a host answered on (and of those it connected to) a host answer lists.
 pub const TOP_PORTS: usize = 10;
 /// Most certificates one connection's answer gathers (see [`Store::connection`]).
 pub const MAX_CERTIFICATES: usize = 32;
@@ -381,6 +381,11 @@ pub struct HostInfo {
     pub ports: Vec<PortUse>,
     /// How many distinct ports it answered on, listed or not.
     pub ports_total: u64,
+    /// The ports it connected to (as originator) on other hosts, the same way: what it uses, or
+    /// where it knocked when it is the one scanning.
+    pub ports_contacted: Vec<PortUse>,
+    /// How many distinct ports it connected to, listed or not.
+    pub ports_contacted_total: u64,
 }
 
 /// Connections to one port of a host. For ICMP the port is the message type
@@ -891,9 +896,12 @@ pub(crate) fn host_info<'c>(
         peers: Vec::new(),
         ports: Vec::new(),
         ports_total: 0,
+        ports_contacted: Vec::new(),
+        ports_contacted_total: 0,
     };
     let mut peers: FxHashMap<IpAddr, (u64, u64)> = FxHashMap::default();
-    let mut ports: FxHashMap<(&str, u16), PortTally<'c>> = FxHashMap::default();
+    let mut answered = PortTallies::default();
+    let mut contacted = PortTallies::default();
     for conn in conns {
         let is_orig = conn.orig_h == addr;
         let is_resp = conn.resp_h == addr;
@@ -909,33 +917,15 @@ pub(crate) fn host_info<'c>(
             .or_insert((0, 0));
         peer.0 += 1;
         peer.1 = peer.1.saturating_add(bytes);
-        if is_resp && let Some(port) = conn.destination_port() {
-            let tally = ports.entry((conn.proto.as_str(), port)).or_default();
-            tally.conns += 1;
-            tally.bytes = tally.bytes.saturating_add(bytes);
-            tally.services.extend(conn.services());
+        if is_resp {
+            answered.count(conn, bytes);
+        }
+        if is_orig {
+            contacted.count(conn, bytes);
         }
     }
-    info.ports_total = ports.len() as u64;
-    // A scanned host has thousands: only the listed ones become strings.
-    let mut ports: Vec<((&str, u16), PortTally<'c>)> = ports.into_iter().collect();
-    ports.sort_unstable_by(|(a_port, a), (b_port, b)| {
-        b.conns
-            .cmp(&a.conns)
-            .then(b.bytes.cmp(&a.bytes))
-            .then_with(|| a_port.cmp(b_port))
-    });
-    info.ports = ports
-        .into_iter()
-        .take(TOP_PORTS)
-        .map(|((proto, port), tally)| PortUse {
-            proto: proto.to_owned(),
-            port,
-            services: tally.services.into_iter().map(str::to_owned).collect(),
-            conns: tally.conns,
-            bytes: tally.bytes,
-        })
-        .collect();
+    (info.ports, info.ports_total) = answered.top();
+    (info.ports_contacted, info.ports_contacted_total) = contacted.top();
     let mut peers: Vec<Peer> = peers
         .into_iter()
         .map(|(a, (conns, bytes))| Peer {
@@ -955,12 +945,52 @@ pub(crate) fn host_info<'c>(
     info
 }
 
-/// What [`host_info`] counts for one port while it walks the connections.
+/// What [`host_info`] counts per port while it walks the connections.
+#[derive(Default)]
+struct PortTallies<'c>(FxHashMap<(&'c str, u16), PortTally<'c>>);
+
 #[derive(Default)]
 struct PortTally<'c> {
     conns: u64,
     bytes: u64,
     services: BTreeSet<&'c str>,
+}
+
+impl<'c> PortTallies<'c> {
+    fn count(&mut self, conn: &'c Connection, bytes: u64) {
+        let Some(port) = conn.destination_port() else {
+            return;
+        };
+        let tally = self.0.entry((conn.proto.as_str(), port)).or_default();
+        tally.conns += 1;
+        tally.bytes = tally.bytes.saturating_add(bytes);
+        tally.services.extend(conn.services());
+    }
+
+    /// The [`TOP_PORTS`] most used, and how many ports there were.
+    fn top(self) -> (Vec<PortUse>, u64) {
+        let total = self.0.len() as u64;
+        // A scanned host has thousands: only the listed ones become strings.
+        let mut ports: Vec<((&str, u16), PortTally<'c>)> = self.0.into_iter().collect();
+        ports.sort_unstable_by(|(a_port, a), (b_port, b)| {
+            b.conns
+                .cmp(&a.conns)
+                .then(b.bytes.cmp(&a.bytes))
+                .then_with(|| a_port.cmp(b_port))
+        });
+        let listed = ports
+            .into_iter()
+            .take(TOP_PORTS)
+            .map(|((proto, port), tally)| PortUse {
+                proto: proto.to_owned(),
+                port,
+                services: tally.services.into_iter().map(str::to_owned).collect(),
+                conns: tally.conns,
+                bytes: tally.bytes,
+            })
+            .collect();
+        (listed, total)
+    }
 }
 
 /// Host names from sightings `(name, ts)` (each sighting distinct).
