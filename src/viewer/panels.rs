@@ -7,7 +7,7 @@ use super::timeline_ui::format_duration;
 use crate::net::api::{EdgeConnection, EdgeResponse, GraphResponse, NodeResponse, PortUse};
 use std::collections::{BTreeMap, BTreeSet};
 use wiredraw_core::history::conn_state_meaning;
-use wiredraw_core::{Connection, format_bytes};
+use wiredraw_core::{Connection, format_bytes, is_icmp};
 
 /// Most connections of an edge drawn as tiles at once; the rest are a click away.
 const CONNECTIONS_PER_PAGE: usize = 100;
@@ -129,7 +129,7 @@ fn ports_list(ui: &mut egui::Ui, title: &str, ports: &[PortUse], total: u64) -> 
             for port in ports {
                 let label = port_label(&port.proto, port.port);
                 // The port filter matches transport ports; an ICMP type is not one.
-                if port.proto.eq_ignore_ascii_case("icmp") {
+                if is_icmp(&port.proto) {
                     ui.monospace(label);
                 } else if ui
                     .link(egui::RichText::new(label).monospace())
@@ -157,7 +157,7 @@ fn ports_list(ui: &mut egui::Ui, title: &str, ports: &[PortUse], total: u64) -> 
 
 /// `443/tcp`; for ICMP, whose "port" is the message type, `icmp 8`.
 fn port_label(proto: &str, port: u16) -> String {
-    if proto.eq_ignore_ascii_case("icmp") {
+    if is_icmp(proto) {
         format!("icmp {port}")
     } else {
         format!("{port}/{proto}")

@@ -48,6 +48,12 @@ pub struct PacketCounts {
     pub resp_ip_bytes: u64,
 }
 
+/// Whether a Zeek `proto` is ICMP, whose "ports" are a message type and code rather than
+/// transport ports (see [`Connection::destination_port`]).
+pub fn is_icmp(proto: &str) -> bool {
+    proto.eq_ignore_ascii_case("icmp")
+}
+
 impl Connection {
     /// End of activity: `ts + duration` (unset duration counts as 0).
     pub fn end(&self) -> f64 {
@@ -58,7 +64,7 @@ impl Connection {
     /// the message's type as `id.orig_p` and its code as `id.resp_p`, and the type (8, an echo
     /// request; 3, an unreachable) is what was sent.
     pub fn destination_port(&self) -> Option<u16> {
-        if self.proto.eq_ignore_ascii_case("icmp") {
+        if is_icmp(&self.proto) {
             self.orig_p
         } else {
             self.resp_p
