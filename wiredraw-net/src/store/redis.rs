@@ -999,7 +999,6 @@ fn corrupt(what: &str, text: &str) -> StoreError {
     StoreError::Backend(format!("unreadable {what} in redis: {shown:?}"))
 }
 
-/// Field/value pairs of a hash reply (RESP2 flat array or RESP3 map).
 /// The records of one detail hash (`HGETALL`), in key order: by `ts`, then content.
 fn detail_records(reply: RedisValue) -> Result<Vec<serde_json::Value>, StoreError> {
     let mut keyed = Vec::new();
@@ -1013,6 +1012,7 @@ fn detail_records(reply: RedisValue) -> Result<Vec<serde_json::Value>, StoreErro
     Ok(keyed.into_iter().map(|(_, json)| json).collect())
 }
 
+/// Field/value pairs of a hash reply (RESP2 flat array or RESP3 map).
 fn pairs(reply: RedisValue) -> Result<Vec<(String, String)>, StoreError> {
     fn text(v: RedisValue) -> Result<String, StoreError> {
         match v {
