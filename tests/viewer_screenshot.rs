@@ -190,6 +190,42 @@ fn the_viewer_shows_the_rita_graph_the_server_answers_at_a_known_time() {
     // The graph fills the middle of the window, between the side panel and the edge.
     let middle = busy_fraction(&image, 500, 250, 1300, 750);
     assert!(middle > 0.01, "hosts and arrows in the middle: {middle}");
+    // The sensor reported 23 quarter hours of heavy loss (10 % or more) over the three days,
+    // none of them in this window.
+    assert_eq!(report["capture_loss_marks"], 23, "{report}");
+    assert_eq!(
+        report["window_capture_loss"],
+        serde_json::Value::Null,
+        "{report}"
+    );
+}
+
+#[test]
+fn the_viewer_warns_of_a_window_the_sensor_lost_traffic_in() {
+    if std::env::var_os(CHILD_ENV).is_some() {
+        return;
+    }
+    let (demo, _) = rita_demo();
+    // 2024-04-19 12:50 UTC: the sensor reported losing 55 % from 12:41:15 to 12:56:15.
+    let dir = tempfile::tempdir().unwrap();
+    let shot = dir.path().join("loss.png");
+    let report = run_viewer(&demo, 1_713_531_000.0, 600.0, &[], &shot);
+    assert_eq!(report["capture_loss_marks"], 23, "{report}");
+    assert_eq!(report["window_capture_loss"], 55.238415, "{report}");
+    // The marks along the bottom of the strip are drawn in the loss colour: 23 bands of
+    // about 5 × 4 pixels on a three-day strip.
+    let image = RgbaImage::load_png(&shot).unwrap();
+    let near = |pixel: [u8; 4]| {
+        pixel[..3]
+            .iter()
+            .zip([230u8, 80, 70])
+            .all(|(&a, b)| a.abs_diff(b) <= 6)
+    };
+    let marked = (image.height - 120..image.height)
+        .flat_map(|y| (0..image.width).map(move |x| (x, y)))
+        .filter(|&(x, y)| near(image.pixel(x, y)))
+        .count();
+    assert!(marked > 100, "{marked} pixels in the loss colour");
 }
 
 #[test]

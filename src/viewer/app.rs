@@ -264,6 +264,11 @@ impl ViewerApp {
             Some(Selection::Edge(src, dst)) => Some(format!("{src}->{dst}")),
             _ => None,
         };
+        let histogram = self.histogram.as_ref();
+        let window_loss = histogram
+            .zip(self.timeline.graph_span())
+            .and_then(|(h, (from, to))| h.worst_loss_between(from, to))
+            .map(|report| report.percent_lost);
         serde_json::json!({
             "screenshot": path,
             "error": error,
@@ -279,7 +284,9 @@ impl ViewerApp {
             "thinned_edges": self.drawn.edges_thinned,
             "selected_edge": selected_edge,
             "detail_connections": self.edge_detail.as_ref().map(|edge| edge.connections.len()),
-            "histogram_bins": self.histogram.as_ref().map(|h| h.answer.bins.len()),
+            "histogram_bins": histogram.map(|h| h.answer.bins.len()),
+            "capture_loss_marks": histogram.map(|h| h.heavy_loss().count()),
+            "window_capture_loss": window_loss,
             "frames": self.frames.frames,
             "mean_frame_ms": if self.frames.frames > 0 { self.frames.total_ms / self.frames.frames as f64 } else { 0.0 },
             "dropped_graph_requests": self.backend.dropped_graph_requests(),

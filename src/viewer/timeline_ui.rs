@@ -1,9 +1,14 @@
 //! The timeline at the bottom: transport buttons, speed and window choices, and the strip with
-//! the traffic histogram, the graph window and the playhead.
+//! the traffic histogram, the sensor's capture loss, the graph window and the playhead.
 
 use super::format_utc;
 use super::timeline::{Direction, SPEEDS, Timeline, TimelineCommand, WINDOWS};
+use crate::core::CaptureLoss;
 use crate::net::api::HistogramResponse;
+
+/// Capture loss from which an interval is marked: Zeek's own threshold for its
+/// `CaptureLoss::Too_Much_Loss` notice (`CaptureLoss::too_much_loss`, 10 %).
+pub const HEAVY_LOSS_PERCENT: f64 = 10.0;
 
 /// Which traffic measure the histogram draws.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -20,6 +25,40 @@ pub struct Histogram {
     pub to: f64,
     pub answer: HistogramResponse,
 }
+
+impl Histogram {
+    /// The capture-loss reports heavy enough to mark, over the stretch the histogram covers.
+    pub fn heavy_loss(&self) -> impl Iterator<Item = &CaptureLoss> {
+        self.answer
+            .capture_loss
+            .iter()
+            .filter(|report| report.percent_lost >= HEAVY_LOSS_PERCENT)
+    }
+
+    /// The heaviest marked loss whose interval meets `[from, to]`.
+    pub fn worst_loss_between(&self, from: f64, to: f64) -> Option<&CaptureLoss> {
+        self.heavy_loss()
+            .filter(|report| report.ts >= from && report.start() <= to)
+            .max_by(|a, b| a.percent_lost.total_cmp(&b.percent_lost))
+    }
+}
+
+/// What a marked interval says: how much, where, when, and what it means for the picture.
+fn loss_text(report: &CaptureLoss) -> String {
+    format!(
+        "{} lost about {:.1} % of its traffic ({} of {} ACKs were for data it never saw), \
+         {} – {} UTC: connections and bytes here are undercounted",
+        report.peer,
+        report.percent_lost,
+        report.gaps,
+        report.acks,
+        format_utc(report.start()),
+        format_utc(report.ts),
+    )
+}
+
+/// Colour of capture-loss marks.
+const LOSS_COLOR: egui::Color32 = egui::Color32::from_rgb(230, 80, 70);
 
 /// Drag state of the timeline strip.
 #[derive(Debug, Clone, Copy, Default)]
@@ -63,12 +102,17 @@ pub fn timeline_ui(
     metric: &mut Metric,
     strip: &mut StripState,
 ) {
-    controls(ui, timeline, metric);
+    controls(ui, timeline, histogram, metric);
     ui.add_space(4.0);
     strip_ui(ui, timeline, histogram, *metric, strip);
 }
 
-fn controls(ui: &mut egui::Ui, timeline: &mut Timeline, metric: &mut Metric) {
+fn controls(
+    ui: &mut egui::Ui,
+    timeline: &mut Timeline,
+    histogram: Option<&Histogram>,
+    metric: &mut Metric,
+) {
     let mut commands = Vec::new();
     ui.horizontal(|ui| {
         let mut command = |c| commands.push(c);
@@ -145,6 +189,20 @@ fn controls(ui: &mut egui::Ui, timeline: &mut Timeline, metric: &mut Metric) {
         } else {
             ui.weak("no data yet");
         }
+        let window_loss = histogram
+            .zip(timeline.graph_span())
+            .and_then(|(histogram, (from, to))| histogram.worst_loss_between(from, to));
+        if let Some(report) = window_loss {
+            ui.separator();
+            ui.colored_label(
+                LOSS_COLOR,
+                format!("⚠ capture loss {:.0} %", report.percent_lost),
+            )
+            .on_hover_text(format!(
+                "The sensor missed traffic in this window, so the graph is incomplete.\n{}",
+                loss_text(report)
+            ));
+        }
     });
     for command in commands {
         timeline.push(command);
@@ -184,6 +242,7 @@ fn strip_ui(
 
     if let Some(histogram) = histogram {
         paint_histogram(&painter, bars, histogram, metric, &x_of);
+        paint_capture_loss(&painter, bars, histogram, &x_of);
     }
     // The graph window: the history the graph shows.
     if let Some((window_from, window_to)) = timeline.graph_span() {
@@ -265,8 +324,48 @@ fn strip_ui(
     if !bars_response.dragged() && !bars_response.drag_stopped() {
         strip.zoom_from = None;
     }
-    bars_response
-        .on_hover_text("click: move the playhead · drag: zoom · double-click: whole range");
+    let hint = "click: move the playhead · drag: zoom · double-click: whole range";
+    let hovered_loss = histogram
+        .zip(bars_response.hover_pos())
+        .and_then(|(h, pos)| {
+            let t = t_of(pos.x);
+            h.worst_loss_between(t, t)
+        });
+    match hovered_loss {
+        Some(report) => bars_response.on_hover_text(format!("{}\n{hint}", loss_text(report))),
+        None => bars_response.on_hover_text(hint),
+    };
+}
+
+/// Shades each interval the sensor reported heavy loss for, deeper for more loss, with a solid
+/// band along the bottom: the bars there undercount.
+fn paint_capture_loss(
+    painter: &egui::Painter,
+    rect: egui::Rect,
+    histogram: &Histogram,
+    x_of: &dyn Fn(f64) -> f32,
+) {
+    const BAND: f32 = 4.0;
+    for report in histogram.heavy_loss() {
+        let (left, right) = (x_of(report.start()), x_of(report.ts));
+        if right < rect.left() || left > rect.right() {
+            continue;
+        }
+        // At least two points wide: a day's strip gives a 15-minute interval one point or less.
+        let x_range = left.max(rect.left())..=right.max(left + 2.0).min(rect.right());
+        let depth = (report.percent_lost / 100.0).clamp(0.0, 1.0) as f32;
+        let shade = LOSS_COLOR.gamma_multiply(0.15 + 0.35 * depth);
+        painter.rect_filled(
+            egui::Rect::from_x_y_ranges(x_range.clone(), rect.y_range()),
+            0.0,
+            shade,
+        );
+        painter.rect_filled(
+            egui::Rect::from_x_y_ranges(x_range, rect.bottom() - BAND..=rect.bottom()),
+            0.0,
+            LOSS_COLOR,
+        );
+    }
 }
 
 fn paint_histogram(
@@ -330,5 +429,60 @@ mod tests {
         assert_eq!(format_duration(9.96), "10s");
         assert_eq!(format_duration(2.04), "2s");
         assert_eq!(format_duration(0.0), "0s");
+    }
+
+    fn loss(ts: f64, percent_lost: f64) -> CaptureLoss {
+        CaptureLoss {
+            ts,
+            ts_delta: 900.0,
+            peer: "worker-eth0-1".into(),
+            gaps: 0,
+            acks: 0,
+            percent_lost,
+        }
+    }
+
+    #[test]
+    fn heavy_loss_is_what_zeek_would_raise_a_notice_for_and_the_worst_in_a_span_wins() {
+        let histogram = Histogram {
+            from: 0.0,
+            to: 10_000.0,
+            answer: HistogramResponse {
+                bins: Vec::new(),
+                capture_loss: vec![
+                    loss(1000.0, 9.99),
+                    loss(1900.0, 10.0),
+                    loss(2800.0, 55.2),
+                    loss(3700.0, 0.0),
+                ],
+            },
+        };
+        let heavy: Vec<f64> = histogram.heavy_loss().map(|r| r.ts).collect();
+        assert_eq!(heavy, [1900.0, 2800.0]);
+        // 1900's interval is [1000, 1900], 2800's [1900, 2800].
+        assert_eq!(histogram.worst_loss_between(0.0, 999.0), None);
+        assert_eq!(
+            histogram.worst_loss_between(1500.0, 1500.0).unwrap().ts,
+            1900.0
+        );
+        assert_eq!(
+            histogram.worst_loss_between(1500.0, 5000.0).unwrap().ts,
+            2800.0
+        );
+        assert_eq!(histogram.worst_loss_between(2801.0, 9000.0), None);
+    }
+
+    #[test]
+    fn a_loss_mark_says_how_much_where_and_when() {
+        let mut report = loss(1_713_531_375.558776, 55.238415);
+        report.ts_delta = 900.00028;
+        report.gaps = 1645;
+        report.acks = 2978;
+        assert_eq!(
+            loss_text(&report),
+            "worker-eth0-1 lost about 55.2 % of its traffic (1645 of 2978 ACKs were for data it \
+             never saw), 2024-04-19 12:41:15 – 2024-04-19 12:56:15 UTC: connections and bytes \
+             here are undercounted"
+        );
     }
 }

@@ -1,4 +1,5 @@
-//! What one record contributes to the picture: connections, details and host annotations.
+//! What one record contributes to the picture: connections, details, host annotations and
+//! the sensor's capture-loss reports.
 //!
 //! These are the units the store ingests. Every log-type plugin turns records into them.
 
@@ -147,22 +148,56 @@ pub struct HostAnnotation {
     pub ts: f64,
 }
 
+/// What the sensor says it missed over an interval: one record of Zeek's `capture_loss` log,
+/// with Zeek's field names.
+///
+/// Zeek estimates loss from the ACKs it saw for data it never saw (`gaps` of `acks`). A
+/// picture drawn from an interval with heavy loss is missing connections and bytes, so the
+/// viewer marks such intervals on its timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaptureLoss {
+    /// End of the measurement interval, seconds since the Unix epoch.
+    pub ts: f64,
+    /// Length of the measurement interval in seconds (Zeek's default is 15 minutes).
+    pub ts_delta: f64,
+    /// The sensor (Zeek node) that measured it, e.g. `worker-eth0-1`.
+    pub peer: CompactString,
+    /// ACKs seen for data that was never seen.
+    pub gaps: u64,
+    /// ACKs seen.
+    pub acks: u64,
+    /// `gaps` as a percentage of `acks`.
+    pub percent_lost: f64,
+}
+
+impl CaptureLoss {
+    /// Start of the measurement interval: `ts - ts_delta`.
+    pub fn start(&self) -> f64 {
+        self.ts - self.ts_delta.max(0.0)
+    }
+}
+
 /// Everything one record (or a batch of records) contributes.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Contribution {
     pub connections: Vec<Connection>,
     pub details: Vec<Detail>,
     pub annotations: Vec<HostAnnotation>,
+    pub capture_loss: Vec<CaptureLoss>,
 }
 
 impl Contribution {
     pub fn is_empty(&self) -> bool {
-        self.connections.is_empty() && self.details.is_empty() && self.annotations.is_empty()
+        self.connections.is_empty()
+            && self.details.is_empty()
+            && self.annotations.is_empty()
+            && self.capture_loss.is_empty()
     }
 
     pub fn clear(&mut self) {
         self.connections.clear();
         self.details.clear();
         self.annotations.clear();
+        self.capture_loss.clear();
     }
 }

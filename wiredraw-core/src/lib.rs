@@ -57,7 +57,9 @@ pub mod synth;
 pub mod value;
 pub mod zeek;
 
-pub use contribution::{Connection, Contribution, Detail, HostAnnotation, PacketCounts, is_icmp};
+pub use contribution::{
+    CaptureLoss, Connection, Contribution, Detail, HostAnnotation, PacketCounts, is_icmp,
+};
 pub use diff::GraphDiff;
 pub use graph::{Edge, Graph, GraphError, Node, format_bytes};
 pub use record::{Record, Schema};

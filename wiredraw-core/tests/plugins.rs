@@ -10,7 +10,9 @@ use wiredraw_core::plugin::{
 };
 use wiredraw_core::synth::LogKind;
 use wiredraw_core::zeek::{DEFAULT_MAX_LINE_LEN, LineError, LineErrorKind};
-use wiredraw_core::{Connection, Contribution, FieldType, PacketCounts, Record, Schema, Value};
+use wiredraw_core::{
+    CaptureLoss, Connection, Contribution, FieldType, PacketCounts, Record, Schema, Value,
+};
 
 fn contribute(text: &str) -> (Contribution, Vec<ContributeError>) {
     let (records, errors) = read_text(text);
@@ -31,7 +33,18 @@ fn builtins_are_registered_by_their_zeek_names() {
     assert_eq!(
         names,
         [
-            "conn", "dhcp", "dns", "files", "http", "notice", "smtp", "ssh", "ssl", "weird", "x509"
+            "capture_loss",
+            "conn",
+            "dhcp",
+            "dns",
+            "files",
+            "http",
+            "notice",
+            "smtp",
+            "ssh",
+            "ssl",
+            "weird",
+            "x509"
         ]
     );
     assert!(registry.lookup("kerberos").is_none());
@@ -214,6 +227,50 @@ fn x509_is_keyed_by_fingerprint_or_file_id() {
     assert_eq!(
         failures,
         [ContributeError::MissingField("fingerprint".into())]
+    );
+}
+
+#[test]
+fn capture_loss_records_become_loss_reports_and_damaged_ones_are_refused() {
+    // Zeek's own columns and two records from the rita sensor, then three damaged records.
+    let header = tsv_header(
+        "capture_loss",
+        &["ts", "ts_delta", "peer", "gaps", "acks", "percent_lost"],
+        &["time", "interval", "string", "count", "count", "double"],
+    );
+    let text = header
+        + "1713531375.558776\t900.000280\tworker-eth0-1\t1645\t2978\t55.238415\n\
+           1713485475.540015\t900.000205\tworker-eth0-1\t0\t160\t0.0\n\
+           1713485475.5\t900.0\t-\t0\t160\t0.0\n\
+           1713485475.5\t900.0\tw\t-\t160\t0.0\n\
+           1713485475.5\t-\tw\t0\t160\t0.0\n";
+    let (out, failures) = contribute(&text);
+    assert_eq!(
+        out.capture_loss,
+        [
+            CaptureLoss {
+                ts: 1713531375.558776,
+                ts_delta: 900.00028,
+                peer: "worker-eth0-1".into(),
+                gaps: 1645,
+                acks: 2978,
+                percent_lost: 55.238415,
+            },
+            CaptureLoss {
+                ts: 1713485475.540015,
+                ts_delta: 900.000205,
+                peer: "worker-eth0-1".into(),
+                gaps: 0,
+                acks: 160,
+                percent_lost: 0.0,
+            },
+        ]
+    );
+    assert!((out.capture_loss[0].start() - 1713530475.558496).abs() < 1e-6);
+    assert!(out.connections.is_empty() && out.details.is_empty());
+    assert_eq!(
+        failures,
+        ["peer", "gaps", "ts_delta"].map(|f| ContributeError::MissingField(f.into()))
     );
 }
 

@@ -6,7 +6,7 @@ use crate::store::TimeRange;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::collections::BTreeSet;
-use wiredraw_core::{Connection, Edge, Graph, Node};
+use wiredraw_core::{CaptureLoss, Connection, Edge, Graph, Node};
 
 /// Every error answer: `{"error": "…"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -266,6 +266,11 @@ pub struct HistogramBin {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HistogramResponse {
     pub bins: Vec<HistogramBin>,
+    /// The sensors' capture-loss reports whose interval meets `[from, to)`, sorted by
+    /// `(ts, peer)`: where they report loss, the bins undercount (see
+    /// [`Store::capture_loss`](crate::store::Store::capture_loss)).
+    #[serde(default)]
+    pub capture_loss: Vec<CaptureLoss>,
 }
 
 /// Answer to `GET /healthz`.

@@ -140,6 +140,66 @@ async fn a_tls_connection_is_answered_with_its_certificate() {
     server.stop().await;
 }
 
+/// The sensor's own capture-loss log, a day of it as a collector ships it, comes back with the
+/// histogram of the stretch it covers: the hour of the sample's worst loss (55 %, 1,645 of
+/// 2,978 ACKs for data never seen) and the quarter hours around it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sensors_capture_loss_comes_with_the_histogram() {
+    let server = TestServer::start(config(), memory_store()).await;
+    let collector = server.collector();
+    let files = rita_files("2024-04-19", "capture_loss");
+    assert_eq!(files.len(), 24, "one file an hour");
+    let mut shipped = 0;
+    for file in &files {
+        let (header, lines) = split_log(file);
+        shipped += lines.len() as u64;
+        for body in batches(&header, &lines, 1000) {
+            let answer = collector
+                .post_logs("capture_loss", body, true)
+                .await
+                .unwrap();
+            assert_eq!(
+                answer.rejected,
+                0,
+                "{}: {:?}",
+                file.display(),
+                answer.errors
+            );
+        }
+    }
+    assert_eq!(shipped, 96, "a report every 15 minutes");
+    let session = server.session().await;
+    // 12:00 to 13:00 UTC: the reports ending 12:11:15, 12:26:15, 12:41:15 and 12:56:15 and the
+    // one ending 13:11:15, whose interval began before 13:00.
+    let (from, to) = (1_713_528_000.0, 1_713_531_600.0);
+    let answer = session.histogram(from, to, 60).await.unwrap();
+    assert_eq!(answer.bins.len(), 60);
+    let ends: Vec<f64> = answer.capture_loss.iter().map(|r| r.ts).collect();
+    assert_eq!(
+        ends,
+        [
+            1_713_528_675.557_64,
+            1_713_529_575.557_83,
+            1_713_530_475.558_496,
+            1_713_531_375.558_776,
+            1_713_532_275.559_463,
+        ]
+    );
+    let worst = &answer.capture_loss[3];
+    assert_eq!(worst.peer, "worker-eth0-1");
+    assert_eq!((worst.gaps, worst.acks), (1645, 2978));
+    assert_eq!(worst.percent_lost, 55.238415);
+    assert_eq!(worst.ts_delta, 900.00028);
+    // The whole day: all 96, in time order.
+    let day = session
+        .histogram(1_713_484_800.0, 1_713_571_200.0, 10)
+        .await
+        .unwrap();
+    assert_eq!(day.capture_loss.len(), 96);
+    assert!(day.capture_loss.windows(2).all(|w| w[0].ts < w[1].ts));
+    server.stop().await;
+}
+
 /// Bad bodies: each answered with its status, and the store left as it was.
 async fn bad_bodies_change_nothing(store: Arc<dyn Store>) {
     let mut config = config();

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use wiredraw_core::{
-    Connection, Contribution, Detail, Edge, FieldType, Graph, HostAnnotation, Node, PacketCounts,
-    Record, Schema, Value,
+    CaptureLoss, Connection, Contribution, Detail, Edge, FieldType, Graph, HostAnnotation, Node,
+    PacketCounts, Record, Schema, Value,
 };
 use wiredraw_net::store::{
     ConnectionInfo, ItemKind, MemoryStore, RedisConfig, RedisStore, Store, StoreError, TimeRange,
@@ -461,6 +461,7 @@ async fn duplicate_delivery_changes_nothing(backend: &Backend) {
             detail("D2", "ssl", T0 + 6.1, "hello"),
         ],
         annotations: vec![ann("10.0.0.2", "server.example", T0 + 1.0)],
+        ..Default::default()
     };
     for _ in 0..3 {
         let report = store.ingest(&batch).await.unwrap();
@@ -1111,6 +1112,7 @@ async fn retention_drops_old_data(backend: &Backend) {
                 ann("10.2.0.2", "both.example", T0 + 6.0),
                 ann("10.2.0.2", "both.example", T0 + 1600.0),
             ],
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -1271,6 +1273,7 @@ async fn answers_match_the_model(backend: &Backend) {
             connections: all.clone(),
             details: dets.clone(),
             annotations: anns.clone(),
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -1445,6 +1448,7 @@ async fn bad_requests_are_refused(backend: &Backend) {
             connections: vec![nan, good.clone(), braces, empty],
             details: vec![mismatched, detail("Good", "http", T0, "ok")],
             annotations: vec![ann("10.3.0.2", "", T0), ann("10.3.0.2", "fine.example", T0)],
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -1827,6 +1831,116 @@ mod redis_failures {
     }
 }
 
+fn loss(ts: f64, ts_delta: f64, peer: &str, percent_lost: f64) -> CaptureLoss {
+    CaptureLoss {
+        ts,
+        ts_delta,
+        peer: peer.into(),
+        gaps: (percent_lost * 10.0) as u64,
+        acks: 1000,
+        percent_lost,
+    }
+}
+
+/// The reports a capture-loss query should answer, computed from the model: intervals
+/// `[ts - ts_delta, ts]` meeting `[from, to)`, by `(ts, peer)`, the first of each kept.
+fn expected_loss(kept: &[CaptureLoss], from: f64, to: f64) -> Vec<CaptureLoss> {
+    let mut found: Vec<CaptureLoss> = kept
+        .iter()
+        .filter(|r| r.ts >= from && r.ts - r.ts_delta < to)
+        .cloned()
+        .collect();
+    found.sort_by(|a, b| a.ts.total_cmp(&b.ts).then_with(|| a.peer.cmp(&b.peer)));
+    found
+}
+
+async fn capture_loss_reports_are_kept_by_interval(backend: &Backend) {
+    let store = backend.store();
+    let q = 900.0;
+    let kept = vec![
+        loss(T0 + q, q, "worker-1", 0.4),
+        loss(T0 + 2.0 * q, q, "worker-1", 55.238415),
+        loss(T0 + 2.0 * q, q, "worker-0", 12.5),
+        loss(T0 + 3.0 * q, q, "worker-1", 0.0),
+        // A sensor that measures over a whole day reaches far back.
+        loss(T0 + 86_400.0, 86_400.0, "daily", 3.0),
+    ];
+    // Delivered in two batches, out of order, the second repeating one report with other
+    // figures (the first stays) and one the store must refuse.
+    let first = Contribution {
+        capture_loss: vec![kept[3].clone(), kept[1].clone(), kept[4].clone()],
+        ..Default::default()
+    };
+    let mut changed = kept[1].clone();
+    changed.percent_lost = 1.0;
+    let second = Contribution {
+        capture_loss: vec![
+            kept[0].clone(),
+            changed,
+            loss(T0, -1.0, "worker-1", 5.0),
+            kept[2].clone(),
+            loss(T0, q, "worker-1", 150.0),
+        ],
+        ..Default::default()
+    };
+    let report = store.ingest(&first).await.unwrap();
+    assert_eq!(report.capture_loss, 3);
+    let report = store.ingest(&second).await.unwrap();
+    assert_eq!(report.capture_loss, 3);
+    let refused: Vec<(ItemKind, usize)> =
+        report.rejected.iter().map(|r| (r.kind, r.index)).collect();
+    assert_eq!(
+        refused,
+        [(ItemKind::CaptureLoss, 2), (ItemKind::CaptureLoss, 4)],
+        "{:?}",
+        report.rejected
+    );
+    assert!(
+        report.rejected[0].reason.contains("ts_delta"),
+        "{:?}",
+        report.rejected
+    );
+    assert!(
+        report.rejected[1].reason.contains("percent_lost"),
+        "{:?}",
+        report.rejected
+    );
+    // Capture loss alone makes no connection visible.
+    assert_eq!(store.range().await.unwrap(), None);
+
+    for (from, to) in [
+        (T0, T0 + 86_400.0),
+        (T0 + q, T0 + q), // an instant where two intervals meet
+        (T0 + 1000.0, T0 + 1001.0),
+        (T0 + 2.0 * q + 1.0, T0 + 3.0 * q), // starts after the second interval ended
+        (T0 + 40_000.0, T0 + 40_010.0),     // only the day-long interval
+        (T0 + 86_401.0, T0 + 90_000.0),     // after everything
+        (T0 - 5000.0, T0 - 1.0),            // before everything
+    ] {
+        assert_eq!(
+            store.capture_loss(from, to).await.unwrap(),
+            expected_loss(&kept, from, to),
+            "capture loss over [{from}, {to})"
+        );
+    }
+    assert!(matches!(
+        store.capture_loss(T0 + 10.0, T0).await,
+        Err(StoreError::BadRequest(_))
+    ));
+    assert!(matches!(
+        store.capture_loss(f64::NAN, T0).await,
+        Err(StoreError::BadRequest(_))
+    ));
+
+    // Retention drops the intervals that ended before the cutoff's bucket.
+    let retained = store.retain(T0 + 2.0 * q + 5.0).await.unwrap();
+    assert_eq!(retained.capture_loss, 1, "{retained:?}");
+    assert_eq!(
+        store.capture_loss(T0, T0 + 86_400.0).await.unwrap(),
+        expected_loss(&kept[1..], T0, T0 + 86_400.0)
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Every test on every backend
 
@@ -1889,6 +2003,7 @@ conformance!(
     unset_bytes_and_duration,
     overcounted_bytes_are_cut_to_the_wire,
     retention_drops_old_data,
+    capture_loss_reports_are_kept_by_interval,
     answers_match_the_model,
     bad_requests_are_refused,
 );

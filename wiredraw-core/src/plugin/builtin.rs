@@ -1,7 +1,9 @@
 //! The built-in log types.
 
 use super::{ContributeError, LogType};
-use crate::contribution::{Connection, Contribution, Detail, HostAnnotation, PacketCounts};
+use crate::contribution::{
+    CaptureLoss, Connection, Contribution, Detail, HostAnnotation, PacketCounts,
+};
 use crate::record::Record;
 use crate::value::Value;
 use compact_str::CompactString;
@@ -302,6 +304,43 @@ impl LogType for X509 {
             .ok_or_else(|| bad(field, format!("expected text, found {key}")))?;
         stamped(record)?;
         push_detail(out, key, record);
+        Ok(())
+    }
+}
+
+/// Zeek's `capture_loss` log: the sensor's own estimate of the traffic it missed, one
+/// [`CaptureLoss`] per record. Every field Zeek writes is required.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CaptureLossLog;
+
+impl LogType for CaptureLossLog {
+    fn name(&self) -> &str {
+        "capture_loss"
+    }
+
+    fn contribute(&self, record: &Record, out: &mut Contribution) -> Result<(), ContributeError> {
+        let number = |field: &str, expected: &str, convert: fn(&Value) -> Option<f64>| {
+            let value = required(record, field)?;
+            convert(value)
+                .filter(|x| x.is_finite())
+                .ok_or_else(|| bad(field, format!("expected {expected}, found {value}")))
+        };
+        let count = |field: &str| {
+            let value = required(record, field)?;
+            value
+                .as_u64()
+                .ok_or_else(|| bad(field, format!("expected a count, found {value}")))
+        };
+        let peer = required(record, "peer")?;
+        let peer = text(peer).ok_or_else(|| bad("peer", format!("expected text, found {peer}")))?;
+        out.capture_loss.push(CaptureLoss {
+            ts: stamped(record)?,
+            ts_delta: number("ts_delta", "an interval", Value::as_f64)?,
+            peer,
+            gaps: count("gaps")?,
+            acks: count("acks")?,
+            percent_lost: number("percent_lost", "a number", Value::as_f64)?,
+        });
         Ok(())
     }
 }

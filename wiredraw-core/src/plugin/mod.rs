@@ -25,6 +25,9 @@
 //!   certificate's `fingerprint` (Zeek 5+, listed in ssl's `cert_chain_fps`) or, for older logs,
 //!   its file id `id` (listed in ssl's `cert_chain_fuids`). wiredraw-net's stores answer a
 //!   connection with the certificates its ssl records name, under `x509`.
+//! - `capture_loss`: the sensor's estimate of what it missed over each interval, one
+//!   [`CaptureLoss`](crate::CaptureLoss) per record. It names no connection or host: the
+//!   viewer marks the intervals on its timeline, since the picture of them is incomplete.
 //!
 //! ```
 //! use wiredraw_core::plugin::Registry;
@@ -45,7 +48,7 @@
 
 mod builtin;
 
-pub use builtin::{Conn, Dns, UidDetail, X509};
+pub use builtin::{CaptureLossLog, Conn, Dns, UidDetail, X509};
 
 use crate::contribution::Contribution;
 use crate::record::Record;
@@ -140,6 +143,7 @@ impl Registry {
             Box::new(UidDetail::always_naming("dhcp")),
             Box::new(UidDetail::new("weird")),
             Box::new(UidDetail::new("notice")),
+            Box::new(CaptureLossLog),
         ];
         for log_type in builtins {
             let name = log_type.name().to_string();

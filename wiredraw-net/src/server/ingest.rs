@@ -228,10 +228,9 @@ fn names_columns(text: &[u8]) -> bool {
 /// A parsed body: what to store, and enough bookkeeping to answer per line.
 pub(crate) struct ParsedBody {
     pub contribution: Contribution,
-    /// Source line of each item, per kind, parallel to the contribution's vectors.
-    connection_lines: Vec<u64>,
-    detail_lines: Vec<u64>,
-    annotation_lines: Vec<u64>,
+    /// Source line of each item, per kind (indexed by [`ItemKind`]), parallel to the
+    /// contribution's vectors.
+    lines: [Vec<u64>; ItemKind::ALL.len()],
     /// Records parsed (lines that were data, not headers or comments).
     records: u64,
     /// Lines refused while parsing, in line order.
@@ -242,34 +241,32 @@ impl ParsedBody {
     fn new() -> ParsedBody {
         ParsedBody {
             contribution: Contribution::default(),
-            connection_lines: Vec::new(),
-            detail_lines: Vec::new(),
-            annotation_lines: Vec::new(),
+            lines: Default::default(),
             records: 0,
             errors: Vec::new(),
         }
     }
 
-    fn lengths(&self) -> (usize, usize, usize) {
-        let c = &self.contribution;
-        (c.connections.len(), c.details.len(), c.annotations.len())
+    fn lengths(&self) -> [usize; ItemKind::ALL.len()] {
+        ItemKind::ALL.map(|kind| kind.count_in(&self.contribution))
     }
 
     /// Drops what a record added before it failed half-way.
-    fn truncate(&mut self, (connections, details, annotations): (usize, usize, usize)) {
+    fn truncate(&mut self, lengths: [usize; ItemKind::ALL.len()]) {
         let c = &mut self.contribution;
+        let [connections, details, annotations, capture_loss] = lengths;
         c.connections.truncate(connections);
         c.details.truncate(details);
         c.annotations.truncate(annotations);
+        c.capture_loss.truncate(capture_loss);
     }
 
     /// Counts a record and notes its line for the items it just added.
     fn note_record(&mut self, line: u64) {
         self.records += 1;
-        let c = &self.contribution;
-        self.connection_lines.resize(c.connections.len(), line);
-        self.detail_lines.resize(c.details.len(), line);
-        self.annotation_lines.resize(c.annotations.len(), line);
+        for kind in ItemKind::ALL {
+            self.lines[kind as usize].resize(kind.count_in(&self.contribution), line);
+        }
     }
 
     fn reject(&mut self, line: u64, reason: impl Into<String>) {
@@ -289,11 +286,7 @@ impl ParsedBody {
         }
         let mut store_refused_records = 0;
         for rejected in store_rejected {
-            let lines = match rejected.kind {
-                ItemKind::Connection => &self.connection_lines,
-                ItemKind::Detail => &self.detail_lines,
-                ItemKind::Annotation => &self.annotation_lines,
-            };
+            let lines = &self.lines[rejected.kind as usize];
             if let Some(&line) = lines.get(rejected.index)
                 && !by_line.contains_key(&line)
             {

@@ -467,9 +467,7 @@ impl App {
                 }
                 .await;
                 match result {
-                    Ok(Some(report))
-                        if report.connections + report.orphans + report.annotations > 0 =>
-                    {
+                    Ok(Some(report)) if report.dropped_any() => {
                         app.inner.graph_cache.clear();
                         tracing::info!(?report, "retention dropped old data");
                     }

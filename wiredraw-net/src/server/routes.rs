@@ -503,10 +503,13 @@ impl App {
                 "bins must be a positive whole number, got {bins_text:?}"
             ))
         })?;
-        let bins = self
-            .timed("histogram", self.inner.store.histogram(from, to, bins))
-            .await?;
+        let store = &self.inner.store;
+        let (bins, capture_loss) = futures_util::try_join!(
+            self.timed("histogram", store.histogram(from, to, bins)),
+            self.timed("capture_loss", store.capture_loss(from, to)),
+        )?;
         Ok(json_response(&HistogramResponse {
+            capture_loss,
             bins: bins
                 .into_iter()
                 .map(|b| HistogramBin {

@@ -2,9 +2,10 @@
 
 use super::{
     BucketSpan, CERTIFICATE_LOG, ConnectionInfo, DetailKey, HistogramBin, HostInfo, IngestReport,
-    LEVELS, Placement, RetainReport, Store, StoreError, StoreFuture, TimeRange, Window,
-    add_to_bins, certificate_keys, check_batch, counted_here, floor_key, histogram_bins, host_info,
-    host_names, level_keys, record_json, record_ts, sort_connections,
+    LEVELS, MAX_CAPTURE_LOSS_INTERVAL, MAX_CAPTURE_LOSS_REPORTS, Placement, RetainReport, Store,
+    StoreError, StoreFuture, TimeRange, Window, add_to_bins, capture_loss_meets, certificate_keys,
+    check_batch, check_capture_loss_window, counted_here, floor_key, histogram_bins, host_info,
+    host_names, level_keys, ordered_bits, record_json, record_ts, sort_connections,
 };
 use compact_str::CompactString;
 use parking_lot::RwLock;
@@ -13,7 +14,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 use wiredraw_core::graph::GraphBuilder;
-use wiredraw_core::{Connection, Contribution, Graph, Record};
+use wiredraw_core::{CaptureLoss, Connection, Contribution, Graph, Record};
 
 /// A [`Store`] held in this process's memory behind one reader-writer lock.
 ///
@@ -36,6 +37,8 @@ struct Inner {
     pending: BTreeMap<i64, Vec<CompactString>>,
     /// Address → distinct sightings (name, ts bits).
     names: FxHashMap<IpAddr, FxHashSet<(CompactString, u64)>>,
+    /// Capture-loss reports by (ts as [`ordered_bits`], peer).
+    capture_loss: BTreeMap<(u64, CompactString), CaptureLoss>,
     range: Option<TimeRange>,
 }
 
@@ -127,6 +130,12 @@ impl MemoryStore {
                 .or_default()
                 .insert((ann.name.clone(), ann.ts.to_bits()));
         }
+        for report in checked.capture_loss {
+            inner
+                .capture_loss
+                .entry((ordered_bits(report.ts), report.peer.clone()))
+                .or_insert_with(|| report.clone());
+        }
         checked.report
     }
 
@@ -189,6 +198,10 @@ impl MemoryStore {
             report.annotations += (before - sightings.len()) as u64;
             !sightings.is_empty()
         });
+        let kept = inner
+            .capture_loss
+            .split_off(&(ordered_bits(limit as f64), CompactString::default()));
+        report.capture_loss = std::mem::replace(&mut inner.capture_loss, kept).len() as u64;
         if report.connections > 0 {
             inner.range = TimeRange::of(
                 inner
@@ -349,6 +362,22 @@ impl Store for MemoryStore {
                 add_to_bins(&mut out, (from, to), (key, b), conns, bytes);
             }
             Ok(out)
+        })
+    }
+
+    fn capture_loss(&self, from: f64, to: f64) -> StoreFuture<'_, Vec<CaptureLoss>> {
+        Box::pin(async move {
+            check_capture_loss_window(from, to)?;
+            let inner = self.inner.read();
+            let ends = ordered_bits(from)..ordered_bits(to + MAX_CAPTURE_LOSS_INTERVAL);
+            Ok(inner
+                .capture_loss
+                .range((ends.start, CompactString::default())..(ends.end, CompactString::default()))
+                .map(|(_, report)| report)
+                .filter(|report| capture_loss_meets(report, from, to))
+                .take(MAX_CAPTURE_LOSS_REPORTS)
+                .cloned()
+                .collect())
         })
     }
 

@@ -59,7 +59,9 @@ use std::future::Future;
 use std::hash::Hash;
 use std::net::IpAddr;
 use std::pin::Pin;
-use wiredraw_core::{Connection, Contribution, Detail, Graph, HostAnnotation, Record, Value};
+use wiredraw_core::{
+    CaptureLoss, Connection, Contribution, Detail, Graph, HostAnnotation, Record, Value,
+};
 
 /// Default bucket width in seconds.
 pub const DEFAULT_BUCKET_SECS: u64 = 10;
@@ -81,6 +83,12 @@ pub const TOP_PORTS: usize = 10;
 pub const MAX_CERTIFICATES: usize = 32;
 /// Longest uid accepted, in bytes.
 pub const MAX_UID_LEN: usize = 256;
+/// Longest capture-loss interval accepted, in seconds (Zeek measures every 15 minutes by
+/// default). Bounding it bounds how far before a window a query looks for intervals reaching in.
+pub const MAX_CAPTURE_LOSS_INTERVAL: f64 = 86_400.0;
+/// Most capture-loss reports one answer lists: a year of one sensor's 15-minute reports, three
+/// times over. The earliest are kept.
+pub const MAX_CAPTURE_LOSS_REPORTS: usize = 100_000;
 
 const LEVEL_SHIFT: u32 = 6;
 
@@ -152,9 +160,15 @@ pub trait Store: Send + Sync {
     /// counts once, in the bin holding the start of its first bucket.
     fn histogram(&self, from: f64, to: f64, bins: usize) -> StoreFuture<'_, Vec<HistogramBin>>;
 
+    /// The capture-loss reports whose interval `[ts - ts_delta, ts]` meets `[from, to)`, sorted
+    /// by `(ts, peer)`, at most [`MAX_CAPTURE_LOSS_REPORTS`]. One report is kept per `(ts, peer)`:
+    /// the first ingested.
+    fn capture_loss(&self, from: f64, to: f64) -> StoreFuture<'_, Vec<CaptureLoss>>;
+
     /// Drops what is older than `cutoff`: with `c = floor(cutoff / b) * b`, every connection
     /// whose activity ends before `c` (with its details), details whose connection never came
-    /// and whose `ts` is before `c`, and annotations seen before `c`.
+    /// and whose `ts` is before `c`, annotations seen before `c`, and capture-loss reports whose
+    /// interval ended before `c`.
     fn retain(&self, cutoff: f64) -> StoreFuture<'_, RetainReport>;
 
     /// Checks that the backend answers.
@@ -271,6 +285,8 @@ pub struct IngestReport {
     pub details: usize,
     /// Annotations accepted (new or already stored).
     pub annotations: usize,
+    /// Capture-loss reports accepted (new or already stored).
+    pub capture_loss: usize,
     /// Items refused, with their position in the batch.
     pub rejected: Vec<Rejected>,
 }
@@ -291,6 +307,28 @@ pub enum ItemKind {
     Connection,
     Detail,
     Annotation,
+    #[serde(rename = "capture_loss")]
+    CaptureLoss,
+}
+
+impl ItemKind {
+    /// Every kind, in the order of their discriminants.
+    pub const ALL: [ItemKind; 4] = [
+        ItemKind::Connection,
+        ItemKind::Detail,
+        ItemKind::Annotation,
+        ItemKind::CaptureLoss,
+    ];
+
+    /// How many items of this kind `batch` holds.
+    pub fn count_in(self, batch: &Contribution) -> usize {
+        match self {
+            ItemKind::Connection => batch.connections.len(),
+            ItemKind::Detail => batch.details.len(),
+            ItemKind::Annotation => batch.annotations.len(),
+            ItemKind::CaptureLoss => batch.capture_loss.len(),
+        }
+    }
 }
 
 /// What [`Store::retain`] dropped.
@@ -302,6 +340,15 @@ pub struct RetainReport {
     pub orphans: u64,
     /// Annotations dropped.
     pub annotations: u64,
+    /// Capture-loss reports dropped.
+    pub capture_loss: u64,
+}
+
+impl RetainReport {
+    /// Whether anything was dropped.
+    pub fn dropped_any(&self) -> bool {
+        self.connections + self.orphans + self.annotations + self.capture_loss > 0
+    }
 }
 
 /// First and last active time held, and where the newest data is.
@@ -621,11 +668,57 @@ pub(crate) fn check_annotation(ann: &HostAnnotation) -> Result<(), String> {
     Ok(())
 }
 
+pub(crate) fn check_capture_loss(report: &CaptureLoss) -> Result<(), String> {
+    if !(report.ts.is_finite() && (0.0..=MAX_TIME).contains(&report.ts)) {
+        return Err(format!(
+            "ts must be a time between 0 and {MAX_TIME}, got {}",
+            report.ts
+        ));
+    }
+    if !(0.0..=MAX_CAPTURE_LOSS_INTERVAL).contains(&report.ts_delta) {
+        return Err(format!(
+            "ts_delta must be between 0 and {MAX_CAPTURE_LOSS_INTERVAL} seconds, got {}",
+            report.ts_delta
+        ));
+    }
+    if !(0.0..=100.0).contains(&report.percent_lost) {
+        return Err(format!(
+            "percent_lost must be between 0 and 100, got {}",
+            report.percent_lost
+        ));
+    }
+    if report.peer.is_empty()
+        || report.peer.len() > 256
+        || report.peer.chars().any(char::is_control)
+    {
+        return Err("peer is empty, longer than 256 bytes or has control characters".into());
+    }
+    Ok(())
+}
+
+/// Whether a capture-loss report's interval meets `[from, to)`.
+pub(crate) fn capture_loss_meets(report: &CaptureLoss, from: f64, to: f64) -> bool {
+    report.ts >= from && report.start() < to
+}
+
+/// Checks a capture-loss query's bounds.
+pub(crate) fn check_capture_loss_window(from: f64, to: f64) -> Result<(), StoreError> {
+    check_time(from, "from")?;
+    check_time(to, "to")?;
+    if from > to {
+        return Err(StoreError::BadRequest(format!(
+            "capture loss from ({from}) must not be after to ({to})"
+        )));
+    }
+    Ok(())
+}
+
 /// The items of a batch that passed their checks, and the report listing the rest.
 pub(crate) struct Checked<'a> {
     pub connections: Vec<&'a Connection>,
     pub details: Vec<&'a Detail>,
     pub annotations: Vec<&'a HostAnnotation>,
+    pub capture_loss: Vec<&'a CaptureLoss>,
     pub report: IngestReport,
 }
 
@@ -644,13 +737,21 @@ pub(crate) fn check_batch(batch: &Contribution) -> Checked<'_> {
         check_annotation,
         &mut report,
     );
+    let capture_loss = keep_valid(
+        &batch.capture_loss,
+        ItemKind::CaptureLoss,
+        check_capture_loss,
+        &mut report,
+    );
     report.connections = connections.len();
     report.details = details.len();
     report.annotations = annotations.len();
+    report.capture_loss = capture_loss.len();
     Checked {
         connections,
         details,
         annotations,
+        capture_loss,
         report,
     }
 }

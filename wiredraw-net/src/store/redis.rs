@@ -4,10 +4,11 @@
 use super::redis_pool::{Commands, Connections, node_urls, redis_error, subscribe};
 use super::{
     Announcements, BucketSpan, CERTIFICATE_LOG, ConnectionInfo, DetailKey, HistogramBin, HostInfo,
-    IngestReport, LEVELS, Placement, RecordJson, RetainReport, SharedSession, Store, StoreError,
-    StoreFuture, TimeRange, Window, add_to_bins, certificate_keys, check_batch, counted_here,
-    floor_key, histogram_bins, host_info, host_names, level_keys, level_width, record_ts,
-    sort_connections,
+    IngestReport, LEVELS, MAX_CAPTURE_LOSS_INTERVAL, MAX_CAPTURE_LOSS_REPORTS, Placement,
+    RecordJson, RetainReport, SharedSession, Store, StoreError, StoreFuture, TimeRange, Window,
+    add_to_bins, capture_loss_meets, certificate_keys, check_batch, check_capture_loss_window,
+    counted_here, floor_key, histogram_bins, host_info, host_names, level_keys, level_width,
+    record_ts, sort_connections,
 };
 use compact_str::CompactString;
 use futures_util::{StreamExt, TryStreamExt};
@@ -18,7 +19,9 @@ use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::time::Duration;
 use wiredraw_core::graph::GraphBuilder;
-use wiredraw_core::{Connection, Contribution, Detail, Graph, HostAnnotation, PacketCounts};
+use wiredraw_core::{
+    CaptureLoss, Connection, Contribution, Detail, Graph, HostAnnotation, PacketCounts,
+};
 
 const HISTOGRAM_SCRIPT: &str = include_str!("histogram.lua");
 /// Histogram totals are kept in shards as wide as index level 2 (4096 buckets), so one script
@@ -87,6 +90,7 @@ impl RedisConfig {
 /// | `P hx` | sorted set | histogram shard keys |
 /// | `P p:{<k>}` / `P px` | set / sorted set | uids given details with `ts` in bucket `k`, to find orphans |
 /// | `P a:{<addr>}` / `P ax` | sorted set | `ts\tname` sightings (score `ts`) / addresses (score: oldest sighting) |
+/// | `P cl:{capture_loss}` / `P clx:{capture_loss}` | hash / sorted set | `ts\tpeer` → capture-loss report as JSON / the same fields (score `ts`) |
 /// | `P range` | hash | `first`, `last`, `latest_start` |
 /// | `P changes` | pub/sub channel | change announcements between server processes |
 /// | `P s:<sha256 of token>` | string | user of a login session, expiring with it |
@@ -160,6 +164,12 @@ impl Keys {
     }
     fn names_set(&self) -> String {
         format!("{}ax", self.prefix)
+    }
+    fn capture_loss(&self) -> String {
+        format!("{}cl:{{capture_loss}}", self.prefix)
+    }
+    fn capture_loss_set(&self) -> String {
+        format!("{}clx:{{capture_loss}}", self.prefix)
     }
     fn range(&self) -> String {
         format!("{}range", self.prefix)
@@ -382,6 +392,58 @@ impl RedisStore {
         pipe
     }
 
+    /// The first report for each `(ts, peer)` is kept (`HSETNX`), as in memory.
+    fn capture_loss_pipeline(&self, reports: &[&CaptureLoss]) -> Result<Commands, StoreError> {
+        let mut pipe = self.new_pipeline();
+        for report in reports {
+            let field = format!("{}\t{}", report.ts, report.peer);
+            let json = serde_json::to_string(report)
+                .map_err(|e| StoreError::Backend(format!("encoding a capture-loss report: {e}")))?;
+            pipe.cmd("HSETNX")
+                .arg(self.keys.capture_loss())
+                .arg(&field)
+                .arg(json)
+                .ignore();
+            pipe.cmd("ZADD")
+                .arg(self.keys.capture_loss_set())
+                .arg(report.ts.to_string())
+                .arg(field)
+                .ignore();
+        }
+        Ok(pipe)
+    }
+
+    async fn capture_loss_now(&self, from: f64, to: f64) -> Result<Vec<CaptureLoss>, StoreError> {
+        check_capture_loss_window(from, to)?;
+        let mut pipe = Commands::new();
+        pipe.cmd("ZRANGEBYSCORE")
+            .arg(self.keys.capture_loss_set())
+            .arg(from.to_string())
+            .arg(format!("({}", to + MAX_CAPTURE_LOSS_INTERVAL));
+        let (fields,): (Vec<String>,) = self.query(&pipe).await?;
+        let mut found = Vec::new();
+        // Reports that end in the look-behind but start after the window are read and dropped,
+        // so the fields are fetched in slices until enough meet the window.
+        for fields in fields.chunks(self.batch_records) {
+            let mut pipe = Commands::new();
+            pipe.cmd("HMGET").arg(self.keys.capture_loss()).arg(fields);
+            let (reports,): (Vec<Option<String>>,) = self.query(&pipe).await?;
+            for json in reports.into_iter().flatten() {
+                let report: CaptureLoss = serde_json::from_str(&json)
+                    .map_err(|_| corrupt("capture-loss report", &json))?;
+                if capture_loss_meets(&report, from, to) {
+                    found.push(report);
+                }
+            }
+            if found.len() >= MAX_CAPTURE_LOSS_REPORTS {
+                break;
+            }
+        }
+        // Sorted by score, then by member (`ts\tpeer`): one ts's reports come in peer order.
+        found.truncate(MAX_CAPTURE_LOSS_REPORTS);
+        Ok(found)
+    }
+
     async fn ingest_now(&self, batch: &Contribution) -> Result<IngestReport, StoreError> {
         let checked = check_batch(batch);
         let n = self.batch_records;
@@ -394,6 +456,9 @@ impl RedisStore {
         }
         for chunk in checked.annotations.chunks(n) {
             pipes.push(self.annotations_pipeline(chunk));
+        }
+        for chunk in checked.capture_loss.chunks(n) {
+            pipes.push(self.capture_loss_pipeline(chunk)?);
         }
         let mut writes = Vec::with_capacity(pipes.len());
         for pipe in &pipes {
@@ -829,6 +894,29 @@ impl RedisStore {
             self.query::<()>(update.ignore()).await?;
         }
 
+        // Capture-loss reports whose interval ended before the limit.
+        let mut pipe = Commands::new();
+        pipe.cmd("ZRANGEBYSCORE")
+            .arg(self.keys.capture_loss_set())
+            .arg("-inf")
+            .arg(format!("({limit}"));
+        let (fields,): (Vec<String>,) = self.query(&pipe).await?;
+        for fields in fields.chunks(self.batch_records) {
+            let mut delete = self.new_pipeline();
+            delete
+                .cmd("HDEL")
+                .arg(self.keys.capture_loss())
+                .arg(fields)
+                .ignore();
+            delete
+                .cmd("ZREM")
+                .arg(self.keys.capture_loss_set())
+                .arg(fields)
+                .ignore();
+            self.write(&delete).await?;
+            report.capture_loss += fields.len() as u64;
+        }
+
         if report.connections > 0 {
             self.recompute_range().await?;
         }
@@ -1256,6 +1344,10 @@ impl Store for RedisStore {
 
     fn histogram(&self, from: f64, to: f64, bins: usize) -> StoreFuture<'_, Vec<HistogramBin>> {
         self.timed(self.histogram_now(from, to, bins))
+    }
+
+    fn capture_loss(&self, from: f64, to: f64) -> StoreFuture<'_, Vec<CaptureLoss>> {
+        self.timed(self.capture_loss_now(from, to))
     }
 
     fn retain(&self, cutoff: f64) -> StoreFuture<'_, RetainReport> {
