@@ -1,5 +1,5 @@
-//! What one record contributes to the picture: connections, details, host annotations and
-//! the sensor's capture-loss reports.
+//! What one record contributes to the picture: connections, details, host annotations, the
+//! software seen on hosts and the sensor's capture-loss reports.
 //!
 //! These are the units the store ingests. Every log-type plugin turns records into them.
 
@@ -148,6 +148,27 @@ pub struct HostAnnotation {
     pub ts: f64,
 }
 
+/// Software seen running on a host: one record of Zeek's `software` log (a server's banner, a
+/// client's user agent), with Zeek's field names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Software {
+    /// When it was seen, seconds since the Unix epoch.
+    pub ts: f64,
+    pub host: IpAddr,
+    /// The port it answered on, for a server; `None` for a client.
+    pub host_p: Option<u16>,
+    /// What kind of software, in Zeek's words: `HTTP::SERVER`, `SSH::CLIENT`, `HTTP::BROWSER`, …
+    pub software_type: CompactString,
+    /// e.g. `OpenSSH`, `nginx`, `MSIE`.
+    pub name: CompactString,
+    /// The version Zeek parsed, as Zeek prints it (`8.2-p1`: major, minor, minor2 and minor3
+    /// joined by dots, then `-` and the rest); `None` when it parsed none.
+    pub version: Option<CompactString>,
+    /// The whole banner or user agent the version was read from, e.g.
+    /// `OpenSSH_8.2p1 Ubuntu-4ubuntu0.11`.
+    pub unparsed_version: Option<CompactString>,
+}
+
 /// What the sensor says it missed over an interval: one record of Zeek's `capture_loss` log,
 /// with Zeek's field names.
 ///
@@ -184,6 +205,7 @@ pub struct Contribution {
     pub details: Vec<Detail>,
     pub annotations: Vec<HostAnnotation>,
     pub capture_loss: Vec<CaptureLoss>,
+    pub software: Vec<Software>,
 }
 
 impl Contribution {
@@ -192,6 +214,7 @@ impl Contribution {
             && self.details.is_empty()
             && self.annotations.is_empty()
             && self.capture_loss.is_empty()
+            && self.software.is_empty()
     }
 
     pub fn clear(&mut self) {
@@ -199,5 +222,6 @@ impl Contribution {
         self.details.clear();
         self.annotations.clear();
         self.capture_loss.clear();
+        self.software.clear();
     }
 }

@@ -41,6 +41,7 @@ fn builtins_are_registered_by_their_zeek_names() {
             "http",
             "notice",
             "smtp",
+            "software",
             "ssh",
             "ssl",
             "weird",
@@ -271,6 +272,89 @@ fn capture_loss_records_become_loss_reports_and_damaged_ones_are_refused() {
     assert_eq!(
         failures,
         ["peer", "gaps", "ts_delta"].map(|f| ContributeError::MissingField(f.into()))
+    );
+}
+
+#[test]
+fn software_records_say_what_runs_on_a_host_with_zeeks_version_format() {
+    // Zeek's columns and three records of the rita sensor's own software log, then a record
+    // without a version, and two damaged records.
+    let header = tsv_header(
+        "software",
+        &[
+            "ts",
+            "host",
+            "host_p",
+            "software_type",
+            "name",
+            "version.major",
+            "version.minor",
+            "version.minor2",
+            "version.minor3",
+            "version.addl",
+            "unparsed_version",
+        ],
+        &[
+            "time", "addr", "port", "enum", "string", "count", "count", "count", "count", "string",
+            "string",
+        ],
+    );
+    let text = header
+        + "1713555664.377169\t64.225.56.201\t22\tSSH::SERVER\tOpenSSH\t8\t2\t-\t-\tp1\tOpenSSH_8.2p1 Ubuntu-4ubuntu0.11\n\
+           1713555752.845633\t64.225.56.201\t80\tHTTP::SERVER\tnginx\t1\t18\t0\t-\tUbuntu\tnginx/1.18.0 (Ubuntu)\n\
+           1713588743.664356\t64.225.56.201\t-\tHTTP::BROWSER\tDebian APT-HTTP\t1\t3\t-\t-\t2.0.10\tDebian APT-HTTP/1.3 (2.0.10) non-interactive\n\
+           1.0\t10.0.0.1\t-\tHTTP::BROWSER\tcurl\t-\t-\t-\t-\t-\t-\n\
+           1.0\t-\t-\tHTTP::BROWSER\tcurl\t-\t-\t-\t-\t-\t-\n\
+           1.0\t10.0.0.1\t-\tHTTP::BROWSER\t-\t-\t-\t-\t-\t-\t-\n";
+    let (out, failures) = contribute(&text);
+    let seen: Vec<(String, Option<u16>, &str, &str, Option<&str>)> = out
+        .software
+        .iter()
+        .map(|s| {
+            (
+                s.host.to_string(),
+                s.host_p,
+                s.software_type.as_str(),
+                s.name.as_str(),
+                s.version.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (
+                "64.225.56.201".into(),
+                Some(22),
+                "SSH::SERVER",
+                "OpenSSH",
+                Some("8.2-p1")
+            ),
+            (
+                "64.225.56.201".into(),
+                Some(80),
+                "HTTP::SERVER",
+                "nginx",
+                Some("1.18.0-Ubuntu")
+            ),
+            (
+                "64.225.56.201".into(),
+                None,
+                "HTTP::BROWSER",
+                "Debian APT-HTTP",
+                Some("1.3-2.0.10")
+            ),
+            ("10.0.0.1".into(), None, "HTTP::BROWSER", "curl", None),
+        ]
+    );
+    assert_eq!(
+        out.software[0].unparsed_version.as_deref(),
+        Some("OpenSSH_8.2p1 Ubuntu-4ubuntu0.11")
+    );
+    assert_eq!(out.software[0].ts, 1713555664.377169);
+    assert_eq!(
+        failures,
+        ["host", "name"].map(|f| ContributeError::MissingField(f.into()))
     );
 }
 

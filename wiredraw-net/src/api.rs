@@ -1,8 +1,8 @@
 //! The JSON shapes of the HTTP API, shared by the server (which writes them) and the client
 //! (which reads them). One definition per answer keeps both sides in step.
 
-pub use crate::store::PortUse;
 use crate::store::TimeRange;
+pub use crate::store::{PortUse, SoftwareKey, SoftwareSeen};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::collections::BTreeSet;
@@ -215,6 +215,13 @@ pub struct NodeResponse {
     /// How many distinct ports it connected to, listed or not.
     #[serde(default)]
     pub ports_contacted_total: u64,
+    /// The software Zeek saw on it, over all held data, by type, name and version (at most
+    /// [`MAX_SOFTWARE`](crate::store::MAX_SOFTWARE), the most recently seen).
+    #[serde(default)]
+    pub software: Vec<SoftwareSeen>,
+    /// How many distinct kinds of software were seen on it, listed or not.
+    #[serde(default)]
+    pub software_total: u64,
     /// Inventory name, group and colour, when an inventory entry covers the address.
     pub name: Option<String>,
     pub group: Option<String>,

@@ -200,6 +200,89 @@ async fn the_sensors_capture_loss_comes_with_the_histogram() {
     server.stop().await;
 }
 
+/// The rita sensor's software log, three days of it: its own host runs the same sshd and nginx
+/// each day and fetches updates with apt. The host's answer lists each once, with the span of
+/// days it was seen, whatever window is asked for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_is_answered_with_the_software_seen_on_it() {
+    let server = TestServer::start(config(), memory_store()).await;
+    let collector = server.collector();
+    let mut shipped = 0;
+    for day in ["2024-04-19", "2024-04-20", "2024-04-21"] {
+        for file in rita_files(day, "software") {
+            let (header, lines) = split_log(&file);
+            shipped += lines.len();
+            for body in batches(&header, &lines, 1000) {
+                let answer = collector.post_logs("software", body, true).await.unwrap();
+                assert_eq!(
+                    answer.rejected,
+                    0,
+                    "{}: {:?}",
+                    file.display(),
+                    answer.errors
+                );
+            }
+        }
+    }
+    assert_eq!(shipped, 8);
+    let host: std::net::IpAddr = "64.225.56.201".parse().unwrap();
+    let answer = server
+        .session()
+        .await
+        .node(host, Span::At(1_713_484_800.0))
+        .await
+        .unwrap();
+    let software: Vec<(&str, &str, Option<&str>, Option<u16>, f64, f64)> = answer
+        .software
+        .iter()
+        .map(|s| {
+            (
+                s.software.software_type.as_str(),
+                s.software.name.as_str(),
+                s.software.version.as_deref(),
+                s.software.host_p,
+                s.first_seen,
+                s.last_seen,
+            )
+        })
+        .collect();
+    assert_eq!(
+        software,
+        [
+            (
+                "HTTP::BROWSER",
+                "Debian APT-HTTP",
+                Some("1.3-2.0.10"),
+                None,
+                1_713_588_743.664_356,
+                1_713_661_937.874_922
+            ),
+            (
+                "HTTP::SERVER",
+                "nginx",
+                Some("1.18.0-Ubuntu"),
+                Some(80),
+                1_713_555_752.845_633,
+                1_713_728_517.076_3
+            ),
+            (
+                "SSH::SERVER",
+                "OpenSSH",
+                Some("8.2-p1"),
+                Some(22),
+                1_713_555_664.377_169,
+                1_713_728_493.272_446
+            ),
+        ]
+    );
+    assert_eq!(answer.software_total, 3);
+    assert_eq!(
+        answer.software[2].software.unparsed_version.as_deref(),
+        Some("OpenSSH_8.2p1 Ubuntu-4ubuntu0.11")
+    );
+    server.stop().await;
+}
+
 /// Bad bodies: each answered with its status, and the store left as it was.
 async fn bad_bodies_change_nothing(store: Arc<dyn Store>) {
     let mut config = config();

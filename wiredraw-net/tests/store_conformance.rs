@@ -13,11 +13,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use wiredraw_core::{
     CaptureLoss, Connection, Contribution, Detail, Edge, FieldType, Graph, HostAnnotation, Node,
-    PacketCounts, Record, Schema, Value,
+    PacketCounts, Record, Schema, Software, Value,
 };
 use wiredraw_net::store::{
-    ConnectionInfo, ItemKind, MemoryStore, RedisConfig, RedisStore, Store, StoreError, TimeRange,
-    Window,
+    ConnectionInfo, ItemKind, MAX_SOFTWARE, MemoryStore, RedisConfig, RedisStore, SoftwareKey,
+    SoftwareSeen, Store, StoreError, TimeRange, Window,
 };
 use wiredraw_net::testkit::{RedisCluster, RedisServer};
 
@@ -1941,6 +1941,224 @@ async fn capture_loss_reports_are_kept_by_interval(backend: &Backend) {
     );
 }
 
+fn software(
+    ts: f64,
+    host: &str,
+    port: Option<u16>,
+    kind: &str,
+    name: &str,
+    version: &str,
+) -> Software {
+    Software {
+        ts,
+        host: ip(host),
+        host_p: port,
+        software_type: kind.into(),
+        name: name.into(),
+        version: (!version.is_empty()).then(|| version.into()),
+        unparsed_version: (!version.is_empty()).then(|| format!("{name}/{version}").into()),
+    }
+}
+
+fn seen(s: &Software, first_seen: f64, last_seen: f64) -> SoftwareSeen {
+    SoftwareSeen {
+        software: SoftwareKey {
+            software_type: s.software_type.to_string(),
+            name: s.name.to_string(),
+            version: s.version.as_ref().map(ToString::to_string),
+            unparsed_version: s.unparsed_version.as_ref().map(ToString::to_string),
+            host_p: s.host_p,
+        },
+        first_seen,
+        last_seen,
+    }
+}
+
+async fn the_software_seen_on_a_host(backend: &Backend) {
+    let store = backend.store();
+    let server = "10.8.0.1";
+    let day = 86_400.0;
+    let ssh = software(
+        T0 + 100.0,
+        server,
+        Some(22),
+        "SSH::SERVER",
+        "OpenSSH",
+        "8.2-p1",
+    );
+    let nginx = software(
+        T0 + 200.0,
+        server,
+        Some(80),
+        "HTTP::SERVER",
+        "nginx",
+        "1.18.0-Ubuntu",
+    );
+    let apt = software(
+        T0 + 300.0,
+        server,
+        None,
+        "HTTP::BROWSER",
+        "Debian APT-HTTP",
+        "1.3",
+    );
+    // The same sshd on another port is another entry; an upgrade is another entry too.
+    let ssh_alt = software(
+        T0 + 400.0,
+        server,
+        Some(2222),
+        "SSH::SERVER",
+        "OpenSSH",
+        "8.2-p1",
+    );
+    let ssh_new = software(
+        T0 + 2.0 * day,
+        server,
+        Some(22),
+        "SSH::SERVER",
+        "OpenSSH",
+        "9.6-p1",
+    );
+    let unversioned = software(T0 + 500.0, "2001:db8::7", None, "HTTP::BROWSER", "curl", "");
+    let again = |s: &Software, ts: f64| Software { ts, ..s.clone() };
+    // Zeek logs running software again each day; delivered out of order and twice over.
+    let batches = [
+        vec![
+            again(&ssh, T0 + day + 100.0),
+            nginx.clone(),
+            unversioned.clone(),
+        ],
+        vec![
+            ssh.clone(),
+            apt.clone(),
+            ssh_alt.clone(),
+            again(&ssh, T0 + 50.0),
+        ],
+        vec![ssh_new.clone(), again(&nginx, T0 + day + 200.0)],
+        vec![
+            ssh.clone(),
+            nginx.clone(),
+            Software {
+                name: "".into(),
+                ..ssh.clone()
+            },
+        ],
+    ];
+    for batch in &batches {
+        store
+            .ingest(&Contribution {
+                software: batch.clone(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+    let report = store
+        .ingest(&Contribution {
+            software: vec![
+                Software {
+                    name: "".into(),
+                    ..ssh.clone()
+                },
+                apt.clone(),
+            ],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(report.software, 1);
+    assert_eq!(
+        report
+            .rejected
+            .iter()
+            .map(|r| (r.kind, r.index))
+            .collect::<Vec<_>>(),
+        [(ItemKind::Software, 0)]
+    );
+    // Software is known whatever the window, like DNS names: no connection needs to be there.
+    let host = store
+        .host(ip(server), Window::At(T0 + 5.0 * day))
+        .await
+        .unwrap();
+    let mut expected = vec![
+        seen(&apt, T0 + 300.0, T0 + 300.0),
+        seen(&nginx, T0 + 200.0, T0 + day + 200.0),
+        seen(&ssh, T0 + 50.0, T0 + day + 100.0),
+        seen(&ssh_alt, T0 + 400.0, T0 + 400.0),
+        seen(&ssh_new, T0 + 2.0 * day, T0 + 2.0 * day),
+    ];
+    expected.sort_by(|a, b| a.software.cmp(&b.software));
+    assert_eq!(host.software, expected);
+    assert_eq!(host.software_total, 5);
+    let other = store.host(ip("2001:db8::7"), Window::At(T0)).await.unwrap();
+    assert_eq!(other.software, [seen(&unversioned, T0 + 500.0, T0 + 500.0)]);
+    assert!(
+        store
+            .host(ip("10.8.0.2"), Window::At(T0))
+            .await
+            .unwrap()
+            .software
+            .is_empty()
+    );
+
+    // Retention drops what was last seen before the cutoff: apt, ssh on 2222 and curl.
+    let retained = store.retain(T0 + day + 50.0).await.unwrap();
+    assert_eq!(retained.software, 3, "{retained:?}");
+    let host = store.host(ip(server), Window::At(T0)).await.unwrap();
+    let names: Vec<(&str, Option<u16>, Option<&str>)> = host
+        .software
+        .iter()
+        .map(|s| {
+            (
+                s.software.name.as_str(),
+                s.software.host_p,
+                s.software.version.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("nginx", Some(80), Some("1.18.0-Ubuntu")),
+            ("OpenSSH", Some(22), Some("8.2-p1")),
+            ("OpenSSH", Some(22), Some("9.6-p1")),
+        ]
+    );
+    assert!(
+        store
+            .host(ip("2001:db8::7"), Window::At(T0))
+            .await
+            .unwrap()
+            .software
+            .is_empty()
+    );
+
+    // A host with more software than an answer lists keeps the most recently seen.
+    let browsers: Vec<Software> = (0..MAX_SOFTWARE + 5)
+        .map(|i| {
+            software(
+                T0 + 3.0 * day + i as f64,
+                "10.8.0.9",
+                None,
+                "HTTP::BROWSER",
+                &format!("agent-{i:03}"),
+                "1",
+            )
+        })
+        .collect();
+    store
+        .ingest(&Contribution {
+            software: browsers.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let busy = store.host(ip("10.8.0.9"), Window::At(T0)).await.unwrap();
+    assert_eq!(busy.software_total, (MAX_SOFTWARE + 5) as u64);
+    assert_eq!(busy.software.len(), MAX_SOFTWARE);
+    assert_eq!(busy.software[0].software.name, "agent-005");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Every test on every backend
 
@@ -2004,6 +2222,7 @@ conformance!(
     overcounted_bytes_are_cut_to_the_wire,
     retention_drops_old_data,
     capture_loss_reports_are_kept_by_interval,
+    the_software_seen_on_a_host,
     answers_match_the_model,
     bad_requests_are_refused,
 );

@@ -2,7 +2,7 @@
 
 use super::{ContributeError, LogType};
 use crate::contribution::{
-    CaptureLoss, Connection, Contribution, Detail, HostAnnotation, PacketCounts,
+    CaptureLoss, Connection, Contribution, Detail, HostAnnotation, PacketCounts, Software,
 };
 use crate::record::Record;
 use crate::value::Value;
@@ -340,6 +340,61 @@ impl LogType for CaptureLossLog {
             gaps: count("gaps")?,
             acks: count("acks")?,
             percent_lost: number("percent_lost", "a number", Value::as_f64)?,
+        });
+        Ok(())
+    }
+}
+
+/// Zeek's `software` log: what runs on a host, one [`Software`] per record. Needs `ts`, `host`,
+/// `software_type` and `name`; the port and the version are optional.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SoftwareLog;
+
+impl SoftwareLog {
+    /// The version as Zeek's `Software::software_fmt_version` prints it: the numbers that are
+    /// set joined by dots, then `-` and `version.addl`.
+    fn version(record: &Record) -> Result<Option<CompactString>, ContributeError> {
+        let mut version = String::new();
+        for part in ["major", "minor", "minor2", "minor3"] {
+            let field = format!("version.{part}");
+            let Some(number) = optional(record, &field, "a count", Value::as_u64)? else {
+                break;
+            };
+            if !version.is_empty() {
+                version.push('.');
+            }
+            version.push_str(&number.to_string());
+        }
+        if let Some(addl) = optional(record, "version.addl", "text", text)? {
+            version.push('-');
+            version.push_str(&addl);
+        }
+        Ok((!version.is_empty()).then(|| version.into()))
+    }
+}
+
+impl LogType for SoftwareLog {
+    fn name(&self) -> &str {
+        "software"
+    }
+
+    fn contribute(&self, record: &Record, out: &mut Contribution) -> Result<(), ContributeError> {
+        let host = required(record, "host")?;
+        let host = host
+            .as_addr()
+            .ok_or_else(|| bad("host", format!("expected an address, found {host}")))?;
+        let required_text = |field: &str| {
+            let value = required(record, field)?;
+            text(value).ok_or_else(|| bad(field, format!("expected text, found {value}")))
+        };
+        out.software.push(Software {
+            ts: stamped(record)?,
+            host,
+            host_p: optional(record, "host_p", "a port", Value::as_port)?,
+            software_type: required_text("software_type")?,
+            name: required_text("name")?,
+            version: SoftwareLog::version(record)?,
+            unparsed_version: optional(record, "unparsed_version", "text", text)?,
         });
         Ok(())
     }

@@ -25,6 +25,8 @@
 //!   certificate's `fingerprint` (Zeek 5+, listed in ssl's `cert_chain_fps`) or, for older logs,
 //!   its file id `id` (listed in ssl's `cert_chain_fuids`). wiredraw-net's stores answer a
 //!   connection with the certificates its ssl records name, under `x509`.
+//! - `software`: what runs on a host (a server's banner, a client's user agent), one
+//!   [`Software`](crate::Software) per record, shown with the host.
 //! - `capture_loss`: the sensor's estimate of what it missed over each interval, one
 //!   [`CaptureLoss`](crate::CaptureLoss) per record. It names no connection or host: the
 //!   viewer marks the intervals on its timeline, since the picture of them is incomplete.
@@ -48,7 +50,7 @@
 
 mod builtin;
 
-pub use builtin::{CaptureLossLog, Conn, Dns, UidDetail, X509};
+pub use builtin::{CaptureLossLog, Conn, Dns, SoftwareLog, UidDetail, X509};
 
 use crate::contribution::Contribution;
 use crate::record::Record;
@@ -144,6 +146,7 @@ impl Registry {
             Box::new(UidDetail::new("weird")),
             Box::new(UidDetail::new("notice")),
             Box::new(CaptureLossLog),
+            Box::new(SoftwareLog),
         ];
         for log_type in builtins {
             let name = log_type.name().to_string();

@@ -254,11 +254,12 @@ impl ParsedBody {
     /// Drops what a record added before it failed half-way.
     fn truncate(&mut self, lengths: [usize; ItemKind::ALL.len()]) {
         let c = &mut self.contribution;
-        let [connections, details, annotations, capture_loss] = lengths;
+        let [connections, details, annotations, capture_loss, software] = lengths;
         c.connections.truncate(connections);
         c.details.truncate(details);
         c.annotations.truncate(annotations);
         c.capture_loss.truncate(capture_loss);
+        c.software.truncate(software);
     }
 
     /// Counts a record and notes its line for the items it just added.

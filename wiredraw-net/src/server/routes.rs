@@ -450,6 +450,8 @@ impl App {
             ports_total: host.ports_total,
             ports_contacted: host.ports_contacted,
             ports_contacted_total: host.ports_contacted_total,
+            software: host.software,
+            software_total: host.software_total,
             name: label.and_then(|l| l.name.clone()),
             group: label.and_then(|l| l.group.clone()),
             color: label.and_then(|l| l.color.clone()),

@@ -2,10 +2,11 @@
 
 use super::{
     BucketSpan, CERTIFICATE_LOG, ConnectionInfo, DetailKey, HistogramBin, HostInfo, IngestReport,
-    LEVELS, MAX_CAPTURE_LOSS_INTERVAL, MAX_CAPTURE_LOSS_REPORTS, Placement, RetainReport, Store,
-    StoreError, StoreFuture, TimeRange, Window, add_to_bins, capture_loss_meets, certificate_keys,
-    check_batch, check_capture_loss_window, counted_here, floor_key, histogram_bins, host_info,
-    host_names, level_keys, ordered_bits, record_json, record_ts, sort_connections,
+    LEVELS, MAX_CAPTURE_LOSS_INTERVAL, MAX_CAPTURE_LOSS_REPORTS, Placement, RetainReport,
+    SoftwareKey, SoftwareSeen, Store, StoreError, StoreFuture, TimeRange, Window, add_to_bins,
+    capture_loss_meets, certificate_keys, check_batch, check_capture_loss_window, counted_here,
+    floor_key, histogram_bins, host_info, host_names, level_keys, ordered_bits, record_json,
+    record_ts, software_list, sort_connections,
 };
 use compact_str::CompactString;
 use parking_lot::RwLock;
@@ -37,6 +38,8 @@ struct Inner {
     pending: BTreeMap<i64, Vec<CompactString>>,
     /// Address → distinct sightings (name, ts bits).
     names: FxHashMap<IpAddr, FxHashSet<(CompactString, u64)>>,
+    /// Address → software seen there → (first, last) seen.
+    software: FxHashMap<IpAddr, BTreeMap<SoftwareKey, (f64, f64)>>,
     /// Capture-loss reports by (ts as [`ordered_bits`], peer).
     capture_loss: BTreeMap<(u64, CompactString), CaptureLoss>,
     range: Option<TimeRange>,
@@ -130,6 +133,15 @@ impl MemoryStore {
                 .or_default()
                 .insert((ann.name.clone(), ann.ts.to_bits()));
         }
+        for software in checked.software {
+            let seen = inner
+                .software
+                .entry(software.host)
+                .or_default()
+                .entry(SoftwareKey::of(software))
+                .or_insert((software.ts, software.ts));
+            *seen = (seen.0.min(software.ts), seen.1.max(software.ts));
+        }
         for report in checked.capture_loss {
             inner
                 .capture_loss
@@ -197,6 +209,12 @@ impl MemoryStore {
             sightings.retain(|(_, ts)| f64::from_bits(*ts) >= limit as f64);
             report.annotations += (before - sightings.len()) as u64;
             !sightings.is_empty()
+        });
+        inner.software.retain(|_, seen| {
+            let before = seen.len();
+            seen.retain(|_, (_, last)| *last >= limit as f64);
+            report.software += (before - seen.len()) as u64;
+            !seen.is_empty()
         });
         let kept = inner
             .capture_loss
@@ -345,6 +363,16 @@ impl Store for MemoryStore {
                         .iter()
                         .map(|(name, ts)| (name.as_str(), f64::from_bits(*ts))),
                 );
+            }
+            if let Some(seen) = inner.software.get(&addr) {
+                (info.software, info.software_total) =
+                    software_list(seen.iter().map(|(software, &(first_seen, last_seen))| {
+                        SoftwareSeen {
+                            software: software.clone(),
+                            first_seen,
+                            last_seen,
+                        }
+                    }));
             }
             Ok(info)
         })

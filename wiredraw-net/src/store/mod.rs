@@ -60,7 +60,7 @@ use std::hash::Hash;
 use std::net::IpAddr;
 use std::pin::Pin;
 use wiredraw_core::{
-    CaptureLoss, Connection, Contribution, Detail, Graph, HostAnnotation, Record, Value,
+    CaptureLoss, Connection, Contribution, Detail, Graph, HostAnnotation, Record, Software, Value,
 };
 
 /// Default bucket width in seconds.
@@ -83,6 +83,8 @@ pub const TOP_PORTS: usize = 10;
 pub const MAX_CERTIFICATES: usize = 32;
 /// Longest uid accepted, in bytes.
 pub const MAX_UID_LEN: usize = 256;
+/// How many kinds of software a host answer lists (see [`HostInfo::software`]).
+pub const MAX_SOFTWARE: usize = 50;
 /// Longest capture-loss interval accepted, in seconds (Zeek measures every 15 minutes by
 /// default). Bounding it bounds how far before a window a query looks for intervals reaching in.
 pub const MAX_CAPTURE_LOSS_INTERVAL: f64 = 86_400.0;
@@ -153,7 +155,8 @@ pub trait Store: Send + Sync {
         window: Window,
     ) -> StoreFuture<'_, Vec<ConnectionInfo>>;
 
-    /// What is known about one host: DNS names (all held data) and its connections in the window.
+    /// What is known about one host: DNS names and software (all held data) and its connections
+    /// in the window.
     fn host(&self, addr: IpAddr, window: Window) -> StoreFuture<'_, HostInfo>;
 
     /// Connections and bytes per bin over `[from, to)` cut into `bins` equal bins. A connection
@@ -167,8 +170,8 @@ pub trait Store: Send + Sync {
 
     /// Drops what is older than `cutoff`: with `c = floor(cutoff / b) * b`, every connection
     /// whose activity ends before `c` (with its details), details whose connection never came
-    /// and whose `ts` is before `c`, annotations seen before `c`, and capture-loss reports whose
-    /// interval ended before `c`.
+    /// and whose `ts` is before `c`, annotations seen before `c`, capture-loss reports whose
+    /// interval ended before `c`, and software last seen before `c`.
     fn retain(&self, cutoff: f64) -> StoreFuture<'_, RetainReport>;
 
     /// Checks that the backend answers.
@@ -287,6 +290,8 @@ pub struct IngestReport {
     pub annotations: usize,
     /// Capture-loss reports accepted (new or already stored).
     pub capture_loss: usize,
+    /// Software sightings accepted (new or already stored).
+    pub software: usize,
     /// Items refused, with their position in the batch.
     pub rejected: Vec<Rejected>,
 }
@@ -309,15 +314,17 @@ pub enum ItemKind {
     Annotation,
     #[serde(rename = "capture_loss")]
     CaptureLoss,
+    Software,
 }
 
 impl ItemKind {
     /// Every kind, in the order of their discriminants.
-    pub const ALL: [ItemKind; 4] = [
+    pub const ALL: [ItemKind; 5] = [
         ItemKind::Connection,
         ItemKind::Detail,
         ItemKind::Annotation,
         ItemKind::CaptureLoss,
+        ItemKind::Software,
     ];
 
     /// How many items of this kind `batch` holds.
@@ -327,6 +334,7 @@ impl ItemKind {
             ItemKind::Detail => batch.details.len(),
             ItemKind::Annotation => batch.annotations.len(),
             ItemKind::CaptureLoss => batch.capture_loss.len(),
+            ItemKind::Software => batch.software.len(),
         }
     }
 }
@@ -342,12 +350,14 @@ pub struct RetainReport {
     pub annotations: u64,
     /// Capture-loss reports dropped.
     pub capture_loss: u64,
+    /// Software no longer seen since the cutoff, dropped from its host.
+    pub software: u64,
 }
 
 impl RetainReport {
     /// Whether anything was dropped.
     pub fn dropped_any(&self) -> bool {
-        self.connections + self.orphans + self.annotations + self.capture_loss > 0
+        self.connections + self.orphans + self.annotations + self.capture_loss + self.software > 0
     }
 }
 
@@ -433,6 +443,67 @@ pub struct HostInfo {
     pub ports_contacted: Vec<PortUse>,
     /// How many distinct ports it connected to, listed or not.
     pub ports_contacted_total: u64,
+    /// The software seen on it (Zeek's software log) over all held data, by type, name and
+    /// version (at most [`MAX_SOFTWARE`], the most recently seen).
+    pub software: Vec<SoftwareSeen>,
+    /// How many distinct kinds of software were seen on it, listed or not.
+    pub software_total: u64,
+}
+
+/// One piece of software seen on a host: what Zeek's software log said, and when. The same
+/// software seen again (Zeek logs it anew each day it runs) widens `first_seen..last_seen`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SoftwareSeen {
+    #[serde(flatten)]
+    pub software: SoftwareKey,
+    pub first_seen: f64,
+    pub last_seen: f64,
+}
+
+/// What tells two pieces of software on one host apart: everything Zeek's software log says
+/// about it but when.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct SoftwareKey {
+    /// Zeek's `software_type`, e.g. `HTTP::SERVER`.
+    pub software_type: String,
+    pub name: String,
+    /// As Zeek prints a version (`8.2-p1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unparsed_version: Option<String>,
+    /// The port it answered on, for a server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_p: Option<u16>,
+}
+
+impl SoftwareKey {
+    pub(crate) fn of(software: &Software) -> SoftwareKey {
+        SoftwareKey {
+            software_type: software.software_type.to_string(),
+            name: software.name.to_string(),
+            version: software.version.as_ref().map(ToString::to_string),
+            unparsed_version: software.unparsed_version.as_ref().map(ToString::to_string),
+            host_p: software.host_p,
+        }
+    }
+}
+
+/// A host's software list from `(software, first_seen, last_seen)`: the [`MAX_SOFTWARE`] most
+/// recently seen, sorted by type, name and version, and how many there were.
+pub(crate) fn software_list(
+    seen: impl IntoIterator<Item = SoftwareSeen>,
+) -> (Vec<SoftwareSeen>, u64) {
+    let mut seen: Vec<SoftwareSeen> = seen.into_iter().collect();
+    let total = seen.len() as u64;
+    seen.sort_by(|a, b| {
+        b.last_seen
+            .total_cmp(&a.last_seen)
+            .then_with(|| a.software.cmp(&b.software))
+    });
+    seen.truncate(MAX_SOFTWARE);
+    seen.sort_by(|a, b| a.software.cmp(&b.software));
+    (seen, total)
 }
 
 /// Connections to one port of a host. For ICMP the port is the message type
@@ -696,6 +767,29 @@ pub(crate) fn check_capture_loss(report: &CaptureLoss) -> Result<(), String> {
     Ok(())
 }
 
+pub(crate) fn check_software(software: &Software) -> Result<(), String> {
+    if !(software.ts.is_finite() && (0.0..=MAX_TIME).contains(&software.ts)) {
+        return Err(format!(
+            "ts must be a time between 0 and {MAX_TIME}, got {}",
+            software.ts
+        ));
+    }
+    for (field, text, max) in [
+        ("software_type", Some(&software.software_type), 256),
+        ("name", Some(&software.name), 256),
+        ("version", software.version.as_ref(), 256),
+        ("unparsed_version", software.unparsed_version.as_ref(), 4096),
+    ] {
+        if text.is_some_and(|t| t.len() > max) {
+            return Err(format!("{field} is longer than {max} bytes"));
+        }
+    }
+    if software.software_type.is_empty() || software.name.is_empty() {
+        return Err("software_type and name must not be empty".into());
+    }
+    Ok(())
+}
+
 /// Whether a capture-loss report's interval meets `[from, to)`.
 pub(crate) fn capture_loss_meets(report: &CaptureLoss, from: f64, to: f64) -> bool {
     report.ts >= from && report.start() < to
@@ -719,6 +813,7 @@ pub(crate) struct Checked<'a> {
     pub details: Vec<&'a Detail>,
     pub annotations: Vec<&'a HostAnnotation>,
     pub capture_loss: Vec<&'a CaptureLoss>,
+    pub software: Vec<&'a Software>,
     pub report: IngestReport,
 }
 
@@ -743,15 +838,23 @@ pub(crate) fn check_batch(batch: &Contribution) -> Checked<'_> {
         check_capture_loss,
         &mut report,
     );
+    let software = keep_valid(
+        &batch.software,
+        ItemKind::Software,
+        check_software,
+        &mut report,
+    );
     report.connections = connections.len();
     report.details = details.len();
     report.annotations = annotations.len();
     report.capture_loss = capture_loss.len();
+    report.software = software.len();
     Checked {
         connections,
         details,
         annotations,
         capture_loss,
+        software,
         report,
     }
 }
@@ -999,6 +1102,8 @@ pub(crate) fn host_info<'c>(
         ports_total: 0,
         ports_contacted: Vec::new(),
         ports_contacted_total: 0,
+        software: Vec::new(),
+        software_total: 0,
     };
     let mut peers: FxHashMap<IpAddr, (u64, u64)> = FxHashMap::default();
     let mut answered = PortTallies::default();

@@ -5,10 +5,10 @@ use super::redis_pool::{Commands, Connections, node_urls, redis_error, subscribe
 use super::{
     Announcements, BucketSpan, CERTIFICATE_LOG, ConnectionInfo, DetailKey, HistogramBin, HostInfo,
     IngestReport, LEVELS, MAX_CAPTURE_LOSS_INTERVAL, MAX_CAPTURE_LOSS_REPORTS, Placement,
-    RecordJson, RetainReport, SharedSession, Store, StoreError, StoreFuture, TimeRange, Window,
-    add_to_bins, capture_loss_meets, certificate_keys, check_batch, check_capture_loss_window,
-    counted_here, floor_key, histogram_bins, host_info, host_names, level_keys, level_width,
-    record_ts, sort_connections,
+    RecordJson, RetainReport, SharedSession, SoftwareKey, SoftwareSeen, Store, StoreError,
+    StoreFuture, TimeRange, Window, add_to_bins, capture_loss_meets, certificate_keys, check_batch,
+    check_capture_loss_window, counted_here, floor_key, histogram_bins, host_info, host_names,
+    level_keys, level_width, record_ts, software_list, sort_connections,
 };
 use compact_str::CompactString;
 use futures_util::{StreamExt, TryStreamExt};
@@ -20,7 +20,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 use wiredraw_core::graph::GraphBuilder;
 use wiredraw_core::{
-    CaptureLoss, Connection, Contribution, Detail, Graph, HostAnnotation, PacketCounts,
+    CaptureLoss, Connection, Contribution, Detail, Graph, HostAnnotation, PacketCounts, Software,
 };
 
 const HISTOGRAM_SCRIPT: &str = include_str!("histogram.lua");
@@ -90,6 +90,7 @@ impl RedisConfig {
 /// | `P hx` | sorted set | histogram shard keys |
 /// | `P p:{<k>}` / `P px` | set / sorted set | uids given details with `ts` in bucket `k`, to find orphans |
 /// | `P a:{<addr>}` / `P ax` | sorted set | `ts\tname` sightings (score `ts`) / addresses (score: oldest sighting) |
+/// | `P sw:{<addr>}` / `P swl:{<addr>}` / `P swx` | sorted sets | software seen on a host, as JSON (score: first seen / last seen) / addresses (score: oldest last sighting) |
 /// | `P cl:{capture_loss}` / `P clx:{capture_loss}` | hash / sorted set | `ts\tpeer` → capture-loss report as JSON / the same fields (score `ts`) |
 /// | `P range` | hash | `first`, `last`, `latest_start` |
 /// | `P changes` | pub/sub channel | change announcements between server processes |
@@ -164,6 +165,15 @@ impl Keys {
     }
     fn names_set(&self) -> String {
         format!("{}ax", self.prefix)
+    }
+    fn software_first(&self, addr: IpAddr) -> String {
+        format!("{}sw:{{{addr}}}", self.prefix)
+    }
+    fn software_last(&self, addr: IpAddr) -> String {
+        format!("{}swl:{{{addr}}}", self.prefix)
+    }
+    fn software_set(&self) -> String {
+        format!("{}swx", self.prefix)
     }
     fn capture_loss(&self) -> String {
         format!("{}cl:{{capture_loss}}", self.prefix)
@@ -392,6 +402,38 @@ impl RedisStore {
         pipe
     }
 
+    /// Each host's software keeps its earliest sighting (`ZADD LT`) and its latest (`ZADD GT`).
+    fn software_pipeline(&self, seen: &[&Software]) -> Result<Commands, StoreError> {
+        let mut pipe = self.new_pipeline();
+        let mut oldest: BTreeMap<IpAddr, f64> = BTreeMap::new();
+        for software in seen {
+            let member = serde_json::to_string(&SoftwareKey::of(software))
+                .map_err(|e| StoreError::Backend(format!("encoding software: {e}")))?;
+            let ts = software.ts.to_string();
+            for (key, flag) in [
+                (self.keys.software_first(software.host), "LT"),
+                (self.keys.software_last(software.host), "GT"),
+            ] {
+                pipe.cmd("ZADD")
+                    .arg(key)
+                    .arg(flag)
+                    .arg(&ts)
+                    .arg(&member)
+                    .ignore();
+            }
+            let seen = oldest.entry(software.host).or_insert(software.ts);
+            *seen = seen.min(software.ts);
+        }
+        if !oldest.is_empty() {
+            let cmd = pipe.cmd("ZADD").arg(self.keys.software_set()).arg("LT");
+            for (addr, ts) in &oldest {
+                cmd.arg(ts.to_string()).arg(addr.to_string());
+            }
+            cmd.ignore();
+        }
+        Ok(pipe)
+    }
+
     /// The first report for each `(ts, peer)` is kept (`HSETNX`), as in memory.
     fn capture_loss_pipeline(&self, reports: &[&CaptureLoss]) -> Result<Commands, StoreError> {
         let mut pipe = self.new_pipeline();
@@ -459,6 +501,9 @@ impl RedisStore {
         }
         for chunk in checked.capture_loss.chunks(n) {
             pipes.push(self.capture_loss_pipeline(chunk)?);
+        }
+        for chunk in checked.software.chunks(n) {
+            pipes.push(self.software_pipeline(chunk)?);
         }
         let mut writes = Vec::with_capacity(pipes.len());
         for pipe in &pipes {
@@ -687,7 +732,14 @@ impl RedisStore {
         let mut info = host_info(addr, &conns);
         let mut pipe = Commands::new();
         pipe.cmd("ZRANGE").arg(self.keys.names(addr)).arg(0).arg(-1);
-        let (members,): (Vec<String>,) = self.query(&pipe).await?;
+        for key in [
+            self.keys.software_first(addr),
+            self.keys.software_last(addr),
+        ] {
+            pipe.cmd("ZRANGE").arg(key).arg(0).arg(-1).arg("WITHSCORES");
+        }
+        type Sightings = Vec<(String, f64)>;
+        let (members, first, last): (Vec<String>, Sightings, Sightings) = self.query(&pipe).await?;
         let mut sightings = Vec::with_capacity(members.len());
         for member in &members {
             let (ts, name) = member
@@ -700,6 +752,18 @@ impl RedisStore {
             ));
         }
         info.names = host_names(sightings);
+        let last: FxHashMap<String, f64> = last.into_iter().collect();
+        let mut software = Vec::with_capacity(first.len());
+        for (member, first_seen) in first {
+            let key: SoftwareKey =
+                serde_json::from_str(&member).map_err(|_| corrupt("software", &member))?;
+            software.push(SoftwareSeen {
+                software: key,
+                first_seen,
+                last_seen: last.get(&member).copied().unwrap_or(first_seen),
+            });
+        }
+        (info.software, info.software_total) = software_list(software);
         Ok(info)
     }
 
@@ -892,6 +956,47 @@ impl RedisStore {
                 None => update.cmd("ZREM").arg(self.keys.names_set()).arg(&addr),
             };
             self.query::<()>(update.ignore()).await?;
+        }
+
+        // Software last seen before the limit.
+        let mut pipe = Commands::new();
+        pipe.cmd("ZRANGEBYSCORE")
+            .arg(self.keys.software_set())
+            .arg("-inf")
+            .arg(format!("({limit}"));
+        let (addrs,): (Vec<String>,) = self.query(&pipe).await?;
+        for addr in addrs {
+            let ip: IpAddr = addr.parse().map_err(|_| corrupt("address", &addr))?;
+            let (first, last) = (self.keys.software_first(ip), self.keys.software_last(ip));
+            let mut pipe = Commands::new();
+            pipe.cmd("ZRANGEBYSCORE")
+                .arg(&last)
+                .arg("-inf")
+                .arg(format!("({limit}"));
+            let (old,): (Vec<String>,) = self.query(&pipe).await?;
+            let mut update = self.new_pipeline();
+            if !old.is_empty() {
+                update.cmd("ZREM").arg(&first).arg(&old).ignore();
+                update.cmd("ZREM").arg(&last).arg(&old).ignore();
+            }
+            update
+                .cmd("ZRANGE")
+                .arg(&last)
+                .arg(0)
+                .arg(0)
+                .arg("WITHSCORES");
+            let (oldest,): (Vec<(String, f64)>,) = self.query(&update).await?;
+            report.software += old.len() as u64;
+            let mut index = Commands::new();
+            match oldest.first() {
+                Some((_, ts)) => index
+                    .cmd("ZADD")
+                    .arg(self.keys.software_set())
+                    .arg(ts.to_string())
+                    .arg(&addr),
+                None => index.cmd("ZREM").arg(self.keys.software_set()).arg(&addr),
+            };
+            self.query::<()>(index.ignore()).await?;
         }
 
         // Capture-loss reports whose interval ended before the limit.
