@@ -232,7 +232,8 @@ async fn a_host_is_answered_with_the_software_seen_on_it() {
         .node(host, Span::At(1_713_484_800.0))
         .await
         .unwrap();
-    let software: Vec<(&str, &str, Option<&str>, Option<u16>, f64, f64)> = answer
+    type Row<'a> = (&'a str, &'a str, Option<&'a str>, Option<u16>, f64, f64);
+    let software: Vec<Row> = answer
         .software
         .iter()
         .map(|s| {
