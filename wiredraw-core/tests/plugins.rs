@@ -307,7 +307,8 @@ fn software_records_say_what_runs_on_a_host_with_zeeks_version_format() {
            1.0\t-\t-\tHTTP::BROWSER\tcurl\t-\t-\t-\t-\t-\t-\n\
            1.0\t10.0.0.1\t-\tHTTP::BROWSER\t-\t-\t-\t-\t-\t-\t-\n";
     let (out, failures) = contribute(&text);
-    let seen: Vec<(String, Option<u16>, &str, &str, Option<&str>)> = out
+    type Row<'a> = (String, Option<u16>, &'a str, &'a str, Option<&'a str>);
+    let seen: Vec<Row> = out
         .software
         .iter()
         .map(|s| {
