@@ -308,7 +308,7 @@ fn software_records_say_what_runs_on_a_host_with_zeeks_version_format() {
            1.0\t10.0.0.1\t-\tHTTP::BROWSER\t-\t-\t-\t-\t-\t-\t-\n";
     let (out, failures) = contribute(&text);
     type Row<'a> = (String, Option<u16>, &'a str, &'a str, Option<&'a str>);
-    let seen: Vec<Row> = out
+    let seen: Vec<Row<'_>> = out
         .software
         .iter()
         .map(|s| {

@@ -233,7 +233,7 @@ async fn a_host_is_answered_with_the_software_seen_on_it() {
         .await
         .unwrap();
     type Row<'a> = (&'a str, &'a str, Option<&'a str>, Option<u16>, f64, f64);
-    let software: Vec<Row> = answer
+    let software: Vec<Row<'_>> = answer
         .software
         .iter()
         .map(|s| {
