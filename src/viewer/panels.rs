@@ -4,7 +4,9 @@
 use super::format_utc;
 use super::graph_view::{Filters, NO_SERVICE};
 use super::timeline_ui::format_duration;
-use crate::net::api::{EdgeConnection, EdgeResponse, GraphResponse, NodeResponse, PortUse};
+use crate::net::api::{
+    EdgeConnection, EdgeResponse, GraphResponse, NodeResponse, PortUse, SoftwareSeen,
+};
 use std::collections::{BTreeMap, BTreeSet};
 use wiredraw_core::history::conn_state_meaning;
 use wiredraw_core::{Connection, format_bytes, is_icmp};
@@ -61,6 +63,10 @@ pub fn node_panel(
             format_utc(name.first_seen),
             format_utc(name.last_seen)
         ));
+    }
+    if !node.software.is_empty() {
+        ui.separator();
+        software_list(ui, &node.software, node.software_total);
     }
     for (title, ports, total) in [
         ("Ports it answered on", &node.ports, node.ports_total),
@@ -153,6 +159,55 @@ fn ports_list(ui: &mut egui::Ui, title: &str, ports: &[PortUse], total: u64) -> 
         ui.weak(format!("and {unlisted} more"));
     }
     clicked
+}
+
+/// What Zeek's software log saw running on the host: a server's banner tells its version (an
+/// old sshd, an unpatched IIS), a client's user agent what it runs. Held data, not the window's.
+fn software_list(ui: &mut egui::Ui, software: &[SoftwareSeen], total: u64) {
+    ui.strong(format!("Software ({total})"));
+    egui::Grid::new("software")
+        .num_columns(3)
+        .striped(true)
+        .show(ui, |ui| {
+            for seen in software {
+                let s = &seen.software;
+                let name = match &s.version {
+                    Some(version) => format!("{} {version}", s.name),
+                    None => s.name.clone(),
+                };
+                let mut hover = String::new();
+                if let Some(unparsed) = &s.unparsed_version {
+                    hover.push_str(&format!("{unparsed}\n"));
+                }
+                hover.push_str(&format!(
+                    "{}, first seen {}, last seen {}",
+                    s.software_type,
+                    format_utc(seen.first_seen),
+                    format_utc(seen.last_seen)
+                ));
+                ui.monospace(name).on_hover_text(hover);
+                ui.label(software_type_text(&s.software_type));
+                match s.host_p {
+                    Some(port) => ui.monospace(format!("port {port}")),
+                    None => ui.weak("-"),
+                };
+                ui.end_row();
+            }
+        });
+    let unlisted = total.saturating_sub(software.len() as u64);
+    if unlisted > 0 {
+        ui.weak(format!("and {unlisted} more"));
+    }
+}
+
+/// Zeek's software type in words: `HTTP::SERVER` → `HTTP server`.
+fn software_type_text(software_type: &str) -> String {
+    match software_type.split_once("::") {
+        Some((protocol, role)) => {
+            format!("{protocol} {}", role.to_lowercase().replace('_', " "))
+        }
+        None => software_type.to_string(),
+    }
 }
 
 /// `443/tcp`; for ICMP, whose "port" is the message type, `icmp 8`.
@@ -586,7 +641,10 @@ pub fn threshold_filter(ui: &mut egui::Ui, filters: &mut Filters, max_bytes: u64
 
 #[cfg(test)]
 mod tests {
-    use super::{TileFields, edge_ports, field_text, offset_text, tile_order, tiles_per_row};
+    use super::{
+        TileFields, edge_ports, field_text, offset_text, software_type_text, tile_order,
+        tiles_per_row,
+    };
     use crate::net::api::{EdgeConnection, EdgeResponse};
     use serde_json::json;
 
@@ -681,6 +739,17 @@ mod tests {
         assert_eq!(offset_text(f64::NAN), None);
         assert_eq!(offset_text(-2.0).as_deref(), Some("-2s"));
         assert_eq!(offset_text(125.0).as_deref(), Some("+2m 5s"));
+    }
+
+    #[test]
+    fn software_types_read_as_words() {
+        assert_eq!(software_type_text("HTTP::SERVER"), "HTTP server");
+        assert_eq!(software_type_text("SSH::CLIENT"), "SSH client");
+        assert_eq!(
+            software_type_text("HTTP::BROWSER_PLUGIN"),
+            "HTTP browser plugin"
+        );
+        assert_eq!(software_type_text("Unknown"), "Unknown");
     }
 
     #[test]
