@@ -1,5 +1,5 @@
-//! What one record contributes to the picture: connections, details, host annotations, the
-//! software seen on hosts and the sensor's capture-loss reports.
+//! What one record contributes to the picture: connections, details, host annotations and
+//! records, the software seen on hosts and the sensor's capture-loss reports.
 //!
 //! These are the units the store ingests. Every log-type plugin turns records into them.
 
@@ -138,6 +138,16 @@ pub struct Detail {
     pub record: Record,
 }
 
+/// A whole record about a host rather than a connection: a notice that names the host as its
+/// `src` or `dst` (a scan, password guessing, an invalid certificate it served).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostRecord {
+    pub addr: IpAddr,
+    /// The log type the record came from (`notice`, …).
+    pub log_type: CompactString,
+    pub record: Record,
+}
+
 /// A fact about a host learned from a log, e.g. a DNS answer naming an address.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HostAnnotation {
@@ -206,6 +216,7 @@ pub struct Contribution {
     pub annotations: Vec<HostAnnotation>,
     pub capture_loss: Vec<CaptureLoss>,
     pub software: Vec<Software>,
+    pub host_records: Vec<HostRecord>,
 }
 
 impl Contribution {
@@ -215,6 +226,7 @@ impl Contribution {
             && self.annotations.is_empty()
             && self.capture_loss.is_empty()
             && self.software.is_empty()
+            && self.host_records.is_empty()
     }
 
     pub fn clear(&mut self) {
@@ -223,5 +235,6 @@ impl Contribution {
         self.annotations.clear();
         self.capture_loss.clear();
         self.software.clear();
+        self.host_records.clear();
     }
 }

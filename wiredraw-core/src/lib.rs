@@ -58,7 +58,8 @@ pub mod value;
 pub mod zeek;
 
 pub use contribution::{
-    CaptureLoss, Connection, Contribution, Detail, HostAnnotation, PacketCounts, Software, is_icmp,
+    CaptureLoss, Connection, Contribution, Detail, HostAnnotation, HostRecord, PacketCounts,
+    Software, is_icmp,
 };
 pub use diff::GraphDiff;
 pub use graph::{Edge, Graph, GraphError, Node, format_bytes};

@@ -218,6 +218,45 @@ fn details_attach_by_uid_uids_or_conn_uids() {
 }
 
 #[test]
+fn notices_attach_to_their_connection_and_to_the_hosts_they_name() {
+    let notice = tsv_header(
+        "notice",
+        &["ts", "uid", "note", "msg", "src", "dst"],
+        &["time", "string", "enum", "string", "addr", "addr"],
+    );
+    let text = notice
+        // From wrccdc: a certificate that failed validation, on a connection.
+        + "1521911720.629574\tCmC9kY1X0u9nP78KZc\tSSL::Invalid_Server_Cert\tSSL certificate validation failed\t10.164.94.120\t10.47.3.200\n\
+           2.0\t-\tSSH::Password_Guessing\t10.0.0.9 appears to be guessing SSH passwords\t10.0.0.9\t-\n\
+           3.0\t-\tCaptureLoss::Too_Much_Loss\tloss above 10%\t-\t-\n\
+           4.0\t-\tScan::Port_Scan\tself\t10.0.0.7\t10.0.0.7\n";
+    let (out, failures) = contribute(&text);
+    let attached: Vec<&str> = out.details.iter().map(|d| d.uid.as_str()).collect();
+    assert_eq!(attached, ["CmC9kY1X0u9nP78KZc"]);
+    let hosts: Vec<(String, &str)> = out
+        .host_records
+        .iter()
+        .map(|h| {
+            (
+                h.addr.to_string(),
+                h.record.get("note").and_then(Value::as_str).unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        hosts,
+        [
+            ("10.164.94.120".to_string(), "SSL::Invalid_Server_Cert"),
+            ("10.47.3.200".to_string(), "SSL::Invalid_Server_Cert"),
+            ("10.0.0.9".to_string(), "SSH::Password_Guessing"),
+            ("10.0.0.7".to_string(), "Scan::Port_Scan"),
+        ]
+    );
+    assert!(out.host_records.iter().all(|h| h.log_type == "notice"));
+    assert!(failures.is_empty(), "{failures:?}");
+}
+
+#[test]
 fn x509_is_keyed_by_fingerprint_or_file_id() {
     let new = tsv_header("x509", &["ts", "fingerprint"], &["time", "string"]) + "1.0\tab12\n";
     let old = tsv_header("x509", &["ts", "id"], &["time", "string"]) + "1.0\tFxyz\n";

@@ -2,7 +2,7 @@
 //! (which reads them). One definition per answer keeps both sides in step.
 
 use crate::store::TimeRange;
-pub use crate::store::{PortUse, SoftwareKey, SoftwareSeen};
+pub use crate::store::{HostRecordJson, PortUse, SoftwareKey, SoftwareSeen};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::collections::BTreeSet;
@@ -222,6 +222,13 @@ pub struct NodeResponse {
     /// How many distinct kinds of software were seen on it, listed or not.
     #[serde(default)]
     pub software_total: u64,
+    /// Records about the host itself (notices naming it as `src` or `dst`), over all held data,
+    /// newest first (at most [`MAX_HOST_RECORDS`](crate::store::MAX_HOST_RECORDS)).
+    #[serde(default)]
+    pub records: Vec<HostRecordJson>,
+    /// How many records about the host are held, listed or not.
+    #[serde(default)]
+    pub records_total: u64,
     /// Inventory name, group and colour, when an inventory entry covers the address.
     pub name: Option<String>,
     pub group: Option<String>,

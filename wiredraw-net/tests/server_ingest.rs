@@ -284,6 +284,54 @@ async fn a_host_is_answered_with_the_software_seen_on_it() {
     server.stop().await;
 }
 
+/// wrccdc's notice log: 207 certificates that failed validation, each naming its connection
+/// and, as `src` and `dst`, the client and the server. A host's answer lists the notices that
+/// name it, newest first, whatever window is asked for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_is_answered_with_the_notices_that_name_it() {
+    let server = TestServer::start(config(), memory_store()).await;
+    let collector = server.collector();
+    let (header, lines) = split_log(&wrccdc_file("notice"));
+    assert_eq!(lines.len(), 207);
+    for body in batches(&header, &lines, 100) {
+        let answer = collector.post_logs("notice", body, true).await.unwrap();
+        assert_eq!(answer.rejected, 0, "{:?}", answer.errors);
+    }
+    let session = server.session().await;
+    let scanner = session
+        .node("10.164.94.120".parse().unwrap(), Span::At(1_700_000_000.0))
+        .await
+        .unwrap();
+    // It is the client of 35 of them: 20 listed, the newest first.
+    assert_eq!(scanner.records_total, 35);
+    assert_eq!(scanner.records.len(), 20);
+    let newest = &scanner.records[0].record;
+    assert_eq!(scanner.records[0].log_type, "notice");
+    assert_eq!(newest["note"], "SSL::Invalid_Server_Cert");
+    assert_eq!(newest["ts"], 1_521_912_090.841_238);
+    assert_eq!(newest["dst"], "10.47.8.19");
+    let times: Vec<f64> = scanner
+        .records
+        .iter()
+        .map(|r| r.record["ts"].as_f64().unwrap())
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] >= w[1]), "{times:?}");
+    // The server of one of them.
+    let esx = session
+        .node("10.47.3.200".parse().unwrap(), Span::At(1_700_000_000.0))
+        .await
+        .unwrap();
+    assert_eq!(esx.records_total, 1);
+    assert_eq!(esx.records[0].record["uid"], "CmC9kY1X0u9nP78KZc");
+    assert!(
+        esx.records[0].record["sub"]
+            .as_str()
+            .unwrap()
+            .contains("OU=VMware ESX Server Default Certificate")
+    );
+    server.stop().await;
+}
+
 /// Bad bodies: each answered with its status, and the store left as it was.
 async fn bad_bodies_change_nothing(store: Arc<dyn Store>) {
     let mut config = config();

@@ -12,12 +12,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use wiredraw_core::{
-    CaptureLoss, Connection, Contribution, Detail, Edge, FieldType, Graph, HostAnnotation, Node,
-    PacketCounts, Record, Schema, Software, Value,
+    CaptureLoss, Connection, Contribution, Detail, Edge, FieldType, Graph, HostAnnotation,
+    HostRecord, Node, PacketCounts, Record, Schema, Software, Value,
 };
 use wiredraw_net::store::{
-    ConnectionInfo, ItemKind, MAX_SOFTWARE, MemoryStore, RedisConfig, RedisStore, SoftwareKey,
-    SoftwareSeen, Store, StoreError, TimeRange, Window,
+    ConnectionInfo, ItemKind, MAX_HOST_RECORDS, MAX_SOFTWARE, MemoryStore, RedisConfig, RedisStore,
+    SoftwareKey, SoftwareSeen, Store, StoreError, TimeRange, Window,
 };
 use wiredraw_net::testkit::{RedisCluster, RedisServer};
 
@@ -2159,6 +2159,108 @@ async fn the_software_seen_on_a_host(backend: &Backend) {
     assert_eq!(busy.software[0].software.name, "agent-005");
 }
 
+fn host_record(addr: &str, ts: f64, note: &str) -> HostRecord {
+    let detail = detail("-", "notice", ts, note);
+    HostRecord {
+        addr: ip(addr),
+        log_type: detail.log_type,
+        record: detail.record,
+    }
+}
+
+/// The notes of a host's records as the store answers them.
+async fn host_notes(store: &dyn Store, addr: &str) -> (Vec<String>, u64) {
+    let host = store.host(ip(addr), Window::At(T0)).await.unwrap();
+    assert!(host.records.iter().all(|r| r.log_type == "notice"));
+    let notes = host
+        .records
+        .iter()
+        .map(|r| r.record["note"].as_str().unwrap().to_string())
+        .collect();
+    (notes, host.records_total)
+}
+
+async fn records_about_a_host(backend: &Backend) {
+    let store = backend.store();
+    let scanner = "10.7.0.9";
+    let guessing = host_record(scanner, T0 + 100.0, "SSH::Password_Guessing");
+    let scan = host_record(scanner, T0 + 50.0, "Scan::Port_Scan");
+    let later_scan = host_record(scanner, T0 + 5000.0, "Scan::Address_Scan");
+    let target = host_record("2001:db8::5", T0 + 100.0, "SSH::Password_Guessing");
+    // Out of order and twice over; a record whose ts is missing is refused.
+    let mut stamped_nowhere = host_record(scanner, T0, "no time");
+    stamped_nowhere.record.values[0] = Value::Unset;
+    let report = store
+        .ingest(&Contribution {
+            host_records: vec![later_scan.clone(), guessing.clone(), stamped_nowhere],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(report.host_records, 2);
+    assert_eq!(
+        report
+            .rejected
+            .iter()
+            .map(|r| (r.kind, r.index))
+            .collect::<Vec<_>>(),
+        [(ItemKind::HostRecord, 2)]
+    );
+    store
+        .ingest(&Contribution {
+            host_records: vec![scan.clone(), guessing.clone(), target.clone()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    // Newest first, whatever the window, and no connection needed.
+    assert_eq!(
+        host_notes(&*store, scanner).await,
+        (
+            vec![
+                "Scan::Address_Scan".to_string(),
+                "SSH::Password_Guessing".to_string(),
+                "Scan::Port_Scan".to_string()
+            ],
+            3
+        )
+    );
+    assert_eq!(
+        host_notes(&*store, "2001:db8::5").await,
+        (vec!["SSH::Password_Guessing".to_string()], 1)
+    );
+    let host = store.host(ip(scanner), Window::At(T0)).await.unwrap();
+    assert_eq!(
+        host.records[1].record,
+        serde_json::json!({"ts": T0 + 100.0, "uid": "-", "note": "SSH::Password_Guessing"})
+    );
+
+    // Retention drops the records stamped before the cutoff's bucket.
+    let retained = store.retain(T0 + 115.0).await.unwrap();
+    assert_eq!(retained.host_records, 3, "{retained:?}");
+    assert_eq!(
+        host_notes(&*store, scanner).await,
+        (vec!["Scan::Address_Scan".to_string()], 1)
+    );
+    assert_eq!(host_notes(&*store, "2001:db8::5").await, (vec![], 0));
+
+    // A busy host lists the newest records and counts them all.
+    let many: Vec<HostRecord> = (0..MAX_HOST_RECORDS + 3)
+        .map(|i| host_record("10.7.0.1", T0 + 10_000.0 + i as f64, &format!("n{i:03}")))
+        .collect();
+    store
+        .ingest(&Contribution {
+            host_records: many,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let (notes, total) = host_notes(&*store, "10.7.0.1").await;
+    assert_eq!(total, (MAX_HOST_RECORDS + 3) as u64);
+    assert_eq!(notes.len(), MAX_HOST_RECORDS);
+    assert_eq!(notes[0], format!("n{:03}", MAX_HOST_RECORDS + 2));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Every test on every backend
 
@@ -2223,6 +2325,7 @@ conformance!(
     retention_drops_old_data,
     capture_loss_reports_are_kept_by_interval,
     the_software_seen_on_a_host,
+    records_about_a_host,
     answers_match_the_model,
     bad_requests_are_refused,
 );

@@ -2,7 +2,8 @@
 
 use super::{ContributeError, LogType};
 use crate::contribution::{
-    CaptureLoss, Connection, Contribution, Detail, HostAnnotation, PacketCounts, Software,
+    CaptureLoss, Connection, Contribution, Detail, HostAnnotation, HostRecord, PacketCounts,
+    Software,
 };
 use crate::record::Record;
 use crate::value::Value;
@@ -396,6 +397,41 @@ impl LogType for SoftwareLog {
             version: SoftwareLog::version(record)?,
             unparsed_version: optional(record, "unparsed_version", "text", text)?,
         });
+        Ok(())
+    }
+}
+
+/// Zeek's `notice` log: a notice is attached to the connection it names (`uid`), like any
+/// detail, and kept with each host it names as `src` or `dst`, since many notices (scans,
+/// password guessing) name hosts and no connection.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Notice;
+
+impl LogType for Notice {
+    fn name(&self) -> &str {
+        "notice"
+    }
+
+    fn contribute(&self, record: &Record, out: &mut Contribution) -> Result<(), ContributeError> {
+        UidDetail::attach(record, out)?;
+        let mut hosts: Vec<IpAddr> = Vec::with_capacity(2);
+        for field in ["src", "dst"] {
+            if let Some(addr) = optional(record, field, "an address", Value::as_addr)?
+                && !hosts.contains(&addr)
+            {
+                hosts.push(addr);
+            }
+        }
+        if !hosts.is_empty() {
+            stamped(record)?;
+        }
+        for addr in hosts {
+            out.host_records.push(HostRecord {
+                addr,
+                log_type: record.path().into(),
+                record: record.clone(),
+            });
+        }
         Ok(())
     }
 }

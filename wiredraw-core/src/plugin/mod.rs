@@ -12,6 +12,9 @@
 //! - `dns`: the record as a detail, and a [`HostAnnotation`](crate::HostAnnotation) per address
 //!   answer (the query name resolved to that address; names are lower-cased, trailing dot
 //!   dropped). A dns record without a `uid` is refused.
+//! - `notice`: as below, and also kept with each host it names as `src` or `dst`
+//!   ([`HostRecord`](crate::HostRecord)): scans and password guessing name hosts, not a
+//!   connection.
 //! - `http`, `ssl`, `files`, `ssh`, `smtp`, `dhcp`, `weird`, `notice`: the record as a detail of
 //!   its connection (`uid`; `files` before Zeek 5.1 lists `conn_uids`, `dhcp` lists `uids`: the
 //!   record is attached to each). Records with none of these (a weird or notice not tied to a
@@ -50,7 +53,7 @@
 
 mod builtin;
 
-pub use builtin::{CaptureLossLog, Conn, Dns, SoftwareLog, UidDetail, X509};
+pub use builtin::{CaptureLossLog, Conn, Dns, Notice, SoftwareLog, UidDetail, X509};
 
 use crate::contribution::Contribution;
 use crate::record::Record;
@@ -144,7 +147,7 @@ impl Registry {
             Box::new(UidDetail::always_naming("smtp")),
             Box::new(UidDetail::always_naming("dhcp")),
             Box::new(UidDetail::new("weird")),
-            Box::new(UidDetail::new("notice")),
+            Box::new(Notice),
             Box::new(CaptureLossLog),
             Box::new(SoftwareLog),
         ];

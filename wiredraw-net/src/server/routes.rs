@@ -452,6 +452,8 @@ impl App {
             ports_contacted_total: host.ports_contacted_total,
             software: host.software,
             software_total: host.software_total,
+            records: host.records,
+            records_total: host.records_total,
             name: label.and_then(|l| l.name.clone()),
             group: label.and_then(|l| l.group.clone()),
             color: label.and_then(|l| l.color.clone()),

@@ -1,12 +1,12 @@
 //! The embedded in-memory store: nothing to install, used by the demo and by default.
 
 use super::{
-    BucketSpan, CERTIFICATE_LOG, ConnectionInfo, DetailKey, HistogramBin, HostInfo, IngestReport,
-    LEVELS, MAX_CAPTURE_LOSS_INTERVAL, MAX_CAPTURE_LOSS_REPORTS, Placement, RetainReport,
-    SoftwareKey, SoftwareSeen, Store, StoreError, StoreFuture, TimeRange, Window, add_to_bins,
-    capture_loss_meets, certificate_keys, check_batch, check_capture_loss_window, counted_here,
-    floor_key, histogram_bins, host_info, host_names, level_keys, ordered_bits, record_json,
-    record_ts, software_list, sort_connections,
+    BucketSpan, CERTIFICATE_LOG, ConnectionInfo, DetailKey, HistogramBin, HostInfo, HostRecordJson,
+    IngestReport, LEVELS, MAX_CAPTURE_LOSS_INTERVAL, MAX_CAPTURE_LOSS_REPORTS, MAX_HOST_RECORDS,
+    Placement, RetainReport, SoftwareKey, SoftwareSeen, Store, StoreError, StoreFuture, TimeRange,
+    Window, add_to_bins, capture_loss_meets, certificate_keys, check_batch,
+    check_capture_loss_window, counted_here, floor_key, histogram_bins, host_info, host_names,
+    level_keys, ordered_bits, record_json, record_ts, software_list, sort_connections,
 };
 use compact_str::CompactString;
 use parking_lot::RwLock;
@@ -38,6 +38,8 @@ struct Inner {
     pending: BTreeMap<i64, Vec<CompactString>>,
     /// Address → distinct sightings (name, ts bits).
     names: FxHashMap<IpAddr, FxHashSet<(CompactString, u64)>>,
+    /// Address → records about it, by key (time first) → (log type, record).
+    host_records: FxHashMap<IpAddr, BTreeMap<DetailKey, (CompactString, Record)>>,
     /// Address → software seen there → (first, last) seen.
     software: FxHashMap<IpAddr, BTreeMap<SoftwareKey, (f64, f64)>>,
     /// Capture-loss reports by (ts as [`ordered_bits`], peer).
@@ -76,7 +78,7 @@ impl MemoryStore {
         let keyed: Vec<_> = checked
             .details
             .iter()
-            .map(|d| (DetailKey::of(d, &mut scratch), *d))
+            .map(|d| (DetailKey::of(&d.log_type, &d.record, &mut scratch), *d))
             .collect();
         let b = self.bucket_secs;
         let mut inner = self.inner.write();
@@ -132,6 +134,15 @@ impl MemoryStore {
                 .entry(ann.addr)
                 .or_default()
                 .insert((ann.name.clone(), ann.ts.to_bits()));
+        }
+        for host_record in checked.host_records {
+            let key = DetailKey::of(&host_record.log_type, &host_record.record, &mut scratch);
+            inner
+                .host_records
+                .entry(host_record.addr)
+                .or_default()
+                .entry(key)
+                .or_insert_with(|| (host_record.log_type.clone(), host_record.record.clone()));
         }
         for software in checked.software {
             let seen = inner
@@ -209,6 +220,15 @@ impl MemoryStore {
             sightings.retain(|(_, ts)| f64::from_bits(*ts) >= limit as f64);
             report.annotations += (before - sightings.len()) as u64;
             !sightings.is_empty()
+        });
+        let oldest_kept = DetailKey {
+            ts_order: ordered_bits(limit as f64),
+            hash: 0,
+        };
+        inner.host_records.retain(|_, records| {
+            let kept = records.split_off(&oldest_kept);
+            report.host_records += std::mem::replace(records, kept).len() as u64;
+            !records.is_empty()
         });
         inner.software.retain(|_, seen| {
             let before = seen.len();
@@ -363,6 +383,18 @@ impl Store for MemoryStore {
                         .iter()
                         .map(|(name, ts)| (name.as_str(), f64::from_bits(*ts))),
                 );
+            }
+            if let Some(records) = inner.host_records.get(&addr) {
+                info.records_total = records.len() as u64;
+                info.records = records
+                    .values()
+                    .rev()
+                    .take(MAX_HOST_RECORDS)
+                    .map(|(log_type, record)| HostRecordJson {
+                        log_type: log_type.to_string(),
+                        record: record_json(record),
+                    })
+                    .collect();
             }
             if let Some(seen) = inner.software.get(&addr) {
                 (info.software, info.software_total) =

@@ -60,7 +60,8 @@ use std::hash::Hash;
 use std::net::IpAddr;
 use std::pin::Pin;
 use wiredraw_core::{
-    CaptureLoss, Connection, Contribution, Detail, Graph, HostAnnotation, Record, Software, Value,
+    CaptureLoss, Connection, Contribution, Detail, Graph, HostAnnotation, HostRecord, Record,
+    Software, Value,
 };
 
 /// Default bucket width in seconds.
@@ -83,6 +84,8 @@ pub const TOP_PORTS: usize = 10;
 pub const MAX_CERTIFICATES: usize = 32;
 /// Longest uid accepted, in bytes.
 pub const MAX_UID_LEN: usize = 256;
+/// How many records about a host (notices naming it) a host answer lists, the newest.
+pub const MAX_HOST_RECORDS: usize = 20;
 /// How many kinds of software a host answer lists (see [`HostInfo::software`]).
 pub const MAX_SOFTWARE: usize = 50;
 /// Longest capture-loss interval accepted, in seconds (Zeek measures every 15 minutes by
@@ -155,8 +158,8 @@ pub trait Store: Send + Sync {
         window: Window,
     ) -> StoreFuture<'_, Vec<ConnectionInfo>>;
 
-    /// What is known about one host: DNS names and software (all held data) and its connections
-    /// in the window.
+    /// What is known about one host: DNS names, software and records about it (all held data)
+    /// and its connections in the window.
     fn host(&self, addr: IpAddr, window: Window) -> StoreFuture<'_, HostInfo>;
 
     /// Connections and bytes per bin over `[from, to)` cut into `bins` equal bins. A connection
@@ -171,7 +174,8 @@ pub trait Store: Send + Sync {
     /// Drops what is older than `cutoff`: with `c = floor(cutoff / b) * b`, every connection
     /// whose activity ends before `c` (with its details), details whose connection never came
     /// and whose `ts` is before `c`, annotations seen before `c`, capture-loss reports whose
-    /// interval ended before `c`, and software last seen before `c`.
+    /// interval ended before `c`, software last seen before `c`, and records about hosts
+    /// stamped before `c`.
     fn retain(&self, cutoff: f64) -> StoreFuture<'_, RetainReport>;
 
     /// Checks that the backend answers.
@@ -292,6 +296,8 @@ pub struct IngestReport {
     pub capture_loss: usize,
     /// Software sightings accepted (new or already stored).
     pub software: usize,
+    /// Records about hosts accepted (new or already stored).
+    pub host_records: usize,
     /// Items refused, with their position in the batch.
     pub rejected: Vec<Rejected>,
 }
@@ -315,16 +321,19 @@ pub enum ItemKind {
     #[serde(rename = "capture_loss")]
     CaptureLoss,
     Software,
+    #[serde(rename = "host_record")]
+    HostRecord,
 }
 
 impl ItemKind {
     /// Every kind, in the order of their discriminants.
-    pub const ALL: [ItemKind; 5] = [
+    pub const ALL: [ItemKind; 6] = [
         ItemKind::Connection,
         ItemKind::Detail,
         ItemKind::Annotation,
         ItemKind::CaptureLoss,
         ItemKind::Software,
+        ItemKind::HostRecord,
     ];
 
     /// How many items of this kind `batch` holds.
@@ -335,6 +344,7 @@ impl ItemKind {
             ItemKind::Annotation => batch.annotations.len(),
             ItemKind::CaptureLoss => batch.capture_loss.len(),
             ItemKind::Software => batch.software.len(),
+            ItemKind::HostRecord => batch.host_records.len(),
         }
     }
 }
@@ -352,12 +362,23 @@ pub struct RetainReport {
     pub capture_loss: u64,
     /// Software no longer seen since the cutoff, dropped from its host.
     pub software: u64,
+    /// Records about hosts dropped.
+    pub host_records: u64,
 }
 
 impl RetainReport {
     /// Whether anything was dropped.
     pub fn dropped_any(&self) -> bool {
-        self.connections + self.orphans + self.annotations + self.capture_loss + self.software > 0
+        [
+            self.connections,
+            self.orphans,
+            self.annotations,
+            self.capture_loss,
+            self.software,
+            self.host_records,
+        ]
+        .iter()
+        .any(|&dropped| dropped > 0)
     }
 }
 
@@ -448,6 +469,19 @@ pub struct HostInfo {
     pub software: Vec<SoftwareSeen>,
     /// How many distinct kinds of software were seen on it, listed or not.
     pub software_total: u64,
+    /// Records about the host itself, such as notices naming it, over all held data, newest
+    /// first (at most [`MAX_HOST_RECORDS`]).
+    pub records: Vec<HostRecordJson>,
+    /// How many records about the host are held, listed or not.
+    pub records_total: u64,
+}
+
+/// A record about a host, whole, as the API shows records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HostRecordJson {
+    pub log_type: String,
+    /// The record's fields in the log's own column order.
+    pub record: serde_json::Value,
 }
 
 /// One piece of software seen on a host: what Zeek's software log said, and when. The same
@@ -714,13 +748,27 @@ pub(crate) fn check_uid(uid: &str) -> Result<(), String> {
 
 pub(crate) fn check_detail(detail: &Detail) -> Result<(), String> {
     check_uid(&detail.uid)?;
-    if detail.log_type.is_empty() || detail.log_type.chars().any(char::is_control) {
+    check_record(&detail.log_type, &detail.record)
+}
+
+pub(crate) fn check_host_record(host_record: &HostRecord) -> Result<(), String> {
+    check_record(&host_record.log_type, &host_record.record)?;
+    match record_ts(&host_record.record) {
+        Some(ts) if (0.0..=MAX_TIME).contains(&ts) => Ok(()),
+        _ => Err(format!(
+            "a record about a host needs a ts between 0 and {MAX_TIME}"
+        )),
+    }
+}
+
+/// A whole record, kept as it came, with the log type it came from.
+fn check_record(log_type: &str, record: &Record) -> Result<(), String> {
+    if log_type.is_empty() || log_type.chars().any(char::is_control) {
         return Err(format!(
-            "log type {:?} is empty or has control characters",
-            detail.log_type
+            "log type {log_type:?} is empty or has control characters"
         ));
     }
-    if detail.record.values.len() != detail.record.schema.names.len() {
+    if record.values.len() != record.schema.names.len() {
         return Err("record has a different number of values than its schema has fields".into());
     }
     Ok(())
@@ -814,6 +862,7 @@ pub(crate) struct Checked<'a> {
     pub annotations: Vec<&'a HostAnnotation>,
     pub capture_loss: Vec<&'a CaptureLoss>,
     pub software: Vec<&'a Software>,
+    pub host_records: Vec<&'a HostRecord>,
     pub report: IngestReport,
 }
 
@@ -844,17 +893,25 @@ pub(crate) fn check_batch(batch: &Contribution) -> Checked<'_> {
         check_software,
         &mut report,
     );
+    let host_records = keep_valid(
+        &batch.host_records,
+        ItemKind::HostRecord,
+        check_host_record,
+        &mut report,
+    );
     report.connections = connections.len();
     report.details = details.len();
     report.annotations = annotations.len();
     report.capture_loss = capture_loss.len();
     report.software = software.len();
+    report.host_records = host_records.len();
     Checked {
         connections,
         details,
         annotations,
         capture_loss,
         software,
+        host_records,
         report,
     }
 }
@@ -898,16 +955,16 @@ pub(crate) struct DetailKey {
 }
 
 impl DetailKey {
-    pub fn of(detail: &Detail, scratch: &mut Vec<u8>) -> DetailKey {
+    pub fn of(log_type: &str, record: &Record, scratch: &mut Vec<u8>) -> DetailKey {
         scratch.clear();
-        scratch.extend_from_slice(detail.log_type.as_bytes());
-        for (name, value) in detail.record.schema.names.iter().zip(&detail.record.values) {
+        scratch.extend_from_slice(log_type.as_bytes());
+        for (name, value) in record.schema.names.iter().zip(&record.values) {
             scratch.push(0xff);
             scratch.extend_from_slice(name.as_bytes());
             scratch.push(0xfe);
             encode_value(value, scratch);
         }
-        let ts_order = record_ts(&detail.record).map_or(u64::MAX, ordered_bits);
+        let ts_order = record_ts(record).map_or(u64::MAX, ordered_bits);
         DetailKey {
             ts_order,
             hash: xxhash_rust::xxh3::xxh3_128(scratch),
@@ -1104,6 +1161,8 @@ pub(crate) fn host_info<'c>(
         ports_contacted_total: 0,
         software: Vec::new(),
         software_total: 0,
+        records: Vec::new(),
+        records_total: 0,
     };
     let mut peers: FxHashMap<IpAddr, (u64, u64)> = FxHashMap::default();
     let mut answered = PortTallies::default();

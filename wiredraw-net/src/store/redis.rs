@@ -4,11 +4,12 @@
 use super::redis_pool::{Commands, Connections, node_urls, redis_error, subscribe};
 use super::{
     Announcements, BucketSpan, CERTIFICATE_LOG, ConnectionInfo, DetailKey, HistogramBin, HostInfo,
-    IngestReport, LEVELS, MAX_CAPTURE_LOSS_INTERVAL, MAX_CAPTURE_LOSS_REPORTS, Placement,
-    RecordJson, RetainReport, SharedSession, SoftwareKey, SoftwareSeen, Store, StoreError,
-    StoreFuture, TimeRange, Window, add_to_bins, capture_loss_meets, certificate_keys, check_batch,
-    check_capture_loss_window, counted_here, floor_key, histogram_bins, host_info, host_names,
-    level_keys, level_width, record_ts, software_list, sort_connections,
+    HostRecordJson, IngestReport, LEVELS, MAX_CAPTURE_LOSS_INTERVAL, MAX_CAPTURE_LOSS_REPORTS,
+    MAX_HOST_RECORDS, Placement, RecordJson, RetainReport, SharedSession, SoftwareKey,
+    SoftwareSeen, Store, StoreError, StoreFuture, TimeRange, Window, add_to_bins,
+    capture_loss_meets, certificate_keys, check_batch, check_capture_loss_window, counted_here,
+    floor_key, histogram_bins, host_info, host_names, level_keys, level_width, record_ts,
+    software_list, sort_connections,
 };
 use compact_str::CompactString;
 use futures_util::{StreamExt, TryStreamExt};
@@ -20,7 +21,8 @@ use std::net::IpAddr;
 use std::time::Duration;
 use wiredraw_core::graph::GraphBuilder;
 use wiredraw_core::{
-    CaptureLoss, Connection, Contribution, Detail, Graph, HostAnnotation, PacketCounts, Software,
+    CaptureLoss, Connection, Contribution, Detail, Graph, HostAnnotation, HostRecord, PacketCounts,
+    Software,
 };
 
 const HISTOGRAM_SCRIPT: &str = include_str!("histogram.lua");
@@ -90,6 +92,7 @@ impl RedisConfig {
 /// | `P hx` | sorted set | histogram shard keys |
 /// | `P p:{<k>}` / `P px` | set / sorted set | uids given details with `ts` in bucket `k`, to find orphans |
 /// | `P a:{<addr>}` / `P ax` | sorted set | `ts\tname` sightings (score `ts`) / addresses (score: oldest sighting) |
+/// | `P hr:{<addr>}` / `P hro:{<addr>}` / `P hrx` | hash / sorted set / sorted set | records about a host: detail key → `log_type\tJSON` / detail keys (score `ts`) / addresses (score: oldest record) |
 /// | `P sw:{<addr>}` / `P swl:{<addr>}` / `P swx` | sorted sets | software seen on a host, as JSON (score: first seen / last seen) / addresses (score: oldest last sighting) |
 /// | `P cl:{capture_loss}` / `P clx:{capture_loss}` | hash / sorted set | `ts\tpeer` → capture-loss report as JSON / the same fields (score `ts`) |
 /// | `P range` | hash | `first`, `last`, `latest_start` |
@@ -165,6 +168,15 @@ impl Keys {
     }
     fn names_set(&self) -> String {
         format!("{}ax", self.prefix)
+    }
+    fn host_records(&self, addr: IpAddr) -> String {
+        format!("{}hr:{{{addr}}}", self.prefix)
+    }
+    fn host_record_order(&self, addr: IpAddr) -> String {
+        format!("{}hro:{{{addr}}}", self.prefix)
+    }
+    fn host_records_set(&self) -> String {
+        format!("{}hrx", self.prefix)
     }
     fn software_first(&self, addr: IpAddr) -> String {
         format!("{}sw:{{{addr}}}", self.prefix)
@@ -345,7 +357,7 @@ impl RedisStore {
         let mut scratch = Vec::new();
         let mut pending: BTreeMap<i64, Vec<&str>> = BTreeMap::new();
         for detail in details {
-            let key = DetailKey::of(detail, &mut scratch);
+            let key = DetailKey::of(&detail.log_type, &detail.record, &mut scratch);
             let json = serde_json::to_vec(&RecordJson(&detail.record))
                 .expect("a record always serializes");
             pipe.cmd("HSET")
@@ -394,6 +406,39 @@ impl RedisStore {
         }
         if !oldest.is_empty() {
             let cmd = pipe.cmd("ZADD").arg(self.keys.names_set()).arg("LT");
+            for (addr, ts) in &oldest {
+                cmd.arg(ts.to_string()).arg(addr.to_string());
+            }
+            cmd.ignore();
+        }
+        pipe
+    }
+
+    fn host_records_pipeline(&self, host_records: &[&HostRecord]) -> Commands {
+        let mut pipe = self.new_pipeline();
+        let mut scratch = Vec::new();
+        let mut oldest: BTreeMap<IpAddr, f64> = BTreeMap::new();
+        for host_record in host_records {
+            let key = DetailKey::of(&host_record.log_type, &host_record.record, &mut scratch);
+            let ts = record_ts(&host_record.record).unwrap_or(0.0);
+            let mut value = format!("{}\t", host_record.log_type).into_bytes();
+            serde_json::to_writer(&mut value, &RecordJson(&host_record.record))
+                .expect("a record always serializes");
+            pipe.cmd("HSET")
+                .arg(self.keys.host_records(host_record.addr))
+                .arg(key.to_hex())
+                .arg(value)
+                .ignore();
+            pipe.cmd("ZADD")
+                .arg(self.keys.host_record_order(host_record.addr))
+                .arg(ts.to_string())
+                .arg(key.to_hex())
+                .ignore();
+            let seen = oldest.entry(host_record.addr).or_insert(ts);
+            *seen = seen.min(ts);
+        }
+        if !oldest.is_empty() {
+            let cmd = pipe.cmd("ZADD").arg(self.keys.host_records_set()).arg("LT");
             for (addr, ts) in &oldest {
                 cmd.arg(ts.to_string()).arg(addr.to_string());
             }
@@ -504,6 +549,9 @@ impl RedisStore {
         }
         for chunk in checked.software.chunks(n) {
             pipes.push(self.software_pipeline(chunk)?);
+        }
+        for chunk in checked.host_records.chunks(n) {
+            pipes.push(self.host_records_pipeline(chunk));
         }
         let mut writes = Vec::with_capacity(pipes.len());
         for pipe in &pipes {
@@ -738,8 +786,38 @@ impl RedisStore {
         ] {
             pipe.cmd("ZRANGE").arg(key).arg(0).arg(-1).arg("WITHSCORES");
         }
+        let order = self.keys.host_record_order(addr);
+        pipe.cmd("ZRANGE")
+            .arg(&order)
+            .arg(0)
+            .arg(MAX_HOST_RECORDS - 1)
+            .arg("REV");
+        pipe.cmd("ZCARD").arg(&order);
         type Sightings = Vec<(String, f64)>;
-        let (members, first, last): (Vec<String>, Sightings, Sightings) = self.query(&pipe).await?;
+        let (members, first, last, newest, records_total): (
+            Vec<String>,
+            Sightings,
+            Sightings,
+            Vec<String>,
+            u64,
+        ) = self.query(&pipe).await?;
+        info.records_total = records_total;
+        if !newest.is_empty() {
+            let mut pipe = Commands::new();
+            pipe.cmd("HMGET")
+                .arg(self.keys.host_records(addr))
+                .arg(&newest);
+            let (records,): (Vec<Option<String>>,) = self.query(&pipe).await?;
+            for text in records.iter().flatten() {
+                let (log_type, json) = text
+                    .split_once('\t')
+                    .ok_or_else(|| corrupt("host record", text))?;
+                info.records.push(HostRecordJson {
+                    log_type: log_type.to_owned(),
+                    record: serde_json::from_str(json).map_err(|_| corrupt("host record", text))?,
+                });
+            }
+        }
         let mut sightings = Vec::with_capacity(members.len());
         for member in &members {
             let (ts, name) = member
@@ -924,80 +1002,40 @@ impl RedisStore {
             self.write(&delete).await?;
         }
 
-        // Annotations seen before the limit.
-        let mut pipe = Commands::new();
-        pipe.cmd("ZRANGEBYSCORE")
-            .arg(self.keys.names_set())
-            .arg("-inf")
-            .arg(format!("({limit}"));
-        let (addrs,): (Vec<String>,) = self.query(&pipe).await?;
-        for addr in addrs {
-            let ip: IpAddr = addr.parse().map_err(|_| corrupt("address", &addr))?;
-            let names = self.keys.names(ip);
-            let mut pipe = Commands::new();
-            pipe.cmd("ZREMRANGEBYSCORE")
-                .arg(&names)
-                .arg("-inf")
-                .arg(format!("({limit}"));
-            pipe.cmd("ZRANGE")
-                .arg(&names)
-                .arg(0)
-                .arg(0)
-                .arg("WITHSCORES");
-            let (removed, oldest): (u64, Vec<(String, f64)>) = self.query(&pipe).await?;
-            report.annotations += removed;
-            let mut update = Commands::new();
-            match oldest.first() {
-                Some((_, ts)) => update
-                    .cmd("ZADD")
-                    .arg(self.keys.names_set())
-                    .arg(ts.to_string())
-                    .arg(&addr),
-                None => update.cmd("ZREM").arg(self.keys.names_set()).arg(&addr),
-            };
-            self.query::<()>(update.ignore()).await?;
-        }
-
-        // Software last seen before the limit.
-        let mut pipe = Commands::new();
-        pipe.cmd("ZRANGEBYSCORE")
-            .arg(self.keys.software_set())
-            .arg("-inf")
-            .arg(format!("({limit}"));
-        let (addrs,): (Vec<String>,) = self.query(&pipe).await?;
-        for addr in addrs {
-            let ip: IpAddr = addr.parse().map_err(|_| corrupt("address", &addr))?;
-            let (first, last) = (self.keys.software_first(ip), self.keys.software_last(ip));
-            let mut pipe = Commands::new();
-            pipe.cmd("ZRANGEBYSCORE")
-                .arg(&last)
-                .arg("-inf")
-                .arg(format!("({limit}"));
-            let (old,): (Vec<String>,) = self.query(&pipe).await?;
-            let mut update = self.new_pipeline();
-            if !old.is_empty() {
-                update.cmd("ZREM").arg(&first).arg(&old).ignore();
-                update.cmd("ZREM").arg(&last).arg(&old).ignore();
-            }
-            update
-                .cmd("ZRANGE")
-                .arg(&last)
-                .arg(0)
-                .arg(0)
-                .arg("WITHSCORES");
-            let (oldest,): (Vec<(String, f64)>,) = self.query(&update).await?;
-            report.software += old.len() as u64;
-            let mut index = Commands::new();
-            match oldest.first() {
-                Some((_, ts)) => index
-                    .cmd("ZADD")
-                    .arg(self.keys.software_set())
-                    .arg(ts.to_string())
-                    .arg(&addr),
-                None => index.cmd("ZREM").arg(self.keys.software_set()).arg(&addr),
-            };
-            self.query::<()>(index.ignore()).await?;
-        }
+        // Annotations seen before the limit, software last seen before it, and records about
+        // hosts stamped before it.
+        report.annotations = self
+            .retain_per_host(&self.keys.names_set(), limit, |ip| async move {
+                let names = self.keys.names(ip);
+                let mut pipe = Commands::new();
+                pipe.cmd("ZREMRANGEBYSCORE")
+                    .arg(&names)
+                    .arg("-inf")
+                    .arg(format!("({limit}"));
+                let (removed,): (u64,) = self.query(&pipe).await?;
+                Ok((removed, names))
+            })
+            .await?;
+        report.software = self
+            .retain_per_host(&self.keys.software_set(), limit, |ip| async move {
+                let last = self.keys.software_last(ip);
+                let first = self.keys.software_first(ip);
+                let removed = self
+                    .forget_scored_before(&last, ("ZREM", &first), limit)
+                    .await?;
+                Ok((removed, last))
+            })
+            .await?;
+        report.host_records = self
+            .retain_per_host(&self.keys.host_records_set(), limit, |ip| async move {
+                let order = self.keys.host_record_order(ip);
+                let records = self.keys.host_records(ip);
+                let removed = self
+                    .forget_scored_before(&order, ("HDEL", &records), limit)
+                    .await?;
+                Ok((removed, order))
+            })
+            .await?;
 
         // Capture-loss reports whose interval ended before the limit.
         let mut pipe = Commands::new();
@@ -1026,6 +1064,73 @@ impl RedisStore {
             self.recompute_range().await?;
         }
         Ok(report)
+    }
+
+    /// Retention of data kept per host under `index`, a sorted set of addresses scored by their
+    /// oldest entry (a score may be older than the entry it stood for: it is only lowered at
+    /// ingest). `forget` drops one address's entries from before `limit` and answers how many,
+    /// and which sorted set now holds its oldest entry; the address's score follows that, or
+    /// the address leaves the index. Answers how many entries were dropped in all.
+    async fn retain_per_host<F, Fut>(
+        &self,
+        index: &str,
+        limit: i64,
+        forget: F,
+    ) -> Result<u64, StoreError>
+    where
+        F: Fn(IpAddr) -> Fut,
+        Fut: Future<Output = Result<(u64, String), StoreError>>,
+    {
+        let mut pipe = Commands::new();
+        pipe.cmd("ZRANGEBYSCORE")
+            .arg(index)
+            .arg("-inf")
+            .arg(format!("({limit}"));
+        let (addrs,): (Vec<String>,) = self.query(&pipe).await?;
+        let mut dropped = 0;
+        for addr in addrs {
+            let ip: IpAddr = addr.parse().map_err(|_| corrupt("address", &addr))?;
+            let (removed, kept) = forget(ip).await?;
+            dropped += removed;
+            let mut pipe = Commands::new();
+            pipe.cmd("ZRANGE")
+                .arg(&kept)
+                .arg(0)
+                .arg(0)
+                .arg("WITHSCORES");
+            let (oldest,): (Vec<(String, f64)>,) = self.query(&pipe).await?;
+            let mut update = Commands::new();
+            match oldest.first() {
+                Some((_, ts)) => update.cmd("ZADD").arg(index).arg(ts.to_string()).arg(&addr),
+                None => update.cmd("ZREM").arg(index).arg(&addr),
+            };
+            self.query::<()>(update.ignore()).await?;
+        }
+        Ok(dropped)
+    }
+
+    /// Removes the members of the sorted set `scored` scored before `limit`, from it and, with
+    /// `also.0` (`ZREM` or `HDEL`), from the key `also.1` in the same hash slot. Answers how many.
+    async fn forget_scored_before(
+        &self,
+        scored: &str,
+        also: (&str, &str),
+        limit: i64,
+    ) -> Result<u64, StoreError> {
+        let mut pipe = Commands::new();
+        pipe.cmd("ZRANGEBYSCORE")
+            .arg(scored)
+            .arg("-inf")
+            .arg(format!("({limit}"));
+        let (old,): (Vec<String>,) = self.query(&pipe).await?;
+        if old.is_empty() {
+            return Ok(0);
+        }
+        let mut delete = self.new_pipeline();
+        delete.cmd(also.0).arg(also.1).arg(&old).ignore();
+        delete.cmd("ZREM").arg(scored).arg(&old).ignore();
+        self.write(&delete).await?;
+        Ok(old.len() as u64)
     }
 
     /// Deletes connections with their details, index entries and histogram counts.
