@@ -5,7 +5,8 @@ use super::format_utc;
 use super::graph_view::{Filters, NO_SERVICE};
 use super::timeline_ui::format_duration;
 use crate::net::api::{
-    EdgeConnection, EdgeResponse, GraphResponse, NodeResponse, PortUse, SoftwareSeen,
+    EdgeConnection, EdgeResponse, GraphResponse, HostRecordJson, NodeResponse, PortUse,
+    SoftwareSeen,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use wiredraw_core::history::conn_state_meaning;
@@ -63,6 +64,10 @@ pub fn node_panel(
             format_utc(name.first_seen),
             format_utc(name.last_seen)
         ));
+    }
+    if !node.records.is_empty() {
+        ui.separator();
+        host_records_list(ui, &node.records, node.records_total);
     }
     if !node.software.is_empty() {
         ui.separator();
@@ -161,6 +166,50 @@ fn ports_list(ui: &mut egui::Ui, title: &str, ports: &[PortUse], total: u64) -> 
     clicked
 }
 
+/// Records about the host itself, newest first: Zeek's notices that name it (a scan it ran,
+/// passwords it guessed, a certificate it served that failed validation). Held data, not the
+/// window's: a notice is what an analyst looks for first.
+fn host_records_list(ui: &mut egui::Ui, records: &[HostRecordJson], total: u64) {
+    /// Rows shown: the newest few say what the host is up to; the ports and peers below them
+    /// should stay in sight.
+    const SHOWN: usize = 8;
+    ui.strong(format!("Notices ({total})"));
+    egui::Grid::new("host records")
+        .num_columns(2)
+        .striped(true)
+        .show(ui, |ui| {
+            for item in records.iter().take(SHOWN) {
+                let Some(fields) = item.record.as_object() else {
+                    continue;
+                };
+                let ts = fields.get("ts").and_then(serde_json::Value::as_f64);
+                ui.monospace(ts.map_or_else(|| "-".to_string(), format_utc));
+                let note = fields
+                    .get("note")
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or(&item.log_type);
+                // The whole record on hover, message first: it is long, and the row stays short.
+                let tile = TileFields::of(fields, ts.unwrap_or(0.0));
+                let hover: Vec<String> = tile
+                    .shown
+                    .iter()
+                    .filter(|(name, _)| *name != "note")
+                    .map(|(name, value)| format!("{name}: {value}"))
+                    .collect();
+                ui.colored_label(NOTICE_COLOR, note)
+                    .on_hover_text(hover.join("\n"));
+                ui.end_row();
+            }
+        });
+    let unlisted = total.saturating_sub(records.len().min(SHOWN) as u64);
+    if unlisted > 0 {
+        ui.weak(format!("and {unlisted} older"));
+    }
+}
+
+/// Colour of a notice's name.
+const NOTICE_COLOR: egui::Color32 = egui::Color32::from_rgb(240, 170, 60);
+
 /// What Zeek's software log saw running on the host: a server's banner tells its version (an
 /// old sshd, an unpatched IIS), a client's user agent what it runs. Held data, not the window's.
 fn software_list(ui: &mut egui::Ui, software: &[SoftwareSeen], total: u64) {
@@ -175,7 +224,11 @@ fn software_list(ui: &mut egui::Ui, software: &[SoftwareSeen], total: u64) {
                     Some(version) => format!("{} {version}", s.name),
                     None => s.name.clone(),
                 };
+                // A user agent can be a whole exploit (wrccdc's shellshock probes): the hover
+                // has it all, the row a readable start.
+                let name = clipped(&name, 40);
                 let mut hover = String::new();
+                hover.push_str(&format!("{}\n", s.name));
                 if let Some(unparsed) = &s.unparsed_version {
                     hover.push_str(&format!("{unparsed}\n"));
                 }
@@ -197,6 +250,14 @@ fn software_list(ui: &mut egui::Ui, software: &[SoftwareSeen], total: u64) {
     let unlisted = total.saturating_sub(software.len() as u64);
     if unlisted > 0 {
         ui.weak(format!("and {unlisted} more"));
+    }
+}
+
+/// `text` cut to `max` characters, with `…` where it was cut.
+fn clipped(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
     }
 }
 
@@ -642,7 +703,7 @@ pub fn threshold_filter(ui: &mut egui::Ui, filters: &mut Filters, max_bytes: u64
 #[cfg(test)]
 mod tests {
     use super::{
-        TileFields, edge_ports, field_text, offset_text, software_type_text, tile_order,
+        TileFields, clipped, edge_ports, field_text, offset_text, software_type_text, tile_order,
         tiles_per_row,
     };
     use crate::net::api::{EdgeConnection, EdgeResponse};
@@ -739,6 +800,13 @@ mod tests {
         assert_eq!(offset_text(f64::NAN), None);
         assert_eq!(offset_text(-2.0).as_deref(), Some("-2s"));
         assert_eq!(offset_text(125.0).as_deref(), Some("+2m 5s"));
+    }
+
+    #[test]
+    fn long_names_are_clipped_on_a_character_boundary() {
+        assert_eq!(clipped("OpenSSH 8.2-p1", 40), "OpenSSH 8.2-p1");
+        assert_eq!(clipped("() { _; } >_[$($())]", 8), "() { _; …");
+        assert_eq!(clipped("ééééé", 3), "ééé…");
     }
 
     #[test]
