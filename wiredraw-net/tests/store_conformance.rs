@@ -16,8 +16,8 @@ use wiredraw_core::{
     HostRecord, Node, PacketCounts, Record, Schema, Software, Value,
 };
 use wiredraw_net::store::{
-    ConnectionInfo, ItemKind, MAX_HOST_RECORDS, MAX_SOFTWARE, MemoryStore, RedisConfig, RedisStore,
-    SoftwareKey, SoftwareSeen, Store, StoreError, TimeRange, Window,
+    ConnectionInfo, IngestReport, ItemKind, MAX_HOST_RECORDS, MAX_SOFTWARE, MemoryStore,
+    RedisConfig, RedisStore, SoftwareKey, SoftwareSeen, Store, StoreError, TimeRange, Window,
 };
 use wiredraw_net::testkit::{RedisCluster, RedisServer};
 
@@ -1831,6 +1831,11 @@ mod redis_failures {
     }
 }
 
+/// Which items of a batch the store refused: (kind, index in the batch).
+fn refused(report: &IngestReport) -> Vec<(ItemKind, usize)> {
+    report.rejected.iter().map(|r| (r.kind, r.index)).collect()
+}
+
 fn loss(ts: f64, ts_delta: f64, peer: &str, percent_lost: f64) -> CaptureLoss {
     CaptureLoss {
         ts,
@@ -1887,10 +1892,8 @@ async fn capture_loss_reports_are_kept_by_interval(backend: &Backend) {
     assert_eq!(report.capture_loss, 3);
     let report = store.ingest(&second).await.unwrap();
     assert_eq!(report.capture_loss, 3);
-    let refused: Vec<(ItemKind, usize)> =
-        report.rejected.iter().map(|r| (r.kind, r.index)).collect();
     assert_eq!(
-        refused,
+        refused(&report),
         [(ItemKind::CaptureLoss, 2), (ItemKind::CaptureLoss, 4)],
         "{:?}",
         report.rejected
@@ -2067,14 +2070,7 @@ async fn the_software_seen_on_a_host(backend: &Backend) {
         .await
         .unwrap();
     assert_eq!(report.software, 1);
-    assert_eq!(
-        report
-            .rejected
-            .iter()
-            .map(|r| (r.kind, r.index))
-            .collect::<Vec<_>>(),
-        [(ItemKind::Software, 0)]
-    );
+    assert_eq!(refused(&report), [(ItemKind::Software, 0)]);
     // Software is known whatever the window, like DNS names: no connection needs to be there.
     let host = store
         .host(ip(server), Window::At(T0 + 5.0 * day))
@@ -2198,14 +2194,7 @@ async fn records_about_a_host(backend: &Backend) {
         .await
         .unwrap();
     assert_eq!(report.host_records, 2);
-    assert_eq!(
-        report
-            .rejected
-            .iter()
-            .map(|r| (r.kind, r.index))
-            .collect::<Vec<_>>(),
-        [(ItemKind::HostRecord, 2)]
-    );
+    assert_eq!(refused(&report), [(ItemKind::HostRecord, 2)]);
     store
         .ingest(&Contribution {
             host_records: vec![scan.clone(), guessing.clone(), target.clone()],

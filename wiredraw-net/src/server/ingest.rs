@@ -253,21 +253,9 @@ impl ParsedBody {
 
     /// Drops what a record added before it failed half-way.
     fn truncate(&mut self, lengths: [usize; ItemKind::ALL.len()]) {
-        let c = &mut self.contribution;
-        let [
-            connections,
-            details,
-            annotations,
-            capture_loss,
-            software,
-            host_records,
-        ] = lengths;
-        c.connections.truncate(connections);
-        c.details.truncate(details);
-        c.annotations.truncate(annotations);
-        c.capture_loss.truncate(capture_loss);
-        c.software.truncate(software);
-        c.host_records.truncate(host_records);
+        for kind in ItemKind::ALL {
+            kind.truncate_in(&mut self.contribution, lengths[kind as usize]);
+        }
     }
 
     /// Counts a record and notes its line for the items it just added.

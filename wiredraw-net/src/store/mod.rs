@@ -336,6 +336,18 @@ impl ItemKind {
         ItemKind::HostRecord,
     ];
 
+    /// Drops the items of this kind past the first `len` of `batch`.
+    pub fn truncate_in(self, batch: &mut Contribution, len: usize) {
+        match self {
+            ItemKind::Connection => batch.connections.truncate(len),
+            ItemKind::Detail => batch.details.truncate(len),
+            ItemKind::Annotation => batch.annotations.truncate(len),
+            ItemKind::CaptureLoss => batch.capture_loss.truncate(len),
+            ItemKind::Software => batch.software.truncate(len),
+            ItemKind::HostRecord => batch.host_records.truncate(len),
+        }
+    }
+
     /// How many items of this kind `batch` holds.
     pub fn count_in(self, batch: &Contribution) -> usize {
         match self {
@@ -708,12 +720,7 @@ pub(crate) fn counted_here(
 /// Checks a connection before it is stored.
 pub(crate) fn check_connection(conn: &Connection) -> Result<(), String> {
     check_uid(&conn.uid)?;
-    if !(conn.ts.is_finite() && (0.0..=MAX_TIME).contains(&conn.ts)) {
-        return Err(format!(
-            "ts must be a time between 0 and {MAX_TIME}, got {}",
-            conn.ts
-        ));
-    }
+    check_stamp(conn.ts)?;
     if let Some(d) = conn.duration
         && !(d.is_finite() && d <= MAX_TIME)
     {
@@ -725,6 +732,17 @@ pub(crate) fn check_connection(conn: &Connection) -> Result<(), String> {
         return Err("proto is empty".into());
     }
     Ok(())
+}
+
+/// Checks the time an item was stamped with.
+fn check_stamp(ts: f64) -> Result<(), String> {
+    if ts.is_finite() && (0.0..=MAX_TIME).contains(&ts) {
+        Ok(())
+    } else {
+        Err(format!(
+            "ts must be a time between 0 and {MAX_TIME}, got {ts}"
+        ))
+    }
 }
 
 /// Uids name Redis keys inside a hash tag, so braces and control characters are refused.
@@ -753,12 +771,8 @@ pub(crate) fn check_detail(detail: &Detail) -> Result<(), String> {
 
 pub(crate) fn check_host_record(host_record: &HostRecord) -> Result<(), String> {
     check_record(&host_record.log_type, &host_record.record)?;
-    match record_ts(&host_record.record) {
-        Some(ts) if (0.0..=MAX_TIME).contains(&ts) => Ok(()),
-        _ => Err(format!(
-            "a record about a host needs a ts between 0 and {MAX_TIME}"
-        )),
-    }
+    let ts = record_ts(&host_record.record).ok_or("a record about a host needs its ts")?;
+    check_stamp(ts)
 }
 
 /// A whole record, kept as it came, with the log type it came from.
@@ -775,12 +789,7 @@ fn check_record(log_type: &str, record: &Record) -> Result<(), String> {
 }
 
 pub(crate) fn check_annotation(ann: &HostAnnotation) -> Result<(), String> {
-    if !(ann.ts.is_finite() && (0.0..=MAX_TIME).contains(&ann.ts)) {
-        return Err(format!(
-            "ts must be a time between 0 and {MAX_TIME}, got {}",
-            ann.ts
-        ));
-    }
+    check_stamp(ann.ts)?;
     if ann.name.is_empty() || ann.name.len() > 1024 || ann.name.chars().any(char::is_control) {
         return Err("name is empty, longer than 1024 bytes or has control characters".into());
     }
@@ -788,12 +797,7 @@ pub(crate) fn check_annotation(ann: &HostAnnotation) -> Result<(), String> {
 }
 
 pub(crate) fn check_capture_loss(report: &CaptureLoss) -> Result<(), String> {
-    if !(report.ts.is_finite() && (0.0..=MAX_TIME).contains(&report.ts)) {
-        return Err(format!(
-            "ts must be a time between 0 and {MAX_TIME}, got {}",
-            report.ts
-        ));
-    }
+    check_stamp(report.ts)?;
     if !(0.0..=MAX_CAPTURE_LOSS_INTERVAL).contains(&report.ts_delta) {
         return Err(format!(
             "ts_delta must be between 0 and {MAX_CAPTURE_LOSS_INTERVAL} seconds, got {}",
@@ -816,12 +820,7 @@ pub(crate) fn check_capture_loss(report: &CaptureLoss) -> Result<(), String> {
 }
 
 pub(crate) fn check_software(software: &Software) -> Result<(), String> {
-    if !(software.ts.is_finite() && (0.0..=MAX_TIME).contains(&software.ts)) {
-        return Err(format!(
-            "ts must be a time between 0 and {MAX_TIME}, got {}",
-            software.ts
-        ));
-    }
+    check_stamp(software.ts)?;
     for (field, text, max) in [
         ("software_type", Some(&software.software_type), 256),
         ("name", Some(&software.name), 256),
