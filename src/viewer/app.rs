@@ -9,7 +9,7 @@ use super::login::{LoginForm, Remembered};
 use super::panels::{self, NodeAction};
 use super::timeline::{Timeline, TimelineCommand};
 use super::timeline_ui::{Histogram, Metric, StripState, format_duration, timeline_ui};
-use crate::net::api::{EdgeResponse, NodeResponse};
+use crate::net::api::NodeResponse;
 use crate::render::glam::{Vec2, Vec3};
 use crate::render::{
     Camera, Color, GraphPaintCallback, LabelOptions, Picked, Picker, PrepareStats, Scene, Viewport,
@@ -99,7 +99,7 @@ pub struct ViewerApp {
     selection: Option<Selection>,
     pending_select: Option<String>,
     node_detail: Option<Arc<NodeResponse>>,
-    edge_detail: Option<Arc<EdgeResponse>>,
+    edge_detail: Option<Arc<panels::EdgeDetail>>,
     edge_page: usize,
     /// How news of new data arrives (shown in the status lines).
     feed: Option<Feed>,
@@ -283,7 +283,7 @@ impl ViewerApp {
             "drawn_edges": scene.edges.len(),
             "thinned_edges": self.drawn.edges_thinned,
             "selected_edge": selected_edge,
-            "detail_connections": self.edge_detail.as_ref().map(|edge| edge.connections.len()),
+            "detail_connections": self.edge_detail.as_ref().map(|edge| edge.answer.connections.len()),
             "histogram_bins": histogram.map(|h| h.answer.bins.len()),
             "capture_loss_marks": histogram.map(|h| h.heavy_loss().count()),
             "window_capture_loss": window_loss,
@@ -407,7 +407,7 @@ impl ViewerApp {
             }
             Reply::Edge(edge) => {
                 if self.selection == Some(Selection::Edge(edge.src.clone(), edge.dst.clone())) {
-                    self.edge_detail = Some(Arc::from(edge));
+                    self.edge_detail = Some(Arc::new(panels::EdgeDetail::new(*edge)));
                 }
             }
             Reply::Ports { port, span, edges } => {

@@ -288,67 +288,79 @@ fn conns_text(conns: u64) -> String {
     }
 }
 
+/// A connection arrow's answer with the totals its panel shows, counted once when the answer
+/// comes rather than every frame: a busy edge holds thousands of connections.
+pub struct EdgeDetail {
+    pub answer: EdgeResponse,
+    protocols: String,
+    services: String,
+    ports: String,
+    /// The payload the arrow's width stands for, not Zeek's counts where they exceed what the
+    /// packets carried (each tile says where that happened).
+    sent: u64,
+    received: u64,
+    duration: f64,
+    attached: String,
+}
+
+impl EdgeDetail {
+    pub fn new(answer: EdgeResponse) -> EdgeDetail {
+        let connections = || answer.connections.iter().map(|c| &c.connection);
+        let protocols: BTreeSet<&str> = connections().map(|c| c.proto.as_str()).collect();
+        let services: BTreeSet<&str> = connections().filter_map(|c| c.service.as_deref()).collect();
+        let (sent, received) = connections().map(Connection::payload_bytes).fold(
+            (0u64, 0u64),
+            |(sent, received), (orig, resp)| {
+                (sent.saturating_add(orig), received.saturating_add(resp))
+            },
+        );
+        EdgeDetail {
+            protocols: join(&protocols),
+            services: if services.is_empty() {
+                "-".to_string()
+            } else {
+                join(&services)
+            },
+            ports: edge_ports(&answer),
+            sent,
+            received,
+            duration: connections().filter_map(|c| c.duration).sum(),
+            attached: join(&answer.detail_types()),
+            answer,
+        }
+    }
+}
+
 /// The details of a connection arrow: totals, then every connection with its decoded history
 /// and every attached record as a tile.
-pub fn edge_panel(ui: &mut egui::Ui, edge: &EdgeResponse, shown: &mut usize) {
+pub fn edge_panel(ui: &mut egui::Ui, detail: &EdgeDetail, shown: &mut usize) {
+    let edge = &detail.answer;
     ui.heading(format!("{} -> {}", edge.src, edge.dst));
-    let protos: BTreeSet<&str> = edge
-        .connections
-        .iter()
-        .map(|c| c.connection.proto.as_str())
-        .collect();
-    let services: BTreeSet<&str> = edge
-        .connections
-        .iter()
-        .filter_map(|c| c.connection.service.as_deref())
-        .collect();
-    // The payload the arrow's width stands for, not Zeek's counts where they exceed what the
-    // packets carried (each tile says where that happened).
-    let (sent, received) = edge
-        .connections
-        .iter()
-        .map(|c| c.connection.payload_bytes())
-        .fold((0u64, 0u64), |(sent, received), (orig, resp)| {
-            (sent.saturating_add(orig), received.saturating_add(resp))
-        });
-    let duration: f64 = edge
-        .connections
-        .iter()
-        .filter_map(|c| c.connection.duration)
-        .sum();
     egui::Grid::new("edge facts").num_columns(2).show(ui, |ui| {
         ui.label("protocol");
-        ui.monospace(join(&protos));
+        ui.monospace(&detail.protocols);
         ui.end_row();
         ui.label("service");
-        ui.monospace(if services.is_empty() {
-            "-".to_string()
-        } else {
-            join(&services)
-        });
+        ui.monospace(&detail.services);
         ui.end_row();
         ui.label("ports");
-        ui.add(egui::Label::new(egui::RichText::new(edge_ports(edge)).monospace()).wrap());
+        ui.add(egui::Label::new(egui::RichText::new(&detail.ports).monospace()).wrap());
         ui.end_row();
         ui.label("connections");
         ui.monospace(edge.connections.len().to_string());
         ui.end_row();
         ui.label(format!("bytes {} -> {}", edge.src, edge.dst));
-        ui.monospace(format_bytes(sent));
+        ui.monospace(format_bytes(detail.sent));
         ui.end_row();
         ui.label(format!("bytes {} -> {}", edge.dst, edge.src));
-        ui.monospace(format_bytes(received));
+        ui.monospace(format_bytes(detail.received));
         ui.end_row();
         ui.label("total duration");
-        ui.monospace(format_duration(duration));
+        ui.monospace(format_duration(detail.duration));
         ui.end_row();
     });
-    let types = edge.detail_types();
-    if !types.is_empty() {
-        ui.label(format!(
-            "attached: {}",
-            types.into_iter().collect::<Vec<_>>().join(", ")
-        ));
+    if !detail.attached.is_empty() {
+        ui.label(format!("attached: {}", detail.attached));
     }
     ui.separator();
     for connection in edge.connections.iter().take(*shown) {
