@@ -444,6 +444,70 @@ fn the_port_scan_stands_out() {
 }
 
 #[test]
+fn zeek_raises_a_notice_for_the_brute_force_and_the_scan_naming_their_hosts() {
+    let notices: Vec<Vec<&str>> = log(LogKind::Notice)
+        .select(&["ts", "uid", "note", "src", "dst", "msg", "actions"])
+        .collect();
+    assert_eq!(notices.len(), 2, "{notices:?}");
+    let pairs = conns_by_pair();
+    // At the 30th rejected password (`SSH::password_guesses_limit`).
+    let guessing = &notices[0];
+    assert_eq!(guessing[2], "SSH::Password_Guessing");
+    let attempts = &pairs[&(guessing[3], "10.0.0.25")];
+    let rejected: Vec<&Vec<&str>> = attempts.iter().filter(|r| r[4] == "ShAdDaFf").collect();
+    assert_eq!(guessing[0], rejected[29][6]);
+    assert_eq!(guessing[4], "-", "it names the guesser only");
+    assert_eq!(
+        guessing[5],
+        "203.0.113.66 appears to be guessing SSH passwords (seen in 30 connections)."
+    );
+    // At the 15th port probed (`Scan::port_scan_threshold`).
+    let scan = &notices[1];
+    assert_eq!(scan[2], "Scan::Port_Scan");
+    let probes = &pairs[&(scan[3], scan[4])];
+    assert_eq!(scan[0], probes[14][6]);
+    assert!(
+        scan[5]
+            .starts_with("198.51.100.23 scanned at least 15 unique ports of host 10.0.0.25 in 0m")
+    );
+    // Neither names a connection: Zeek's scan and SSH policies count many.
+    assert!(
+        notices
+            .iter()
+            .all(|n| n[1] == "-" && n[6] == "Notice::ACTION_LOG")
+    );
+}
+
+#[test]
+fn zeek_logs_the_software_the_incidents_show() {
+    let software: Vec<Vec<&str>> = log(LogKind::Software)
+        .select(&[
+            "host",
+            "host_p",
+            "software_type",
+            "name",
+            "unparsed_version",
+        ])
+        .collect();
+    let beacon_desk = log(LogKind::Http)
+        .select(&["id.orig_h", "user_agent"])
+        .find(|r| r[1].contains("SyncAgent"))
+        .unwrap()[0];
+    let mut found: Vec<(&str, &str, &str, &str)> =
+        software.iter().map(|r| (r[0], r[1], r[2], r[3])).collect();
+    found.sort();
+    let mut expected = vec![
+        ("10.0.0.25", "22", "SSH::SERVER", "OpenSSH"),
+        ("203.0.113.66", "-", "SSH::CLIENT", "libssh"),
+        (beacon_desk, "-", "HTTP::BROWSER", "MSIE"),
+    ];
+    expected.sort();
+    assert_eq!(found, expected);
+    let browser = software.iter().find(|r| r[3] == "MSIE").unwrap();
+    assert!(browser[4].starts_with("Mozilla/4.0 (compatible; MSIE 6.0;"));
+}
+
+#[test]
 fn the_beacon_stands_out() {
     // Requests per (client, host), with the user agents used.
     let mut requests: HashMap<(&str, &str), Vec<(f64, &str)>> = HashMap::new();

@@ -1,10 +1,13 @@
-//! The incidents hidden in the everyday traffic: an SSH brute force, a port scan and a beacon.
+//! The incidents hidden in the everyday traffic: an SSH brute force, a port scan and a beacon,
+//! with the notices and software Zeek logs about them.
 
 use super::SECOND;
 use super::generator::{Body, Exchange, Generator, HttpSession};
 use super::network::{self, BEACON_C2, MAIL_SERVER, Network, PORT_SCANNER, SSH_BRUTE_FORCER};
 use super::rand_util::{exponential_micros, millis_between};
-use super::records::{Conn, ConnId, Ending, TCP_BARE_IP_BYTES, TCP_SYN_IP_BYTES, TcpSession};
+use super::records::{
+    Conn, ConnId, Ending, Notice, Software, TCP_BARE_IP_BYTES, TCP_SYN_IP_BYTES, TcpSession,
+};
 use rand::Rng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -25,12 +28,26 @@ const POPULAR_HIGH_PORTS: &[u16] = &[
     8081, 8443, 8888, 9000, 9090, 9200, 9300, 10000, 11211, 27017,
 ];
 
+/// Rejected passwords from one host before Zeek raises `SSH::Password_Guessing`
+/// (`SSH::password_guesses_limit`).
+const PASSWORD_GUESSES_LIMIT: u32 = 30;
+/// Ports of one host probed before Zeek raises `Scan::Port_Scan` (`Scan::port_scan_threshold`).
+const PORT_SCAN_THRESHOLD: u32 = 15;
+
 /// When each incident happens and where it has got to.
 pub(crate) struct Attacks {
     brute_force_at: u64,
     brute_force_end: u64,
     brute_force_port: u16,
+    /// Guesses made so far, and how many of them the server rejected.
+    guesses: u32,
+    rejected_guesses: u32,
     scan_at: u64,
+    /// When the first probe went out, and how many have.
+    scan_started: u64,
+    probes: u32,
+    /// Whether the implant has been seen beaconing yet.
+    beacon_seen: bool,
     /// Ports still to probe, last first.
     scan_ports: Vec<u16>,
     scan_source_port: u16,
@@ -54,7 +71,12 @@ impl Attacks {
             brute_force_at,
             brute_force_end: brute_force_at + (span * 15 / 100).min(40 * 60 * SECOND),
             brute_force_port: rng.random_range(32_768..50_000),
+            guesses: 0,
+            rejected_guesses: 0,
             scan_at: start + span * 55 / 100,
+            scan_started: 0,
+            probes: 0,
+            beacon_seen: false,
             scan_ports,
             scan_source_port: rng.random_range(32_768..61_000),
             beacon_desk,
@@ -99,8 +121,27 @@ impl Generator {
             resp_p: 22,
         };
         let uid = self.next_uid();
+        if self.attacks.guesses == 0 {
+            self.ssh_software(at);
+        }
+        self.attacks.guesses += 1;
         let conn = if self.rng.random_bool(0.85) {
             // Key exchange, a rejected password, and the server hangs up.
+            self.attacks.rejected_guesses += 1;
+            if self.attacks.rejected_guesses == PASSWORD_GUESSES_LIMIT {
+                let msg = format!(
+                    "{SSH_BRUTE_FORCER} appears to be guessing SSH passwords (seen in \
+                     {PASSWORD_GUESSES_LIMIT} connections)."
+                );
+                self.out.notice(&Notice {
+                    ts: at,
+                    note: "SSH::Password_Guessing",
+                    msg: &msg,
+                    sub: &format!("Sampled servers:  {MAIL_SERVER}"),
+                    src: SSH_BRUTE_FORCER,
+                    dst: None,
+                });
+            }
             TcpSession {
                 ts: at,
                 uid,
@@ -132,9 +173,54 @@ impl Generator {
         self.out.conn(&conn);
     }
 
+    /// The software the brute force shows Zeek: the server's banner and the attack tool's.
+    fn ssh_software(&mut self, at: u64) {
+        self.out.software(&Software {
+            ts: at,
+            host: MAIL_SERVER,
+            port: Some(22),
+            software_type: "SSH::SERVER",
+            name: "OpenSSH",
+            version: &[9, 6],
+            addl: Some("p1"),
+            unparsed: "OpenSSH_9.6p1 Ubuntu-3ubuntu13.5",
+        });
+        self.out.software(&Software {
+            ts: at,
+            host: SSH_BRUTE_FORCER,
+            port: None,
+            software_type: "SSH::CLIENT",
+            name: "libssh",
+            version: &[0, 9, 6],
+            addl: None,
+            unparsed: "libssh_0.9.6",
+        });
+    }
+
     /// One SYN probe of the port scan.
     fn probe(&mut self, at: u64) {
         let port = self.attacks.scan_ports.pop().expect("checked non-empty");
+        if self.attacks.probes == 0 {
+            self.attacks.scan_started = at;
+        }
+        self.attacks.probes += 1;
+        if self.attacks.probes == PORT_SCAN_THRESHOLD {
+            let secs = (at - self.attacks.scan_started) / SECOND;
+            let msg = format!(
+                "{PORT_SCANNER} scanned at least {PORT_SCAN_THRESHOLD} unique ports of host \
+                 {MAIL_SERVER} in {}m{}s",
+                secs / 60,
+                secs % 60
+            );
+            self.out.notice(&Notice {
+                ts: at,
+                note: "Scan::Port_Scan",
+                msg: &msg,
+                sub: "local",
+                src: PORT_SCANNER,
+                dst: Some(MAIL_SERVER),
+            });
+        }
         let id = ConnId {
             orig_h: PORT_SCANNER,
             orig_p: self.attacks.scan_source_port,
@@ -199,6 +285,19 @@ impl Generator {
         let Some(ready) = self.resolve(ws.addr, net.beacon_c2, at, false) else {
             return;
         };
+        if !self.attacks.beacon_seen {
+            self.attacks.beacon_seen = true;
+            self.out.software(&Software {
+                ts: ready,
+                host: ws.addr,
+                port: None,
+                software_type: "HTTP::BROWSER",
+                name: "MSIE",
+                version: &[6, 0],
+                addl: None,
+                unparsed: BEACON_USER_AGENT,
+            });
+        }
         let bot_id = super::ids::mix64(u64::from(u32::from(ws.addr))) as u32;
         let mut exchanges = vec![Exchange {
             method: "GET",

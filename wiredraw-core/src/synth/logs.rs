@@ -1,4 +1,4 @@
-//! The five Zeek logs the generator writes, with Zeek 6's default columns and types.
+//! The Zeek logs the generator writes, with Zeek 6's default columns and types.
 
 use super::row::OutputFormat;
 use std::fmt::Write as _;
@@ -11,6 +11,8 @@ pub enum LogKind {
     Http,
     Ssl,
     Files,
+    Notice,
+    Software,
 }
 
 type Columns = &'static [(&'static str, &'static str)];
@@ -152,14 +154,61 @@ const FILES: Columns = &[
     ("extracted_size", "count"),
 ];
 
+/// Zeek 6 `notice.log`.
+const NOTICE: Columns = &[
+    ("ts", "time"),
+    ("uid", "string"),
+    ("id.orig_h", "addr"),
+    ("id.orig_p", "port"),
+    ("id.resp_h", "addr"),
+    ("id.resp_p", "port"),
+    ("fuid", "string"),
+    ("file_mime_type", "string"),
+    ("file_desc", "string"),
+    ("proto", "enum"),
+    ("note", "enum"),
+    ("msg", "string"),
+    ("sub", "string"),
+    ("src", "addr"),
+    ("dst", "addr"),
+    ("p", "port"),
+    ("n", "count"),
+    ("peer_descr", "string"),
+    ("actions", "set[enum]"),
+    ("email_dest", "set[string]"),
+    ("suppress_for", "interval"),
+    ("remote_location.country_code", "string"),
+    ("remote_location.region", "string"),
+    ("remote_location.city", "string"),
+    ("remote_location.latitude", "double"),
+    ("remote_location.longitude", "double"),
+];
+
+/// Zeek 6 `software.log`.
+const SOFTWARE: Columns = &[
+    ("ts", "time"),
+    ("host", "addr"),
+    ("host_p", "port"),
+    ("software_type", "enum"),
+    ("name", "string"),
+    ("version.major", "count"),
+    ("version.minor", "count"),
+    ("version.minor2", "count"),
+    ("version.minor3", "count"),
+    ("version.addl", "string"),
+    ("unparsed_version", "string"),
+];
+
 impl LogKind {
     /// Every log, in the order [`super::SynthSummary`] reports them.
-    pub const ALL: [LogKind; 5] = [
+    pub const ALL: [LogKind; 7] = [
         LogKind::Conn,
         LogKind::Dns,
         LogKind::Http,
         LogKind::Ssl,
         LogKind::Files,
+        LogKind::Notice,
+        LogKind::Software,
     ];
 
     /// Zeek's `#path` (and JSON `_path`) value.
@@ -170,6 +219,8 @@ impl LogKind {
             LogKind::Http => "http",
             LogKind::Ssl => "ssl",
             LogKind::Files => "files",
+            LogKind::Notice => "notice",
+            LogKind::Software => "software",
         }
     }
 
@@ -181,6 +232,8 @@ impl LogKind {
             LogKind::Http => "http.log",
             LogKind::Ssl => "ssl.log",
             LogKind::Files => "files.log",
+            LogKind::Notice => "notice.log",
+            LogKind::Software => "software.log",
         }
     }
 
@@ -192,6 +245,8 @@ impl LogKind {
             LogKind::Http => HTTP,
             LogKind::Ssl => SSL,
             LogKind::Files => FILES,
+            LogKind::Notice => NOTICE,
+            LogKind::Software => SOFTWARE,
         }
     }
 

@@ -4,8 +4,8 @@
 //! between 07:30 and 09:30 UTC on weekdays and browse the web, a DNS resolver (`10.0.0.2`) that
 //! forwards to `9.9.9.9`, a file server (`10.0.0.10`), an intranet web server (`10.0.0.20`) and
 //! an internet-facing mail server (`10.0.0.25`). It writes what Zeek would log about that
-//! traffic to `conn.log`, `dns.log`, `http.log`, `ssl.log` and `files.log`, in Zeek 6's default
-//! columns, as TSV or NDJSON:
+//! traffic to `conn.log`, `dns.log`, `http.log`, `ssl.log`, `files.log`, `notice.log` and
+//! `software.log`, in Zeek 6's default columns, as TSV or NDJSON:
 //!
 //! - every connection to a named host is preceded by the DNS lookup that resolved it (unless
 //!   the client still had the answer cached), and the resolver forwards names it has not cached;
@@ -15,7 +15,11 @@
 //! - three incidents to find: an SSH brute force against the mail server from `203.0.113.66`
 //!   (from 30 % of the time range), a SYN port scan of the mail server from `198.51.100.23`
 //!   (at 55 %), and one workstation beaconing over HTTP to `cdn.update-sync.example`
-//!   (`192.0.2.200`) every 300 s ± 30 s for the whole range.
+//!   (`192.0.2.200`) every 300 s ± 30 s for the whole range;
+//! - the notices Zeek raises about them (`SSH::Password_Guessing` at the 30th rejected
+//!   password, `Scan::Port_Scan` at the 15th port probed), naming hosts, not connections;
+//! - the software Zeek sees on the way: the mail server's sshd and the brute forcer's SSH
+//!   library, and the beaconing workstation's Internet Explorer 6.
 //!
 //! Internet addresses come only from the ranges reserved for documentation (RFC 5737) and
 //! benchmarking (RFC 2544). The output depends only on the [`SynthConfig`]: the same
@@ -149,6 +153,10 @@ pub struct SynthSummary {
     pub ssl: u64,
     /// Records in `files.log`.
     pub files: u64,
+    /// Records in `notice.log`.
+    pub notice: u64,
+    /// Records in `software.log`.
+    pub software: u64,
 }
 
 impl SynthSummary {
@@ -160,6 +168,8 @@ impl SynthSummary {
             LogKind::Http => self.http,
             LogKind::Ssl => self.ssl,
             LogKind::Files => self.files,
+            LogKind::Notice => self.notice,
+            LogKind::Software => self.software,
         }
     }
 
@@ -170,6 +180,8 @@ impl SynthSummary {
             LogKind::Http => &mut self.http,
             LogKind::Ssl => &mut self.ssl,
             LogKind::Files => &mut self.files,
+            LogKind::Notice => &mut self.notice,
+            LogKind::Software => &mut self.software,
         }
     }
 

@@ -399,6 +399,76 @@ impl File<'_> {
     }
 }
 
+/// A notice that names hosts rather than a connection, as Zeek's scan and SSH policies raise
+/// them.
+pub(crate) struct Notice<'a> {
+    pub ts: u64,
+    pub note: &'a str,
+    pub msg: &'a str,
+    pub sub: &'a str,
+    pub src: Ipv4Addr,
+    pub dst: Option<Ipv4Addr>,
+}
+
+impl Notice<'_> {
+    /// How long Zeek suppresses the same notice: an hour, its default.
+    const SUPPRESS_FOR: u64 = 3600 * super::SECOND;
+
+    fn write(&self, row: &mut Row<'_>) {
+        row.micros(self.ts);
+        // No connection, file or protocol: uid, id.*, fuid, file_mime_type, file_desc, proto.
+        for _ in 0..9 {
+            row.unset();
+        }
+        row.str(self.note)
+            .str(self.msg)
+            .str(self.sub)
+            .addr(self.src);
+        match self.dst {
+            Some(dst) => row.addr(dst),
+            None => row.unset(),
+        };
+        // p, n, peer_descr.
+        row.unset().unset().unset();
+        row.strs(&["Notice::ACTION_LOG"])
+            .strs::<&str>(&[])
+            .micros(Self::SUPPRESS_FOR);
+        // remote_location: documentation ranges have no place.
+        for _ in 0..5 {
+            row.unset();
+        }
+    }
+}
+
+/// Software Zeek recognised on a host, from a banner or a user agent.
+pub(crate) struct Software<'a> {
+    pub ts: u64,
+    pub host: Ipv4Addr,
+    /// The port a server answered on; `None` for a client.
+    pub port: Option<u16>,
+    pub software_type: &'a str,
+    pub name: &'a str,
+    /// major, minor, minor2 and minor3 as far as known.
+    pub version: &'a [u64],
+    pub addl: Option<&'a str>,
+    pub unparsed: &'a str,
+}
+
+impl Software<'_> {
+    fn write(&self, row: &mut Row<'_>) {
+        row.micros(self.ts).addr(self.host);
+        match self.port {
+            Some(port) => row.port(port),
+            None => row.unset(),
+        };
+        row.str(self.software_type).str(self.name);
+        for part in 0..4 {
+            row.opt_count(self.version.get(part).copied());
+        }
+        row.opt_str(self.addl).str(self.unparsed);
+    }
+}
+
 struct Pending {
     ts: u64,
     /// Creation order: breaks ties between equal timestamps reproducibly.
@@ -463,6 +533,14 @@ impl Emitter {
 
     pub(crate) fn file(&mut self, record: &File<'_>) {
         self.push(LogKind::Files, record.ts, |row| record.write(row));
+    }
+
+    pub(crate) fn notice(&mut self, record: &Notice<'_>) {
+        self.push(LogKind::Notice, record.ts, |row| record.write(row));
+    }
+
+    pub(crate) fn software(&mut self, record: &Software<'_>) {
+        self.push(LogKind::Software, record.ts, |row| record.write(row));
     }
 
     /// Makes every record stamped before `watermark` ready, oldest first.
