@@ -1038,27 +1038,13 @@ impl RedisStore {
             .await?;
 
         // Capture-loss reports whose interval ended before the limit.
-        let mut pipe = Commands::new();
-        pipe.cmd("ZRANGEBYSCORE")
-            .arg(self.keys.capture_loss_set())
-            .arg("-inf")
-            .arg(format!("({limit}"));
-        let (fields,): (Vec<String>,) = self.query(&pipe).await?;
-        for fields in fields.chunks(self.batch_records) {
-            let mut delete = self.new_pipeline();
-            delete
-                .cmd("HDEL")
-                .arg(self.keys.capture_loss())
-                .arg(fields)
-                .ignore();
-            delete
-                .cmd("ZREM")
-                .arg(self.keys.capture_loss_set())
-                .arg(fields)
-                .ignore();
-            self.write(&delete).await?;
-            report.capture_loss += fields.len() as u64;
-        }
+        report.capture_loss = self
+            .forget_scored_before(
+                &self.keys.capture_loss_set(),
+                ("HDEL", &self.keys.capture_loss()),
+                limit,
+            )
+            .await?;
 
         if report.connections > 0 {
             self.recompute_range().await?;
@@ -1110,7 +1096,8 @@ impl RedisStore {
     }
 
     /// Removes the members of the sorted set `scored` scored before `limit`, from it and, with
-    /// `also.0` (`ZREM` or `HDEL`), from the key `also.1` in the same hash slot. Answers how many.
+    /// `also.0` (`ZREM` or `HDEL`), from the key `also.1` in the same hash slot, a batch at a
+    /// time. Answers how many.
     async fn forget_scored_before(
         &self,
         scored: &str,
@@ -1123,13 +1110,12 @@ impl RedisStore {
             .arg("-inf")
             .arg(format!("({limit}"));
         let (old,): (Vec<String>,) = self.query(&pipe).await?;
-        if old.is_empty() {
-            return Ok(0);
+        for batch in old.chunks(self.batch_records) {
+            let mut delete = self.new_pipeline();
+            delete.cmd(also.0).arg(also.1).arg(batch).ignore();
+            delete.cmd("ZREM").arg(scored).arg(batch).ignore();
+            self.write(&delete).await?;
         }
-        let mut delete = self.new_pipeline();
-        delete.cmd(also.0).arg(also.1).arg(&old).ignore();
-        delete.cmd("ZREM").arg(scored).arg(&old).ignore();
-        self.write(&delete).await?;
         Ok(old.len() as u64)
     }
 
