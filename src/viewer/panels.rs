@@ -715,8 +715,8 @@ pub fn threshold_filter(ui: &mut egui::Ui, filters: &mut Filters, max_bytes: u64
 #[cfg(test)]
 mod tests {
     use super::{
-        TileFields, clipped, edge_ports, field_text, offset_text, software_type_text, tile_order,
-        tiles_per_row,
+        EdgeDetail, TileFields, clipped, edge_ports, field_text, offset_text, software_type_text,
+        tile_order, tiles_per_row,
     };
     use crate::net::api::{EdgeConnection, EdgeResponse};
     use serde_json::json;
@@ -785,6 +785,41 @@ mod tests {
             "80/tcp ×3, icmp 8 ×1, 1/tcp ×1, 2/tcp ×1 and 2 more"
         );
         assert_eq!(edge_ports(&edge(Vec::new())), "-");
+    }
+
+    #[test]
+    fn an_edges_totals_are_counted_once_from_its_connections() {
+        let connection = |uid: &str, service: Option<&str>, bytes: (u64, u64), details| {
+            serde_json::from_value::<EdgeConnection>(json!({
+                "uid": uid, "ts": 1.0, "duration": 1.5, "orig_h": "10.0.0.1", "orig_p": 40000,
+                "resp_h": "10.0.0.2", "resp_p": 443, "proto": "tcp", "service": service,
+                "orig_bytes": bytes.0, "resp_bytes": bytes.1,
+                "history_decoded": [], "details": details,
+            }))
+            .unwrap()
+        };
+        let detail = EdgeDetail::new(EdgeResponse {
+            src: "10.0.0.1".into(),
+            dst: "10.0.0.2".into(),
+            from: 0.0,
+            to: 10.0,
+            connections: vec![
+                connection(
+                    "A",
+                    Some("ssl"),
+                    (100, 2000),
+                    json!({"ssl": [{}], "x509": [{}]}),
+                ),
+                connection("B", None, (5, 7), json!({})),
+                connection("C", Some("http"), (1, 1), json!({"http": [{}]})),
+            ],
+        });
+        assert_eq!(detail.protocols, "tcp");
+        assert_eq!(detail.services, "http, ssl");
+        assert_eq!(detail.ports, "443/tcp ×3");
+        assert_eq!((detail.sent, detail.received), (106, 2008));
+        assert_eq!(detail.duration, 4.5);
+        assert_eq!(detail.attached, "http, ssl, x509");
     }
 
     #[test]
