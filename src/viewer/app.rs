@@ -8,7 +8,9 @@ use super::graph_view::{Filters, PortFilter, host_label};
 use super::login::{LoginForm, Remembered};
 use super::panels::{self, NodeAction};
 use super::timeline::{Timeline, TimelineCommand};
-use super::timeline_ui::{Histogram, Metric, StripState, format_duration, timeline_ui};
+use super::timeline_ui::{
+    Histogram, Metric, StripState, format_duration, timeline_ui, window_loss,
+};
 use crate::net::api::NodeResponse;
 use crate::render::glam::{Vec2, Vec3};
 use crate::render::{
@@ -265,10 +267,7 @@ impl ViewerApp {
             _ => None,
         };
         let histogram = self.histogram.as_ref();
-        let window_loss = histogram
-            .zip(self.timeline.graph_span())
-            .and_then(|(h, (from, to))| h.worst_loss_between(from, to))
-            .map(|report| report.percent_lost);
+        let window_loss = window_loss(histogram, &self.timeline).map(|report| report.percent_lost);
         serde_json::json!({
             "screenshot": path,
             "error": error,

@@ -43,6 +43,15 @@ impl Histogram {
     }
 }
 
+/// The heaviest marked loss in the graph's window: where the graph itself is incomplete.
+pub fn window_loss<'h>(
+    histogram: Option<&'h Histogram>,
+    timeline: &Timeline,
+) -> Option<&'h CaptureLoss> {
+    let (from, to) = timeline.graph_span()?;
+    histogram?.worst_loss_between(from, to)
+}
+
 /// What a marked interval says: how much, where, when, and what it means for the picture.
 fn loss_text(report: &CaptureLoss) -> String {
     format!(
@@ -189,10 +198,7 @@ fn controls(
         } else {
             ui.weak("no data yet");
         }
-        let window_loss = histogram
-            .zip(timeline.graph_span())
-            .and_then(|(histogram, (from, to))| histogram.worst_loss_between(from, to));
-        if let Some(report) = window_loss {
+        if let Some(report) = window_loss(histogram, timeline) {
             ui.separator();
             ui.colored_label(
                 LOSS_COLOR,

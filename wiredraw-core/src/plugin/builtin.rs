@@ -320,9 +320,10 @@ impl LogType for CaptureLossLog {
     }
 
     fn contribute(&self, record: &Record, out: &mut Contribution) -> Result<(), ContributeError> {
-        let number = |field: &str, expected: &str, convert: fn(&Value) -> Option<f64>| {
+        let number = |field: &str, expected: &str| {
             let value = required(record, field)?;
-            convert(value)
+            value
+                .as_f64()
                 .filter(|x| x.is_finite())
                 .ok_or_else(|| bad(field, format!("expected {expected}, found {value}")))
         };
@@ -336,11 +337,11 @@ impl LogType for CaptureLossLog {
         let peer = text(peer).ok_or_else(|| bad("peer", format!("expected text, found {peer}")))?;
         out.capture_loss.push(CaptureLoss {
             ts: stamped(record)?,
-            ts_delta: number("ts_delta", "an interval", Value::as_f64)?,
+            ts_delta: number("ts_delta", "an interval")?,
             peer,
             gaps: count("gaps")?,
             acks: count("acks")?,
-            percent_lost: number("percent_lost", "a number", Value::as_f64)?,
+            percent_lost: number("percent_lost", "a number")?,
         });
         Ok(())
     }
@@ -356,9 +357,13 @@ impl SoftwareLog {
     /// set joined by dots, then `-` and `version.addl`.
     fn version(record: &Record) -> Result<Option<CompactString>, ContributeError> {
         let mut version = String::new();
-        for part in ["major", "minor", "minor2", "minor3"] {
-            let field = format!("version.{part}");
-            let Some(number) = optional(record, &field, "a count", Value::as_u64)? else {
+        for field in [
+            "version.major",
+            "version.minor",
+            "version.minor2",
+            "version.minor3",
+        ] {
+            let Some(number) = optional(record, field, "a count", Value::as_u64)? else {
                 break;
             };
             if !version.is_empty() {
