@@ -2,7 +2,9 @@
 //! (which reads them). One definition per answer keeps both sides in step.
 
 use crate::store::TimeRange;
-pub use crate::store::{HostRecordJson, PortUse, SoftwareKey, SoftwareSeen};
+pub use crate::store::{
+    HostRecordJson, HostRecordPage, PortUse, SoftwareKey, SoftwareSeen, StampedHostRecord,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::collections::BTreeSet;

@@ -16,7 +16,8 @@
 
 use crate::api::{
     ConnectionsResponse, EdgeConnection, EdgeResponse, GraphResponse, HealthResponse,
-    HistogramResponse, IngestResponse, LoginRequest, LoginResponse, NodeResponse, RangeResponse,
+    HistogramResponse, HostRecordPage, IngestResponse, LoginRequest, LoginResponse, NodeResponse,
+    RangeResponse,
 };
 use crate::http_client::{HttpClient, HttpError};
 use crate::server::live::{LiveChange, LiveEvent};
@@ -191,6 +192,22 @@ impl ApiClient {
     ) -> Result<HistogramResponse, HttpError> {
         self.http
             .get_json(&format!("/api/histogram?from={from}&to={to}&bins={bins}"))
+            .await
+    }
+
+    /// `GET /api/host-records`: the records about hosts (notices naming them, …) stamped in
+    /// `[from, to]`, newest first, at most `limit` of them (the server allows up to
+    /// [`MAX_WINDOW_RECORDS`](crate::store::MAX_WINDOW_RECORDS)).
+    pub async fn host_records(
+        &self,
+        from: f64,
+        to: f64,
+        limit: usize,
+    ) -> Result<HostRecordPage, HttpError> {
+        self.http
+            .get_json(&format!(
+                "/api/host-records?from={from}&to={to}&limit={limit}"
+            ))
             .await
     }
 

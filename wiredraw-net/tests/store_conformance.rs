@@ -2250,6 +2250,115 @@ async fn records_about_a_host(backend: &Backend) {
     assert_eq!(notes[0], format!("n{:03}", MAX_HOST_RECORDS + 2));
 }
 
+/// `(ts, hosts, note)` of the records about hosts stamped in `[from, to]`, and their total.
+async fn window_notes(
+    store: &dyn Store,
+    (from, to): (f64, f64),
+    limit: usize,
+) -> (Vec<(f64, Vec<String>, String)>, u64) {
+    let page = store.host_records_between(from, to, limit).await.unwrap();
+    let listed = page
+        .records
+        .iter()
+        .map(|r| {
+            assert_eq!(r.log_type, "notice");
+            assert_eq!(r.record["ts"], serde_json::json!(r.ts));
+            let hosts = r.hosts.iter().map(ToString::to_string).collect();
+            (r.ts, hosts, r.record["note"].as_str().unwrap().to_string())
+        })
+        .collect();
+    (listed, page.total)
+}
+
+async fn records_about_hosts_in_a_window(backend: &Backend) {
+    let store = backend.store();
+    let scanner = "10.7.0.9";
+    let scan = host_record(scanner, T0 + 50.0, "Scan::Port_Scan");
+    // One notice naming two hosts (`src` and `dst`) comes once per host, with equal content.
+    let guessing = host_record(scanner, T0 + 100.0, "SSH::Password_Guessing");
+    let target = host_record("2001:db8::5", T0 + 100.0, "SSH::Password_Guessing");
+    let later = host_record(scanner, T0 + 5000.0, "Scan::Address_Scan");
+    let same_time = [
+        host_record("10.7.0.1", T0 + 5000.0, "Weird::Activity"),
+        host_record("10.7.0.2", T0 + 5000.0, "Weird::Activity"),
+    ];
+    for batch in [
+        vec![target.clone(), later.clone()],
+        vec![scan, guessing.clone(), target, same_time[0].clone()],
+        vec![guessing, same_time[1].clone()],
+    ] {
+        store
+            .ingest(&Contribution {
+                host_records: batch,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+    let guessing_row = (
+        T0 + 100.0,
+        vec![scanner.to_string(), "2001:db8::5".to_string()],
+        "SSH::Password_Guessing".to_string(),
+    );
+    let scan_row = (
+        T0 + 50.0,
+        vec![scanner.to_string()],
+        "Scan::Port_Scan".to_string(),
+    );
+    assert_eq!(
+        window_notes(&*store, (T0, T0 + 1000.0), 10).await,
+        (vec![guessing_row.clone(), scan_row.clone()], 2)
+    );
+    // Both ends are in the window.
+    assert_eq!(
+        window_notes(&*store, (T0 + 50.0, T0 + 100.0), 10).await,
+        (vec![guessing_row.clone(), scan_row], 2)
+    );
+    assert_eq!(
+        window_notes(&*store, (T0 + 50.5, T0 + 99.5), 10).await,
+        (vec![], 0)
+    );
+    // The newest first, all counted.
+    assert_eq!(
+        window_notes(&*store, (T0, T0 + 1000.0), 1).await,
+        (vec![guessing_row.clone()], 2)
+    );
+    assert_eq!(
+        window_notes(&*store, (T0, T0 + 1000.0), 0).await,
+        (vec![], 2)
+    );
+    let (all, total) = window_notes(&*store, (T0, T0 + 10_000.0), 10).await;
+    assert_eq!(total, 4);
+    assert_eq!(all[0].0, T0 + 5000.0);
+    assert_eq!(all[1].0, T0 + 5000.0);
+    let mut at_5000: Vec<_> = all[..2]
+        .iter()
+        .map(|r| (r.1.clone(), r.2.clone()))
+        .collect();
+    at_5000.sort();
+    assert_eq!(
+        at_5000,
+        [
+            (
+                vec!["10.7.0.1".to_string(), "10.7.0.2".to_string()],
+                "Weird::Activity".to_string()
+            ),
+            (vec![scanner.to_string()], "Scan::Address_Scan".to_string()),
+        ]
+    );
+    assert_eq!(all[2], guessing_row);
+    assert!(matches!(
+        store.host_records_between(T0 + 1.0, T0, 10).await,
+        Err(StoreError::BadRequest(_))
+    ));
+
+    // Retention drops them from the window's list as from each host's.
+    store.retain(T0 + 115.0).await.unwrap();
+    let (left, total) = window_notes(&*store, (0.0, T0 + 10_000.0), 10).await;
+    assert_eq!(total, 2);
+    assert!(left.iter().all(|r| r.0 == T0 + 5000.0), "{left:?}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Every test on every backend
 
@@ -2315,6 +2424,7 @@ conformance!(
     capture_loss_reports_are_kept_by_interval,
     the_software_seen_on_a_host,
     records_about_a_host,
+    records_about_hosts_in_a_window,
     answers_match_the_model,
     bad_requests_are_refused,
 );

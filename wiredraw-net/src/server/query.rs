@@ -66,6 +66,27 @@ impl Query {
             .transpose()
     }
 
+    pub fn required_time(&self, name: &str) -> Result<f64, ApiError> {
+        self.time(name)?
+            .ok_or_else(|| ApiError::bad_request(format!("missing query parameter {name:?}")))
+    }
+
+    /// A whole number no greater than `max`, or `default` when absent.
+    pub fn count(&self, name: &str, default: usize, max: usize) -> Result<usize, ApiError> {
+        let Some(text) = self.get(name) else {
+            return Ok(default);
+        };
+        text.trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n <= max)
+            .ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "query parameter {name:?} must be a whole number from 0 to {max}, got {text:?}"
+                ))
+            })
+    }
+
     pub fn addr(&self, name: &str) -> Result<IpAddr, ApiError> {
         parse_addr(self.required(name)?, name)
     }

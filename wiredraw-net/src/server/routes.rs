@@ -10,7 +10,7 @@ use crate::server::query::{Query, parse_addr, percent_decode};
 use crate::server::{
     ApiError, App, ResponseBody, bytes_response, json_body, json_response, method_not_allowed,
 };
-use crate::store::{ConnectionInfo, Window};
+use crate::store::{ConnectionInfo, MAX_WINDOW_RECORDS, Window};
 use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt};
 use http_body_util::{BodyExt, Limited};
@@ -49,6 +49,7 @@ pub(crate) enum Route {
     Node(String),
     Edge,
     Histogram,
+    HostRecords,
     Live,
     NotFound,
 }
@@ -66,6 +67,7 @@ impl Route {
             "/api/connections" => Route::Connections,
             "/api/edge" => Route::Edge,
             "/api/histogram" => Route::Histogram,
+            "/api/host-records" => Route::HostRecords,
             "/api/live" => Route::Live,
             _ => {
                 let segment = |prefix: &str| {
@@ -101,6 +103,7 @@ impl Route {
             Route::Node(_) => "node",
             Route::Edge => "edge",
             Route::Histogram => "histogram",
+            Route::HostRecords => "host_records",
             Route::Live => "live",
             Route::NotFound => "not_found",
         }
@@ -225,6 +228,10 @@ impl App {
                     Route::Histogram => {
                         let query = Query::parse(query, &["from", "to", "bins"])?;
                         self.histogram(&query).await
+                    }
+                    Route::HostRecords => {
+                        let query = Query::parse(query, &["from", "to", "limit"])?;
+                        self.host_records(&query).await
                     }
                     Route::Live => {
                         Query::parse(query, &[])?;
@@ -494,13 +501,20 @@ impl App {
         }
     }
 
+    async fn host_records(&self, query: &Query) -> Result<Response<ResponseBody>, ApiError> {
+        let (from, to) = (query.required_time("from")?, query.required_time("to")?);
+        let limit = query.count("limit", DEFAULT_WINDOW_RECORDS, MAX_WINDOW_RECORDS)?;
+        let page = self
+            .timed(
+                "host_records",
+                self.inner.store.host_records_between(from, to, limit),
+            )
+            .await?;
+        Ok(json_response(&page))
+    }
+
     async fn histogram(&self, query: &Query) -> Result<Response<ResponseBody>, ApiError> {
-        let from = query
-            .time("from")?
-            .ok_or_else(|| ApiError::bad_request("missing query parameter \"from\""))?;
-        let to = query
-            .time("to")?
-            .ok_or_else(|| ApiError::bad_request("missing query parameter \"to\""))?;
+        let (from, to) = (query.required_time("from")?, query.required_time("to")?);
         let bins_text = query.required("bins")?;
         let bins: usize = bins_text.trim().parse().map_err(|_| {
             ApiError::bad_request(format!(
@@ -525,6 +539,9 @@ impl App {
         }))
     }
 }
+
+/// Records about hosts a window's answer lists unless asked for another number.
+const DEFAULT_WINDOW_RECORDS: usize = 200;
 
 /// Parameters of the window routes.
 const WINDOW: &[&str] = &["t", "from", "to"];

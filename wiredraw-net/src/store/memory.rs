@@ -2,16 +2,17 @@
 
 use super::{
     BucketSpan, CERTIFICATE_LOG, ConnectionInfo, DetailKey, HistogramBin, HostInfo, HostRecordJson,
-    IngestReport, LEVELS, MAX_CAPTURE_LOSS_INTERVAL, MAX_CAPTURE_LOSS_REPORTS, MAX_HOST_RECORDS,
-    Placement, RetainReport, SoftwareKey, SoftwareSeen, Store, StoreError, StoreFuture, TimeRange,
-    Window, add_to_bins, capture_loss_meets, certificate_keys, check_batch,
-    check_capture_loss_window, counted_here, floor_key, histogram_bins, host_info, host_names,
-    level_keys, ordered_bits, record_json, record_ts, software_list, sort_connections,
+    HostRecordPage, IngestReport, LEVELS, MAX_CAPTURE_LOSS_INTERVAL, MAX_CAPTURE_LOSS_REPORTS,
+    MAX_HOST_RECORDS, MAX_WINDOW_RECORDS, Placement, RetainReport, SoftwareKey, SoftwareSeen,
+    StampedHostRecord, Store, StoreError, StoreFuture, TimeRange, Window, add_to_bins,
+    capture_loss_meets, certificate_keys, check_batch, check_time_window, counted_here, floor_key,
+    histogram_bins, host_info, host_names, level_keys, ordered_bits, record_json, record_ts,
+    software_list, sort_connections,
 };
 use compact_str::CompactString;
 use parking_lot::RwLock;
 use rustc_hash::{FxHashMap, FxHashSet};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::sync::Arc;
 use wiredraw_core::graph::GraphBuilder;
@@ -38,8 +39,10 @@ struct Inner {
     pending: BTreeMap<i64, Vec<CompactString>>,
     /// Address → distinct sightings (name, ts bits).
     names: FxHashMap<IpAddr, FxHashSet<(CompactString, u64)>>,
-    /// Address → records about it, by key (time first) → (log type, record).
-    host_records: FxHashMap<IpAddr, BTreeMap<DetailKey, (CompactString, Record)>>,
+    /// Records about hosts by key (time first).
+    host_records: BTreeMap<DetailKey, AboutHosts>,
+    /// Address → keys of the records about it.
+    records_of_host: FxHashMap<IpAddr, BTreeSet<DetailKey>>,
     /// Address → software seen there → (first, last) seen.
     software: FxHashMap<IpAddr, BTreeMap<SoftwareKey, (f64, f64)>>,
     /// Capture-loss reports by (ts as [`ordered_bits`], peer).
@@ -52,6 +55,14 @@ struct Entry {
     conn: Option<Arc<Connection>>,
     /// Sorted by (log type, key) and free of duplicates.
     details: Vec<StoredDetail>,
+}
+
+/// A record about hosts, kept once however many hosts it names.
+struct AboutHosts {
+    log_type: CompactString,
+    record: Record,
+    /// In address order, each once.
+    hosts: Vec<IpAddr>,
 }
 
 struct StoredDetail {
@@ -137,12 +148,19 @@ impl MemoryStore {
         }
         for host_record in checked.host_records {
             let key = DetailKey::of(&host_record.log_type, &host_record.record, &mut scratch);
+            let about = inner.host_records.entry(key).or_insert_with(|| AboutHosts {
+                log_type: host_record.log_type.clone(),
+                record: host_record.record.clone(),
+                hosts: Vec::new(),
+            });
+            if let Err(at) = about.hosts.binary_search(&host_record.addr) {
+                about.hosts.insert(at, host_record.addr);
+            }
             inner
-                .host_records
+                .records_of_host
                 .entry(host_record.addr)
                 .or_default()
-                .entry(key)
-                .or_insert_with(|| (host_record.log_type.clone(), host_record.record.clone()));
+                .insert(key);
         }
         for software in checked.software {
             let seen = inner
@@ -225,10 +243,12 @@ impl MemoryStore {
             ts_order: ordered_bits(limit as f64),
             hash: 0,
         };
-        inner.host_records.retain(|_, records| {
-            let kept = records.split_off(&oldest_kept);
-            report.host_records += std::mem::replace(records, kept).len() as u64;
-            !records.is_empty()
+        let kept = inner.host_records.split_off(&oldest_kept);
+        inner.host_records = kept;
+        inner.records_of_host.retain(|_, keys| {
+            let kept = keys.split_off(&oldest_kept);
+            report.host_records += std::mem::replace(keys, kept).len() as u64;
+            !keys.is_empty()
         });
         inner.software.retain(|_, seen| {
             let before = seen.len();
@@ -384,15 +404,16 @@ impl Store for MemoryStore {
                         .map(|(name, ts)| (name.as_str(), f64::from_bits(*ts))),
                 );
             }
-            if let Some(records) = inner.host_records.get(&addr) {
-                info.records_total = records.len() as u64;
-                info.records = records
-                    .values()
+            if let Some(keys) = inner.records_of_host.get(&addr) {
+                info.records_total = keys.len() as u64;
+                info.records = keys
+                    .iter()
                     .rev()
+                    .filter_map(|key| inner.host_records.get(key))
                     .take(MAX_HOST_RECORDS)
-                    .map(|(log_type, record)| HostRecordJson {
-                        log_type: log_type.to_string(),
-                        record: record_json(record),
+                    .map(|about| HostRecordJson {
+                        log_type: about.log_type.to_string(),
+                        record: record_json(&about.record),
                     })
                     .collect();
             }
@@ -427,7 +448,7 @@ impl Store for MemoryStore {
 
     fn capture_loss(&self, from: f64, to: f64) -> StoreFuture<'_, Vec<CaptureLoss>> {
         Box::pin(async move {
-            check_capture_loss_window(from, to)?;
+            check_time_window("capture loss", from, to)?;
             let inner = self.inner.read();
             let ends = ordered_bits(from)..ordered_bits(to + MAX_CAPTURE_LOSS_INTERVAL);
             Ok(inner
@@ -438,6 +459,40 @@ impl Store for MemoryStore {
                 .take(MAX_CAPTURE_LOSS_REPORTS)
                 .cloned()
                 .collect())
+        })
+    }
+
+    fn host_records_between(
+        &self,
+        from: f64,
+        to: f64,
+        limit: usize,
+    ) -> StoreFuture<'_, HostRecordPage> {
+        Box::pin(async move {
+            check_time_window("records about hosts", from, to)?;
+            let inner = self.inner.read();
+            let first = DetailKey {
+                ts_order: ordered_bits(from),
+                hash: 0,
+            };
+            let last = DetailKey {
+                ts_order: ordered_bits(to),
+                hash: u128::MAX,
+            };
+            let stamped = inner.host_records.range(first..=last);
+            Ok(HostRecordPage {
+                total: stamped.clone().count() as u64,
+                records: stamped
+                    .rev()
+                    .take(limit.min(MAX_WINDOW_RECORDS))
+                    .map(|(key, about)| StampedHostRecord {
+                        ts: key.ts(),
+                        hosts: about.hosts.clone(),
+                        log_type: about.log_type.to_string(),
+                        record: record_json(&about.record),
+                    })
+                    .collect(),
+            })
         })
     }
 

@@ -86,6 +86,8 @@ pub const MAX_CERTIFICATES: usize = 32;
 pub const MAX_UID_LEN: usize = 256;
 /// How many records about a host (notices naming it) a host answer lists, the newest.
 pub const MAX_HOST_RECORDS: usize = 20;
+/// Most records about hosts one window's answer lists (see [`Store::host_records_between`]).
+pub const MAX_WINDOW_RECORDS: usize = 1000;
 /// How many kinds of software a host answer lists (see [`HostInfo::software`]).
 pub const MAX_SOFTWARE: usize = 50;
 /// Longest capture-loss interval accepted, in seconds (Zeek measures every 15 minutes by
@@ -170,6 +172,16 @@ pub trait Store: Send + Sync {
     /// by `(ts, peer)`, at most [`MAX_CAPTURE_LOSS_REPORTS`]. One report is kept per `(ts, peer)`:
     /// the first ingested.
     fn capture_loss(&self, from: f64, to: f64) -> StoreFuture<'_, Vec<CaptureLoss>>;
+
+    /// The records about hosts (notices naming them, …) stamped in `[from, to]`, newest first,
+    /// at most `limit`, each once with every host it was stored under, and how many there are
+    /// in all. Records stamped alike come in key order, which is stable between stores.
+    fn host_records_between(
+        &self,
+        from: f64,
+        to: f64,
+        limit: usize,
+    ) -> StoreFuture<'_, HostRecordPage>;
 
     /// Drops what is older than `cutoff`: with `c = floor(cutoff / b) * b`, every connection
     /// whose activity ends before `c` (with its details), details whose connection never came
@@ -491,6 +503,27 @@ pub struct HostInfo {
 /// A record about a host, whole, as the API shows records.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HostRecordJson {
+    pub log_type: String,
+    /// The record's fields in the log's own column order.
+    pub record: serde_json::Value,
+}
+
+/// The records about hosts stamped in a window (see [`Store::host_records_between`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HostRecordPage {
+    /// Newest first.
+    pub records: Vec<StampedHostRecord>,
+    /// How many records were stamped in the window, listed or not.
+    pub total: u64,
+}
+
+/// A record about hosts with its time and every host it names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StampedHostRecord {
+    /// The record's `ts`.
+    pub ts: f64,
+    /// The hosts it was stored under, in address order (a notice's `src` and `dst`).
+    pub hosts: Vec<IpAddr>,
     pub log_type: String,
     /// The record's fields in the log's own column order.
     pub record: serde_json::Value,
@@ -842,13 +875,13 @@ pub(crate) fn capture_loss_meets(report: &CaptureLoss, from: f64, to: f64) -> bo
     report.ts >= from && report.start() < to
 }
 
-/// Checks a capture-loss query's bounds.
-pub(crate) fn check_capture_loss_window(from: f64, to: f64) -> Result<(), StoreError> {
+/// Checks the bounds of a query for `what` (capture loss, records about hosts) over a time span.
+pub(crate) fn check_time_window(what: &str, from: f64, to: f64) -> Result<(), StoreError> {
     check_time(from, "from")?;
     check_time(to, "to")?;
     if from > to {
         return Err(StoreError::BadRequest(format!(
-            "capture loss from ({from}) must not be after to ({to})"
+            "{what} from ({from}) must not be after to ({to})"
         )));
     }
     Ok(())
@@ -945,6 +978,15 @@ pub(crate) fn ordered_bits(x: f64) -> u64 {
     }
 }
 
+/// The `f64` that [`ordered_bits`] made `bits` of.
+pub(crate) fn from_ordered_bits(bits: u64) -> f64 {
+    f64::from_bits(if bits >> 63 == 1 {
+        bits & !(1 << 63)
+    } else {
+        !bits
+    })
+}
+
 /// Identity and order of one stored detail: its record's `ts` (missing sorts last) and a 128-bit
 /// content hash of log type, field names and values (the source line number is not content).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -968,6 +1010,11 @@ impl DetailKey {
             ts_order,
             hash: xxhash_rust::xxh3::xxh3_128(scratch),
         }
+    }
+
+    /// The `ts` the key was made with (NaN for a record without one).
+    pub fn ts(self) -> f64 {
+        from_ordered_bits(self.ts_order)
     }
 
     /// Fixed-width hex: sorting the text sorts the keys.
@@ -1324,4 +1371,29 @@ pub(crate) fn add_to_bins(
     let bin = &mut bins[i.min(bins.len() - 1)];
     bin.conns += conns;
     bin.bytes = bin.bytes.saturating_add(bytes);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{from_ordered_bits, ordered_bits};
+
+    #[test]
+    fn ordered_bits_sort_like_the_numbers_and_give_them_back() {
+        let numbers = [
+            -1e300,
+            -2.5,
+            -0.0,
+            0.0,
+            1e-300,
+            1.0,
+            1713484800.123456,
+            f64::INFINITY,
+        ];
+        for pair in numbers.windows(2) {
+            assert!(ordered_bits(pair[0]) <= ordered_bits(pair[1]), "{pair:?}");
+        }
+        for x in numbers {
+            assert_eq!(from_ordered_bits(ordered_bits(x)).to_bits(), x.to_bits());
+        }
+    }
 }

@@ -4,12 +4,12 @@
 use super::redis_pool::{Commands, Connections, node_urls, redis_error, subscribe};
 use super::{
     Announcements, BucketSpan, CERTIFICATE_LOG, ConnectionInfo, DetailKey, HistogramBin, HostInfo,
-    HostRecordJson, IngestReport, LEVELS, MAX_CAPTURE_LOSS_INTERVAL, MAX_CAPTURE_LOSS_REPORTS,
-    MAX_HOST_RECORDS, Placement, RecordJson, RetainReport, SharedSession, SoftwareKey,
-    SoftwareSeen, Store, StoreError, StoreFuture, TimeRange, Window, add_to_bins,
-    capture_loss_meets, certificate_keys, check_batch, check_capture_loss_window, counted_here,
-    floor_key, histogram_bins, host_info, host_names, level_keys, level_width, record_ts,
-    software_list, sort_connections,
+    HostRecordJson, HostRecordPage, IngestReport, LEVELS, MAX_CAPTURE_LOSS_INTERVAL,
+    MAX_CAPTURE_LOSS_REPORTS, MAX_HOST_RECORDS, MAX_WINDOW_RECORDS, Placement, RecordJson,
+    RetainReport, SharedSession, SoftwareKey, SoftwareSeen, StampedHostRecord, Store, StoreError,
+    StoreFuture, TimeRange, Window, add_to_bins, capture_loss_meets, certificate_keys, check_batch,
+    check_time_window, counted_here, floor_key, histogram_bins, host_info, host_names, level_keys,
+    level_width, record_ts, software_list, sort_connections,
 };
 use compact_str::CompactString;
 use futures_util::{StreamExt, TryStreamExt};
@@ -93,6 +93,7 @@ impl RedisConfig {
 /// | `P p:{<k>}` / `P px` | set / sorted set | uids given details with `ts` in bucket `k`, to find orphans |
 /// | `P a:{<addr>}` / `P ax` | sorted set | `ts\tname` sightings (score `ts`) / addresses (score: oldest sighting) |
 /// | `P hr:{<addr>}` / `P hro:{<addr>}` / `P hrx` | hash / sorted set / sorted set | records about a host: detail key → `log_type\tJSON` / detail keys (score `ts`) / addresses (score: oldest record) |
+/// | `P hrt:{host_records}` / `P hrh:{host_records}` | sorted sets | every record about hosts by time: detail keys / `key\taddr` for each host it names (score `ts`) |
 /// | `P sw:{<addr>}` / `P swl:{<addr>}` / `P swx` | sorted sets | software seen on a host, as JSON (score: first seen / last seen) / addresses (score: oldest last sighting) |
 /// | `P cl:{capture_loss}` / `P clx:{capture_loss}` | hash / sorted set | `ts\tpeer` → capture-loss report as JSON / the same fields (score `ts`) |
 /// | `P range` | hash | `first`, `last`, `latest_start` |
@@ -177,6 +178,12 @@ impl Keys {
     }
     fn host_records_set(&self) -> String {
         format!("{}hrx", self.prefix)
+    }
+    fn host_record_times(&self) -> String {
+        format!("{}hrt:{{host_records}}", self.prefix)
+    }
+    fn host_record_hosts(&self) -> String {
+        format!("{}hrh:{{host_records}}", self.prefix)
     }
     fn software_first(&self, addr: IpAddr) -> String {
         format!("{}sw:{{{addr}}}", self.prefix)
@@ -420,22 +427,34 @@ impl RedisStore {
         let mut oldest: BTreeMap<IpAddr, f64> = BTreeMap::new();
         for host_record in host_records {
             let key = DetailKey::of(&host_record.log_type, &host_record.record, &mut scratch);
-            let ts = record_ts(&host_record.record).unwrap_or(0.0);
+            let stamp = record_ts(&host_record.record).unwrap_or(0.0);
             let mut value = format!("{}\t", host_record.log_type).into_bytes();
             serde_json::to_writer(&mut value, &RecordJson(&host_record.record))
                 .expect("a record always serializes");
+            let hex = key.to_hex();
             pipe.cmd("HSET")
                 .arg(self.keys.host_records(host_record.addr))
-                .arg(key.to_hex())
+                .arg(&hex)
                 .arg(value)
                 .ignore();
+            let ts = stamp.to_string();
             pipe.cmd("ZADD")
                 .arg(self.keys.host_record_order(host_record.addr))
-                .arg(ts.to_string())
-                .arg(key.to_hex())
+                .arg(&ts)
+                .arg(&hex)
                 .ignore();
-            let seen = oldest.entry(host_record.addr).or_insert(ts);
-            *seen = seen.min(ts);
+            pipe.cmd("ZADD")
+                .arg(self.keys.host_record_times())
+                .arg(&ts)
+                .arg(&hex)
+                .ignore();
+            pipe.cmd("ZADD")
+                .arg(self.keys.host_record_hosts())
+                .arg(&ts)
+                .arg(format!("{hex}\t{}", host_record.addr))
+                .ignore();
+            let seen = oldest.entry(host_record.addr).or_insert(stamp);
+            *seen = seen.min(stamp);
         }
         if !oldest.is_empty() {
             let cmd = pipe.cmd("ZADD").arg(self.keys.host_records_set()).arg("LT");
@@ -501,7 +520,7 @@ impl RedisStore {
     }
 
     async fn capture_loss_now(&self, from: f64, to: f64) -> Result<Vec<CaptureLoss>, StoreError> {
-        check_capture_loss_window(from, to)?;
+        check_time_window("capture loss", from, to)?;
         let mut pipe = Commands::new();
         pipe.cmd("ZRANGEBYSCORE")
             .arg(self.keys.capture_loss_set())
@@ -529,6 +548,90 @@ impl RedisStore {
         // Sorted by score, then by member (`ts\tpeer`): one ts's reports come in peer order.
         found.truncate(MAX_CAPTURE_LOSS_REPORTS);
         Ok(found)
+    }
+
+    async fn host_records_between_now(
+        &self,
+        from: f64,
+        to: f64,
+        limit: usize,
+    ) -> Result<HostRecordPage, StoreError> {
+        check_time_window("records about hosts", from, to)?;
+        let times = self.keys.host_record_times();
+        let mut pipe = Commands::new();
+        pipe.cmd("ZREVRANGEBYSCORE")
+            .arg(&times)
+            .arg(to.to_string())
+            .arg(from.to_string())
+            .arg("LIMIT")
+            .arg(0)
+            .arg(limit.min(MAX_WINDOW_RECORDS));
+        pipe.cmd("ZCOUNT")
+            .arg(&times)
+            .arg(from.to_string())
+            .arg(to.to_string());
+        let (newest, total): (Vec<String>, u64) = self.query(&pipe).await?;
+        let mut page = HostRecordPage {
+            records: Vec::with_capacity(newest.len()),
+            total,
+        };
+        let keys = newest
+            .iter()
+            .map(|hex| DetailKey::from_hex(hex).ok_or_else(|| corrupt("host record key", hex)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let (Some(oldest), Some(latest)) = (keys.last(), keys.first()) else {
+            return Ok(page);
+        };
+        // The hosts of the records listed lie in the listed records' span of time.
+        let mut pipe = Commands::new();
+        pipe.cmd("ZRANGEBYSCORE")
+            .arg(self.keys.host_record_hosts())
+            .arg(oldest.ts().to_string())
+            .arg(latest.ts().to_string());
+        let (named,): (Vec<String>,) = self.query(&pipe).await?;
+        let mut hosts: FxHashMap<&str, Vec<IpAddr>> =
+            newest.iter().map(|hex| (&**hex, Vec::new())).collect();
+        for member in &named {
+            let (hex, addr) = member
+                .split_once('\t')
+                .ok_or_else(|| corrupt("host record host", member))?;
+            if let Some(listed) = hosts.get_mut(hex) {
+                listed.push(
+                    addr.parse()
+                        .map_err(|_| corrupt("host record host", member))?,
+                );
+            }
+        }
+        // Each record is read from the first host it names: every host holds it whole.
+        let mut pipe = Commands::new();
+        let mut found = Vec::with_capacity(newest.len());
+        for (hex, key) in newest.iter().zip(&keys) {
+            let mut named = hosts.remove(&**hex).unwrap_or_default();
+            named.sort_unstable();
+            named.dedup();
+            if let Some(&first) = named.first() {
+                pipe.cmd("HGET").arg(self.keys.host_records(first)).arg(hex);
+                found.push((key.ts(), named));
+            }
+        }
+        if found.is_empty() {
+            return Ok(page);
+        }
+        let bodies: Vec<Option<String>> = self.query(&pipe).await?;
+        // A record retention dropped between the reads is left out.
+        for ((ts, hosts), body) in found.into_iter().zip(bodies) {
+            let Some(text) = body else { continue };
+            let (log_type, json) = text
+                .split_once('\t')
+                .ok_or_else(|| corrupt("host record", &text))?;
+            page.records.push(StampedHostRecord {
+                ts,
+                hosts,
+                log_type: log_type.to_owned(),
+                record: serde_json::from_str(json).map_err(|_| corrupt("host record", &text))?,
+            });
+        }
+        Ok(page)
     }
 
     async fn ingest_now(&self, batch: &Contribution) -> Result<IngestReport, StoreError> {
@@ -1036,6 +1139,15 @@ impl RedisStore {
                 Ok((removed, order))
             })
             .await?;
+        let mut pipe = self.new_pipeline();
+        for by_time in [self.keys.host_record_times(), self.keys.host_record_hosts()] {
+            pipe.cmd("ZREMRANGEBYSCORE")
+                .arg(by_time)
+                .arg("-inf")
+                .arg(format!("({limit}"))
+                .ignore();
+        }
+        self.write(&pipe).await?;
 
         // Capture-loss reports whose interval ended before the limit.
         report.capture_loss = self
@@ -1544,6 +1656,15 @@ impl Store for RedisStore {
 
     fn capture_loss(&self, from: f64, to: f64) -> StoreFuture<'_, Vec<CaptureLoss>> {
         self.timed(self.capture_loss_now(from, to))
+    }
+
+    fn host_records_between(
+        &self,
+        from: f64,
+        to: f64,
+        limit: usize,
+    ) -> StoreFuture<'_, HostRecordPage> {
+        self.timed(self.host_records_between_now(from, to, limit))
     }
 
     fn retain(&self, cutoff: f64) -> StoreFuture<'_, RetainReport> {
