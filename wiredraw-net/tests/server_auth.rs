@@ -19,6 +19,7 @@ const UI_ROUTES: &[(&str, &str)] = &[
         "GET",
         "/api/histogram?from=1700000000&to=1700000100&bins=10",
     ),
+    ("GET", "/api/host-records?from=1700000000&to=1700000100"),
     ("POST", "/api/logout"),
 ];
 

@@ -6,8 +6,10 @@ mod server_support;
 use bytes::Bytes;
 use server_support::*;
 use std::io::Write;
+use std::net::IpAddr;
 use std::sync::Arc;
 use wiredraw_net::client::Span;
+use wiredraw_net::http_client::HttpError;
 use wiredraw_net::store::Store;
 use wiredraw_net::testkit::RedisServer;
 
@@ -329,6 +331,44 @@ async fn a_host_is_answered_with_the_notices_that_name_it() {
             .unwrap()
             .contains("OU=VMware ESX Server Default Certificate")
     );
+
+    // The window's list: each notice once, with both hosts it names, the newest first.
+    let all = session
+        .host_records(1_521_911_000.0, 1_521_913_000.0, 1000)
+        .await
+        .unwrap();
+    assert_eq!((all.records.len(), all.total), (207, 207));
+    assert_eq!(all.records[0].ts, 1_521_912_978.124_315);
+    let ips = |list: &[&str]| -> Vec<IpAddr> { list.iter().map(|a| a.parse().unwrap()).collect() };
+    assert_eq!(
+        all.records[0].hosts,
+        ips(&["10.47.5.156", "173.194.166.123"])
+    );
+    assert_eq!(all.records[0].record["note"], "SSL::Invalid_Server_Cert");
+    assert!(all.records.windows(2).all(|w| w[0].ts >= w[1].ts));
+    let names_scanner = all
+        .records
+        .iter()
+        .filter(|r| r.hosts.contains(&"10.164.94.120".parse().unwrap()))
+        .count();
+    assert_eq!(names_scanner, 35);
+    // The first 35 minutes of the notices: 117 of them, 50 listed.
+    let early = session
+        .host_records(1_521_910_000.0, 1_521_912_100.0, 50)
+        .await
+        .unwrap();
+    assert_eq!((early.records.len(), early.total), (50, 117));
+    assert!(early.records.iter().all(|r| r.ts <= 1_521_912_100.0));
+    let Err(HttpError::Status {
+        status, message, ..
+    }) = session
+        .host_records(1_521_910_000.0, 1_521_912_100.0, 5000)
+        .await
+    else {
+        panic!("a limit over the most listed is refused");
+    };
+    assert_eq!(status, 400);
+    assert!(message.contains("\"limit\""), "{message}");
     server.stop().await;
 }
 
