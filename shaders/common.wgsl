@@ -11,6 +11,7 @@ struct Frame {
     light_direction: vec4<f32>,
     selection_color: vec4<f32>,
     hover_color: vec4<f32>,
+    alert_color: vec4<f32>,
     // x: 1 when the target is not sRGB and the shader must encode, y: minimum arrow width in pixels.
     output: vec4<f32>,
 };
@@ -29,6 +30,7 @@ fn shape_len() -> u32 {
 const STATE_HOVERED: u32 = 1u;
 const STATE_SELECTED: u32 = 2u;
 const STATE_DIMMED: u32 = 4u;
+const STATE_FLAGGED: u32 = 8u;
 
 fn srgb_to_linear(c: vec3<f32>) -> vec3<f32> {
     let low = c / 12.92;

@@ -64,7 +64,8 @@ struct SphereFragment {
     @builtin(frag_depth) depth: f32,
 };
 
-// Lambert with ambient and a small specular term, plus the selection ring; `base` comes from
+// Lambert with ambient and a small specular term, plus the selection ring (or, on a flagged
+// sphere that is not selected, the alert ring); `base` comes from
 // `base_color`; `normal`, `to_eye` and `light` (towards the key light) are unit vectors in one
 // frame.
 fn shade_sphere(
@@ -86,8 +87,12 @@ fn shade_sphere(
     let specular = x16 * x16 * x16 * 0.35;
     var color = base * (0.22 + 0.78 * diffuse) + vec3<f32>(specular);
     let facing = dot(normal, to_eye);
-    if (state & STATE_SELECTED) != 0u && facing < 0.4 {
-        color = srgb_to_linear(frame.selection_color.rgb);
+    if facing < 0.4 {
+        if (state & STATE_SELECTED) != 0u {
+            color = srgb_to_linear(frame.selection_color.rgb);
+        } else if (state & STATE_FLAGGED) != 0u {
+            color = srgb_to_linear(frame.alert_color.rgb);
+        }
     }
     return color;
 }

@@ -1,5 +1,5 @@
-//! Host labels without clutter: hovered and selected hosts always get one, then the largest
-//! hosts on screen, as long as their labels do not overlap.
+//! Host labels without clutter: hovered and selected hosts always get one, then flagged hosts
+//! and the largest hosts on screen, in that order, as long as their labels do not overlap.
 
 use crate::camera::{Camera, Viewport};
 use crate::scene::Scene;
@@ -8,10 +8,10 @@ use glam::Vec2;
 /// Which labels to show and how.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LabelOptions {
-    /// Labels for large hosts at most (hovered and selected ones come on top).
+    /// Labels for flagged and large hosts at most (hovered and selected ones come on top).
     pub max_labels: usize,
-    /// Hosts smaller than this on screen (radius, pixels) get no label unless hovered or
-    /// selected.
+    /// Hosts smaller than this on screen (radius, pixels) get no label unless hovered,
+    /// selected or flagged.
     pub min_radius_px: f32,
     /// Text size in egui points.
     pub font_size: f32,
@@ -99,7 +99,7 @@ pub fn choose_labels(
         }
         false
     };
-    let flagged = |want_hovered: bool| {
+    let forced = |want_hovered: bool| {
         scene.nodes.iter().enumerate().filter(move |(_, n)| {
             if want_hovered {
                 n.state.hovered
@@ -108,7 +108,7 @@ pub fn choose_labels(
             }
         })
     };
-    for (index, _) in flagged(true).chain(flagged(false)) {
+    for (index, _) in forced(true).chain(forced(false)) {
         if let Some(candidate) = on_screen(index) {
             place(candidate, true);
         }
@@ -116,15 +116,23 @@ pub fn choose_labels(
     let mut candidates: Vec<(usize, Vec2, f32)> = (0..scene.nodes.len())
         .filter(|&i| !scene.nodes[i].state.dimmed)
         .filter_map(on_screen)
-        .filter(|&(_, _, radius)| radius >= options.min_radius_px)
+        .filter(|&(i, _, radius)| radius >= options.min_radius_px || scene.nodes[i].state.flagged)
         .collect();
-    // Only the biggest few can win; a partial sort keeps 100k hosts cheap.
+    // Flagged hosts first, then the biggest.
+    let first = |a: &(usize, Vec2, f32), b: &(usize, Vec2, f32)| {
+        let flagged = |i: usize| scene.nodes[i].state.flagged;
+        flagged(b.0)
+            .cmp(&flagged(a.0))
+            .then(b.2.total_cmp(&a.2))
+            .then(a.0.cmp(&b.0))
+    };
+    // Only the first few can win; a partial sort keeps 100k hosts cheap.
     let keep = (options.max_labels * 8).min(candidates.len());
     if keep < candidates.len() {
-        candidates.select_nth_unstable_by(keep, |a, b| b.2.total_cmp(&a.2));
+        candidates.select_nth_unstable_by(keep, first);
         candidates.truncate(keep);
     }
-    candidates.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)));
+    candidates.sort_by(first);
     let mut large = 0;
     for candidate in candidates {
         if large >= options.max_labels {
@@ -257,6 +265,27 @@ mod tests {
             !nodes[2..].contains(&0),
             "node 0's label would cover node 1's"
         );
+    }
+
+    #[test]
+    fn flagged_hosts_are_labelled_before_larger_ones_even_when_small() {
+        let mut scene = scene();
+        let options = LabelOptions {
+            max_labels: 1,
+            ..LabelOptions::default()
+        };
+        let label_of = |scene: &Scene| {
+            let labels =
+                choose_labels(scene, &camera(), Viewport::new(800, 600), &options, measure);
+            labels.iter().map(|l| l.node).collect::<Vec<_>>()
+        };
+        let smallest = (0..scene.nodes.len())
+            .min_by(|&a, &b| scene.nodes[a].radius.total_cmp(&scene.nodes[b].radius))
+            .unwrap();
+        assert!(!label_of(&scene).contains(&smallest));
+        scene.nodes[smallest].radius = 0.001;
+        scene.nodes[smallest].state.flagged = true;
+        assert_eq!(label_of(&scene), [smallest]);
     }
 
     #[test]

@@ -58,12 +58,18 @@ pub struct NodeState {
     pub selected: bool,
     /// Out of focus (e.g. filtered away): greyed and darkened.
     pub dimmed: bool,
+    /// Calls for attention (e.g. a notice names it): ringed with the alert colour, unless
+    /// selected too.
+    pub flagged: bool,
 }
 
 impl NodeState {
     /// The state bits the shaders read (`STATE_*` in shaders/common.wgsl).
     pub(crate) fn bits(self) -> u32 {
-        u32::from(self.hovered) | u32::from(self.selected) << 1 | u32::from(self.dimmed) << 2
+        u32::from(self.hovered)
+            | u32::from(self.selected) << 1
+            | u32::from(self.dimmed) << 2
+            | u32::from(self.flagged) << 3
     }
 }
 

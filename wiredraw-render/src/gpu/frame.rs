@@ -15,10 +15,11 @@ pub(crate) struct FrameUniforms {
     light_direction: [f32; 4],
     selection_color: [f32; 4],
     hover_color: [f32; 4],
+    alert_color: [f32; 4],
     output: [f32; 4],
 }
 
-const _: () = assert!(std::mem::size_of::<FrameUniforms>() == 176);
+const _: () = assert!(std::mem::size_of::<FrameUniforms>() == 192);
 
 /// Settings of a [`crate::GraphRenderer`] that hosts may change between frames.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -27,6 +28,8 @@ pub struct RenderSettings {
     pub selection_color: Color,
     /// Colour hovered nodes are brightened towards.
     pub hover_color: Color,
+    /// Rim colour of flagged nodes ([`NodeState::flagged`](crate::NodeState::flagged)).
+    pub alert_color: Color,
     /// Arrows are never drawn thinner than this many pixels, so far edges stay visible.
     pub min_arrow_width_px: f32,
     /// Arrows shorter than this on screen are skipped.
@@ -59,6 +62,7 @@ impl Default for RenderSettings {
         RenderSettings {
             selection_color: Color::rgb(255, 214, 10),
             hover_color: Color::WHITE,
+            alert_color: Color::rgb(255, 86, 64),
             min_arrow_width_px: 1.0,
             min_arrow_length_px: 1.0,
             arrow_budget: 50_000,
@@ -98,6 +102,7 @@ impl FrameUniforms {
             light_direction: light.extend(0.0).to_array(),
             selection_color: rgb(settings.selection_color),
             hover_color: rgb(settings.hover_color),
+            alert_color: rgb(settings.alert_color),
             output: [
                 if encode_srgb { 1.0 } else { 0.0 },
                 settings.min_arrow_width_px,

@@ -119,8 +119,8 @@ pub fn compare_with_golden(
     ))
 }
 
-/// Five hosts in a row showing every state, joined by arrows of growing width, including a pair
-/// of hosts talking both ways.
+/// Five hosts in a row showing every state (flagged, hovered, selected, dimmed, fading in),
+/// joined by arrows of growing width, including a pair of hosts talking both ways.
 pub fn states_scene() -> Scene {
     let colors = [
         Color::rgb(66, 135, 245),
@@ -130,7 +130,10 @@ pub fn states_scene() -> Scene {
         Color::rgb(155, 89, 182),
     ];
     let states = [
-        NodeState::default(),
+        NodeState {
+            flagged: true,
+            ..NodeState::default()
+        },
         NodeState {
             hovered: true,
             ..NodeState::default()
