@@ -245,11 +245,21 @@ fn the_viewer_selects_and_highlights_the_busiest_edge_of_synthetic_traffic() {
         }))
         .unwrap();
     let busiest = answer.edges.iter().max_by_key(|e| e.bytes).unwrap();
+    // The synthetic office's SSH brute forcer is named by a notice in this window.
+    let records = demo
+        .runtime()
+        .block_on(client.host_records(span.0, span.1, 200))
+        .unwrap();
+    assert!(records.total > 0, "{records:?}");
+    let named: std::collections::BTreeSet<_> =
+        records.records.iter().flat_map(|r| &r.hosts).collect();
 
     let dir = tempfile::tempdir().unwrap();
     let shot = dir.path().join("synthetic.png");
     let report = run_viewer(&demo, at, window, &[("WD_SELECT", "busiest")], &shot);
     assert_eq!(report["nodes"], answer.nodes.len(), "{report}");
+    assert_eq!(report["window_records"], records.total, "{report}");
+    assert_eq!(report["flagged_hosts"], named.len(), "{report}");
     assert_eq!(
         report["selected_edge"],
         format!("{}->{}", busiest.src, busiest.dst),

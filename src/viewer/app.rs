@@ -286,6 +286,8 @@ impl ViewerApp {
             "histogram_bins": histogram.map(|h| h.answer.bins.len()),
             "capture_loss_marks": histogram.map(|h| h.heavy_loss().count()),
             "window_capture_loss": window_loss,
+            "window_records": self.graph.shown_request().map(|_| self.graph.shown_records().total),
+            "flagged_hosts": self.graph.flagged_hosts(),
             "frames": self.frames.frames,
             "mean_frame_ms": if self.frames.frames > 0 { self.frames.total_ms / self.frames.frames as f64 } else { 0.0 },
             "dropped_graph_requests": self.backend.dropped_graph_requests(),
@@ -682,6 +684,13 @@ impl ViewerApp {
         if let Some(message) = &self.search_message {
             ui.weak(message);
         }
+        if self.graph.shown().is_some() {
+            ui.separator();
+            let records = Arc::clone(self.graph.shown_records());
+            if let Some(host) = panels::window_records_list(ui, &records) {
+                self.show_host(host);
+            }
+        }
         ui.separator();
         let shown = self.graph.shown().cloned();
         if let Some(graph) = &shown {
@@ -793,6 +802,17 @@ impl ViewerApp {
         }
     }
 
+    /// Selects a host, flying to it when the graph shows it: a notice may name a host that had
+    /// no connection in the window, and its details still tell what is known of it.
+    fn show_host(&mut self, id: String) {
+        if let Some(position) = self.graph.position(&id) {
+            self.auto_fit = false;
+            let distance = (self.camera.distance * 0.5).clamp(15.0, 80.0);
+            self.camera.fly_to(Vec3::from(position), distance, 0.8);
+        }
+        self.select(Some(Selection::Node(id)));
+    }
+
     fn search_and_fly(&mut self) {
         let query = self.search.trim().to_lowercase();
         let Some(graph) = self.graph.shown().cloned() else {
@@ -817,12 +837,7 @@ impl ViewerApp {
         match found {
             Some(id) => {
                 self.search_message = None;
-                if let Some(position) = self.graph.position(&id) {
-                    self.auto_fit = false;
-                    let distance = (self.camera.distance * 0.5).clamp(15.0, 80.0);
-                    self.camera.fly_to(Vec3::from(position), distance, 0.8);
-                }
-                self.select(Some(Selection::Node(id)));
+                self.show_host(id);
             }
             None => {
                 self.search_message = Some(format!("no host matching {query:?} in this window"))

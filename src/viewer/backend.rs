@@ -9,7 +9,7 @@
 //! the range.
 
 use crate::net::api::{
-    EdgeResponse, GraphResponse, HistogramResponse, NodeResponse, RangeResponse,
+    EdgeResponse, GraphResponse, HistogramResponse, HostRecordPage, NodeResponse, RangeResponse,
 };
 use crate::net::client::{ApiClient, LiveEvents, Span};
 use crate::net::http_client::HttpError;
@@ -27,6 +27,10 @@ pub const RANGE_PERIOD: Duration = Duration::from_secs(3);
 const POLLS_BETWEEN_LIVE_ATTEMPTS: u32 = 5;
 /// How often a lost server is tried again.
 pub const RETRY_PERIOD: Duration = Duration::from_secs(2);
+/// Records about hosts a graph update carries at most: a window with more lists the newest
+/// (its total says how many more).
+pub const WINDOW_RECORDS: usize = 200;
+
 /// Limit of every request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -81,6 +85,10 @@ pub struct GraphUpdate {
     pub request: GraphRequest,
     pub graph: Arc<GraphResponse>,
     pub diff: GraphDiff,
+    /// The records about hosts (notices, …) stamped in the window, the newest
+    /// [`WINDOW_RECORDS`]: asked for with the graph, so the hosts they name are flagged in the
+    /// graph they came with.
+    pub host_records: Arc<HostRecordPage>,
     /// How long the server took, milliseconds.
     pub fetch_ms: f64,
 }
@@ -543,8 +551,12 @@ impl Task {
             let request = self.graphs.take().await;
             let started = Instant::now();
             let (from, to) = request.span;
-            match client.graph(Span::Between { from, to }).await {
-                Ok(graph) => {
+            let answers = tokio::try_join!(
+                client.graph(Span::Between { from, to }),
+                client.host_records(from, to, WINDOW_RECORDS),
+            );
+            match answers {
+                Ok((graph, host_records)) => {
                     let next = graph.to_graph();
                     let diff = GraphDiff::between(&shown, &next);
                     shown = next;
@@ -552,6 +564,7 @@ impl Task {
                         request,
                         graph: Arc::new(graph),
                         diff,
+                        host_records: Arc::new(host_records),
                         fetch_ms: started.elapsed().as_secs_f64() * 1e3,
                     })));
                 }

@@ -3,8 +3,9 @@
 
 use super::backend::{GraphRequest, GraphUpdate};
 use super::graph_view::{Filters, build_scene};
-use crate::net::api::GraphResponse;
+use crate::net::api::{GraphResponse, HostRecordPage};
 use crate::render::{GraphStyle, Legend, Scene, SceneAnimator};
+use std::collections::HashSet;
 use std::sync::Arc;
 use wiredraw_core::layout::{FrameReader, LayoutParams, LayoutWorker};
 
@@ -15,6 +16,10 @@ pub const TRANSITION_SECS: f64 = 0.6;
 pub struct GraphState {
     shown: Option<Arc<GraphResponse>>,
     shown_request: Option<GraphRequest>,
+    /// The records about hosts that came with the graph shown.
+    shown_records: Arc<HostRecordPage>,
+    /// The hosts they name, flagged in the scene.
+    flagged: HashSet<String>,
     layout: LayoutWorker,
     reader: FrameReader,
     /// Layout frame the current target scene was built from.
@@ -42,6 +47,8 @@ impl GraphState {
         GraphState {
             shown: None,
             shown_request: None,
+            shown_records: Arc::default(),
+            flagged: HashSet::new(),
             layout,
             reader,
             layout_version: 0,
@@ -68,6 +75,16 @@ impl GraphState {
         self.shown_request
     }
 
+    /// The records about hosts (notices, …) stamped in the window shown.
+    pub fn shown_records(&self) -> &Arc<HostRecordPage> {
+        &self.shown_records
+    }
+
+    /// How many hosts the records of the window shown name.
+    pub fn flagged_hosts(&self) -> usize {
+        self.flagged.len()
+    }
+
     /// Takes a graph answer: an answer older than the one shown is refused (returns false);
     /// otherwise its diff goes to the layout, which adds and removes just those hosts.
     pub fn apply(&mut self, update: GraphUpdate) -> bool {
@@ -85,6 +102,14 @@ impl GraphState {
         }
         self.shown = Some(update.graph);
         self.shown_request = Some(update.request);
+        self.flagged = update
+            .host_records
+            .records
+            .iter()
+            .flat_map(|record| &record.hosts)
+            .map(ToString::to_string)
+            .collect();
+        self.shown_records = update.host_records;
         self.updates_applied += 1;
         self.dirty = true;
         true
@@ -125,9 +150,12 @@ impl GraphState {
         if let Some(shown) = &self.shown
             && (layout_moved || self.dirty)
         {
-            let parts = build_scene(shown, filters, &self.style, |id| {
+            let mut parts = build_scene(shown, filters, &self.style, |id| {
                 frame.snapshot.position(id)
             });
+            for (node, id) in parts.scene.nodes.iter_mut().zip(&parts.ids) {
+                node.state.flagged = self.flagged.contains(id);
+            }
             self.animator.set_target(now, &parts.scene, &parts.ids);
             self.legend = parts.legend;
             self.layout_version = frame.version;
@@ -172,7 +200,7 @@ impl GraphState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::net::api::GraphNode;
+    use crate::net::api::{GraphNode, StampedHostRecord};
     use std::time::{Duration, Instant};
     use wiredraw_core::{Edge, Graph, GraphDiff};
 
@@ -213,6 +241,7 @@ mod tests {
             },
             diff: GraphDiff::between(before, &graph.to_graph()),
             graph: Arc::new(graph),
+            host_records: Arc::default(),
             fetch_ms: 0.0,
         }
     }
@@ -269,6 +298,40 @@ mod tests {
             "an older answer is refused"
         );
         assert_eq!((state.updates_applied, state.updates_stale), (2, 1));
+    }
+
+    #[test]
+    fn the_hosts_a_window_record_names_are_flagged_in_its_scene() {
+        let mut state = GraphState::new(3);
+        let graph = response(&["10.0.0.1", "10.0.0.2"], &[("10.0.0.1", "10.0.0.2")]);
+        let mut first = update(1, &Graph::default(), graph.clone());
+        first.host_records = Arc::new(HostRecordPage {
+            records: vec![StampedHostRecord {
+                ts: 5.0,
+                // The other host it names is not in the graph.
+                hosts: vec!["10.0.0.2".parse().unwrap(), "10.9.9.9".parse().unwrap()],
+                log_type: "notice".into(),
+                record: serde_json::json!({"ts": 5.0, "note": "Scan::Port_Scan"}),
+            }],
+            total: 1,
+        });
+        state.apply(first);
+        settle(&mut state, &["10.0.0.1", "10.0.0.2"]);
+        fn flagged(state: &GraphState) -> Vec<&str> {
+            let nodes = state.scene().nodes.iter();
+            let ids = state.ids().iter();
+            ids.zip(nodes)
+                .filter(|(_, node)| node.state.flagged)
+                .map(|(id, _)| id.as_str())
+                .collect()
+        }
+        assert_eq!(flagged(&state), ["10.0.0.2"]);
+        assert_eq!(state.flagged_hosts(), 2);
+        assert_eq!(state.shown_records().total, 1);
+        // The next window has no records: nothing stays flagged.
+        state.apply(update(2, &graph.to_graph(), graph.clone()));
+        state.update(100.0, &Filters::default());
+        assert!(flagged(&state).is_empty());
     }
 
     #[test]

@@ -5,10 +5,11 @@ use super::format_utc;
 use super::graph_view::{Filters, NO_SERVICE};
 use super::timeline_ui::format_duration;
 use crate::net::api::{
-    EdgeConnection, EdgeResponse, GraphResponse, HostRecordJson, NodeResponse, PortUse,
-    SoftwareSeen,
+    EdgeConnection, EdgeResponse, GraphResponse, HostRecordJson, HostRecordPage, NodeResponse,
+    PortUse, SoftwareSeen,
 };
 use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
 use wiredraw_core::history::conn_state_meaning;
 use wiredraw_core::{Connection, format_bytes, is_icmp};
 
@@ -184,20 +185,8 @@ fn host_records_list(ui: &mut egui::Ui, records: &[HostRecordJson], total: u64) 
                 };
                 let ts = fields.get("ts").and_then(serde_json::Value::as_f64);
                 ui.monospace(ts.map_or_else(|| "-".to_string(), format_utc));
-                let note = fields
-                    .get("note")
-                    .and_then(serde_json::Value::as_str)
-                    .unwrap_or(&item.log_type);
-                // The whole record on hover, message first: it is long, and the row stays short.
-                let tile = TileFields::of(fields, ts.unwrap_or(0.0));
-                let hover: Vec<String> = tile
-                    .shown
-                    .iter()
-                    .filter(|(name, _)| *name != "note")
-                    .map(|(name, value)| format!("{name}: {value}"))
-                    .collect();
-                ui.colored_label(NOTICE_COLOR, note)
-                    .on_hover_text(hover.join("\n"));
+                ui.colored_label(NOTICE_COLOR, record_title(fields, &item.log_type))
+                    .on_hover_text(record_hover(fields));
                 ui.end_row();
             }
         });
@@ -207,8 +196,97 @@ fn host_records_list(ui: &mut egui::Ui, records: &[HostRecordJson], total: u64) 
     }
 }
 
-/// Colour of a notice's name.
-const NOTICE_COLOR: egui::Color32 = egui::Color32::from_rgb(240, 170, 60);
+/// What a record about hosts is called in a row: a notice's name, or its log type.
+fn record_title<'r>(
+    fields: &'r serde_json::Map<String, serde_json::Value>,
+    log_type: &'r str,
+) -> &'r str {
+    fields
+        .get("note")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or(log_type)
+}
+
+/// The whole record, for a hover: a notice's message is long, and its row stays short.
+fn record_hover(fields: &serde_json::Map<String, serde_json::Value>) -> String {
+    let ts = fields.get("ts").and_then(serde_json::Value::as_f64);
+    let tile = TileFields::of(fields, ts.unwrap_or(0.0));
+    let lines: Vec<String> = tile
+        .shown
+        .iter()
+        .filter(|(name, _)| *name != "note")
+        .map(|(name, value)| format!("{name}: {value}"))
+        .collect();
+    lines.join("\n")
+}
+
+/// Colour of a notice's name: the renderer's default alert colour, which rings the hosts the
+/// window's notices name.
+const NOTICE_COLOR: egui::Color32 = egui::Color32::from_rgb(255, 86, 64);
+
+/// The records about hosts stamped in the graph's window (Zeek's notices: a scan, password
+/// guessing, a certificate that failed validation), newest first, each with the hosts it names.
+/// Answers the host clicked.
+pub fn window_records_list(ui: &mut egui::Ui, page: &HostRecordPage) -> Option<String> {
+    let mut clicked = None;
+    let title = format!("Notices in this window ({})", page.total);
+    egui::CollapsingHeader::new(egui::RichText::new(title).strong())
+        .id_salt("window records")
+        .default_open(true)
+        .show(ui, |ui| {
+            if page.records.is_empty() {
+                ui.weak("none");
+                return;
+            }
+            egui::ScrollArea::vertical()
+                .id_salt("window records list")
+                .max_height(240.0)
+                .show(ui, |ui| {
+                    for item in &page.records {
+                        let Some(fields) = item.record.as_object() else {
+                            continue;
+                        };
+                        ui.colored_label(NOTICE_COLOR, record_title(fields, &item.log_type))
+                            .on_hover_text(record_hover(fields));
+                        ui.horizontal_wrapped(|ui| {
+                            ui.weak(format_utc(item.ts));
+                            for host in record_hosts(fields, &item.hosts) {
+                                if ui.link(&host).on_hover_text("show this host").clicked() {
+                                    clicked = Some(host);
+                                }
+                            }
+                        });
+                    }
+                    let unlisted = page.total.saturating_sub(page.records.len() as u64);
+                    if unlisted > 0 {
+                        ui.weak(format!("and {unlisted} older"));
+                    }
+                });
+        });
+    clicked
+}
+
+/// The hosts a record names, in the order that reads best: a notice's `src` before its `dst`,
+/// then any other host it was stored under.
+fn record_hosts(
+    fields: &serde_json::Map<String, serde_json::Value>,
+    hosts: &[IpAddr],
+) -> Vec<String> {
+    let mut named: Vec<String> = ["src", "dst"]
+        .iter()
+        .filter_map(|field| fields.get(*field)?.as_str())
+        .filter_map(|text| text.parse::<IpAddr>().ok())
+        .filter(|addr| hosts.contains(addr))
+        .map(|addr| addr.to_string())
+        .collect();
+    for host in hosts {
+        let host = host.to_string();
+        if !named.contains(&host) {
+            named.push(host);
+        }
+    }
+    named
+}
 
 /// What Zeek's software log saw running on the host: a server's banner tells its version (an
 /// old sshd, an unpatched IIS), a client's user agent what it runs. Held data, not the window's.
