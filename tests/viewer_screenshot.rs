@@ -351,6 +351,17 @@ fn the_details_of_a_selection_follow_data_that_arrives_while_it_is_shown() {
         edge.connections.len(),
         "the panel ends on the server's connections of the edge: {report}"
     );
+    // The notices list ends on the server's too (the brute forcer's, replayed with the rest).
+    let notices = demo
+        .runtime()
+        .block_on(demo.client().unwrap().host_records(
+            span[0].as_f64().unwrap(),
+            span[1].as_f64().unwrap(),
+            200,
+        ))
+        .unwrap();
+    assert!(notices.total > 0, "{notices:?}");
+    assert_eq!(report["window_records"], notices.total, "{report}");
 }
 
 #[test]

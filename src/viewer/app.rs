@@ -25,38 +25,39 @@ use std::time::Instant;
 /// While playing, the graph at the playhead is asked for again this often (new data).
 const POLL_SECS: f64 = 2.0;
 /// Details of a selection are refreshed at most this often while the graph changes.
-const DETAIL_REFRESH_SECS: f64 = 1.0;
+const REFRESH_SECS: f64 = 1.0;
 /// A screenshot waits at most this long past `--screenshot-after` for the scene to settle.
 const SCREENSHOT_PATIENCE_SECS: f64 = 60.0;
 /// The scene must have been settled this long before a screenshot.
 const SCREENSHOT_SETTLE_SECS: f64 = 1.0;
 
-/// When the details of a selection are asked for again: after the graph on screen changed, at
-/// most once per [`DETAIL_REFRESH_SECS`], and always once after the last change, so the panel
-/// ends on the data the graph ends on (a refresh skipped inside the interval is made up when it
-/// ends, not dropped).
+/// When an answer is asked for again after its data changed (the details of a selection after
+/// the graph on screen changed, the histogram after data arrived in the view): at most once per
+/// [`REFRESH_SECS`], and always once after the last change, so the panel ends on the
+/// data the graph ends on (a refresh skipped inside the interval is made up when it ends, not
+/// dropped).
 #[derive(Debug, Clone, Copy)]
-struct DetailRefresh {
+struct Refresh {
     last_request: f64,
     stale: bool,
 }
 
-impl Default for DetailRefresh {
-    fn default() -> DetailRefresh {
-        DetailRefresh {
+impl Default for Refresh {
+    fn default() -> Refresh {
+        Refresh {
             last_request: f64::NEG_INFINITY,
             stale: false,
         }
     }
 }
 
-impl DetailRefresh {
+impl Refresh {
     fn data_changed(&mut self) {
         self.stale = true;
     }
 
     fn due(&self, now: f64) -> bool {
-        self.stale && now - self.last_request >= DETAIL_REFRESH_SECS
+        self.stale && now - self.last_request >= REFRESH_SECS
     }
 
     fn requested(&mut self, now: f64) {
@@ -105,7 +106,8 @@ pub struct ViewerApp {
     edge_page: usize,
     /// How news of new data arrives (shown in the status lines).
     feed: Option<Feed>,
-    detail_refresh: DetailRefresh,
+    detail_refresh: Refresh,
+    histogram_refresh: Refresh,
     hovered: Option<Picked>,
     picker: Option<(usize, Picker)>,
     scene_serial: usize,
@@ -173,7 +175,8 @@ impl ViewerApp {
             edge_detail: None,
             feed: None,
             edge_page: panels::first_page(),
-            detail_refresh: DetailRefresh::default(),
+            detail_refresh: Refresh::default(),
+            histogram_refresh: Refresh::default(),
             hovered: None,
             picker: None,
             scene_serial: 0,
@@ -324,6 +327,10 @@ impl ViewerApp {
         if self.detail_refresh.due(now) {
             self.request_details();
         }
+        if self.histogram_refresh.due(now) {
+            self.histogram_refresh.requested(now);
+            self.histogram_key = None;
+        }
         self.request_histogram(self.strip_width);
         self.schedule_screenshot(now);
         let ms = frame_start.elapsed().as_secs_f64() * 1e3;
@@ -372,12 +379,14 @@ impl ViewerApp {
                 }
             }
             Reply::Changed { first, last } => {
+                let meets = |(from, to): (f64, f64)| first < to && last >= from;
                 // Data arrived for the window on screen: fetch it again.
-                if self
-                    .requested_span
-                    .is_some_and(|(from, to)| first < to && last >= from)
-                {
+                if self.requested_span.is_some_and(meets) {
                     self.requested_span = None;
+                }
+                // Or for the timeline's span: its histogram, and the capture loss with it.
+                if self.timeline.view().is_some_and(meets) {
+                    self.histogram_refresh.data_changed();
                 }
             }
             Reply::Feed(feed) => self.feed = Some(feed),
@@ -1052,11 +1061,11 @@ impl ViewerApp {
 
 #[cfg(test)]
 mod tests {
-    use super::DetailRefresh;
+    use super::Refresh;
 
     #[test]
     fn details_refresh_at_most_once_a_second_and_once_after_the_last_change() {
-        let mut refresh = DetailRefresh::default();
+        let mut refresh = Refresh::default();
         assert!(!refresh.due(0.0), "nothing changed yet");
         refresh.data_changed();
         assert!(refresh.due(0.0));

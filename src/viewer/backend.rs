@@ -102,8 +102,8 @@ pub enum Reply {
     },
     LoginFailed(String),
     Range(RangeResponse),
-    /// Data active over `[first, last]` was stored (pushed by the server): a window meeting it
-    /// is out of date. A resync says so for everything (infinite bounds).
+    /// Data active or stamped over `[first, last]` was stored (pushed by the server): a window
+    /// meeting it, and the details of what it shows, are out of date. A resync says so for everything (infinite bounds).
     Changed {
         first: f64,
         last: f64,
@@ -529,6 +529,13 @@ impl Task {
                         last: change.last,
                     });
                 }
+                // Answers about hosts and connections there may have changed, and the
+                // window's notices; the graph did not, and the server answers it from its
+                // cache.
+                LiveEvent::Records(records) => self.outbox.send(Reply::Changed {
+                    first: records.first,
+                    last: records.last,
+                }),
                 LiveEvent::Resync => {
                     let range = client.range().await?;
                     held = Some(range);

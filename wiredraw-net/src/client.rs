@@ -20,7 +20,7 @@ use crate::api::{
     RangeResponse,
 };
 use crate::http_client::{HttpClient, HttpError};
-use crate::server::live::{LiveChange, LiveEvent};
+use crate::server::live::{LiveChange, LiveEvent, LiveRecords};
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use std::fmt::Write;
@@ -320,6 +320,7 @@ impl LiveEvents {
         let event = match name {
             "range" => serde_json::from_str(&data).map(LiveEvent::Range),
             "change" => serde_json::from_str::<LiveChange>(&data).map(LiveEvent::Change),
+            "records" => serde_json::from_str::<LiveRecords>(&data).map(LiveEvent::Records),
             "resync" => Ok(LiveEvent::Resync),
             _ => return None,
         };

@@ -14,7 +14,7 @@ use wiredraw_core::zeek::LogReader;
 use wiredraw_net::client::{ApiClient, LiveEvents, Span};
 use wiredraw_net::collector::{BackoffPolicy, Collector, CollectorConfig};
 use wiredraw_net::server::config::{CollectorEntry, UserEntry};
-use wiredraw_net::server::live::{LiveChange, LiveEvent};
+use wiredraw_net::server::live::LiveEvent;
 use wiredraw_net::server::{App, Config, auth};
 use wiredraw_net::store::{MemoryStore, Store, Window};
 use wiredraw_net::testkit::RedisCluster;
@@ -150,28 +150,30 @@ async fn subscribers(cluster: &RedisCluster) -> i64 {
     total
 }
 
-/// Reads a live stream in the background, keeping every change.
-fn record(mut events: LiveEvents) -> (Arc<Mutex<Vec<LiveChange>>>, tokio::task::JoinHandle<()>) {
+/// Reads a live stream in the background, keeping every change and records event as
+/// `change JSON` or `records JSON`.
+fn record(mut events: LiveEvents) -> (Arc<Mutex<Vec<String>>>, tokio::task::JoinHandle<()>) {
     let changes = Arc::new(Mutex::new(Vec::new()));
     let kept = changes.clone();
     let task = tokio::spawn(async move {
         while let Some(event) = events.recv().await {
-            match event.unwrap() {
-                LiveEvent::Change(change) => kept.lock().unwrap().push(change),
+            let line = match event.unwrap() {
+                LiveEvent::Change(change) => {
+                    format!("change {}", serde_json::to_string(&change).unwrap())
+                }
+                LiveEvent::Records(records) => {
+                    format!("records {}", serde_json::to_string(&records).unwrap())
+                }
                 other => panic!("unexpected live event {other:?}"),
-            }
+            };
+            kept.lock().unwrap().push(line);
         }
     });
     (changes, task)
 }
 
-fn sorted(changes: &Mutex<Vec<LiveChange>>) -> Vec<String> {
-    let mut out: Vec<String> = changes
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|c| serde_json::to_string(c).unwrap())
-        .collect();
+fn sorted(changes: &Mutex<Vec<String>>) -> Vec<String> {
+    let mut out = changes.lock().unwrap().clone();
     out.sort();
     out
 }
@@ -327,14 +329,17 @@ async fn two_servers_over_a_cluster_answer_alike_and_push_each_others_changes() 
         assert_eq!(from_a["details"], expected["details"], "details of {uid}");
     }
 
-    // Every change reached both servers' viewers, whichever server it was ingested through.
+    // Every change, and every records event (the dns and http logs), reached both servers'
+    // viewers, whichever server it was ingested through.
     let deadline = Instant::now() + Duration::from_secs(10);
     while sorted(&seen_a) != sorted(&seen_b) && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let (changes_a, changes_b) = (sorted(&seen_a), sorted(&seen_b));
     assert_eq!(changes_a, changes_b);
-    assert!(changes_a.len() >= 4, "{} changes", changes_a.len());
+    let count = |kind: &str| changes_a.iter().filter(|e| e.starts_with(kind)).count();
+    assert!(count("change ") >= 4, "{changes_a:?}");
+    assert!(count("records ") >= 2, "{changes_a:?}");
 
     // A session opened through one server is honoured by the other, and logging out through
     // either ends it on both, though both keep it after reading it from the store once.

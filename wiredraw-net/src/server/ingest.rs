@@ -6,8 +6,9 @@
 //! (listed in the answer) and the rest is stored.
 
 use crate::api::{IngestResponse, LineError, MAX_INGEST_ERRORS};
+use crate::server::live::LiveRecords;
 use crate::server::{ApiError, App, Change, MAX_CHANGED_BUCKETS, ResponseBody, json_response};
-use crate::store::{ItemKind, Rejected, TimeRange};
+use crate::store::{ItemKind, Rejected, TimeRange, record_ts};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
 use hyper::header::{CONTENT_ENCODING, CONTENT_LENGTH};
@@ -156,6 +157,9 @@ impl App {
             parsed.change(log_type, &report.rejected, self.inner.config.bucket_secs)
         {
             self.announce_change(change).await;
+        }
+        if let Some(records) = parsed.records_change(log_type, &report.rejected) {
+            self.announce_records(records).await;
         }
         Ok(json_response(&answer))
     }
@@ -306,6 +310,51 @@ impl ParsedBody {
                 .map(|(line, reason)| LineError { line, reason })
                 .collect(),
         }
+    }
+
+    /// The span of time of what was stored besides connections (details, DNS names, records
+    /// about hosts, software, capture-loss intervals), if anything was.
+    fn records_change(&self, log_type: &str, store_rejected: &[Rejected]) -> Option<LiveRecords> {
+        let refused: rustc_hash::FxHashSet<(usize, usize)> = store_rejected
+            .iter()
+            .map(|r| (r.kind as usize, r.index))
+            .collect();
+        let batch = &self.contribution;
+        let mut span: Option<(f64, f64)> = None;
+        let mut widen = |kind: ItemKind, index: usize, stamped: Option<(f64, f64)>| {
+            if let Some((first, last)) = stamped
+                && !refused.contains(&(kind as usize, index))
+            {
+                let (a, b) = span.get_or_insert((first, last));
+                (*a, *b) = (a.min(first), b.max(last));
+            }
+        };
+        let at = |ts: f64| (ts, ts);
+        for (i, detail) in batch.details.iter().enumerate() {
+            widen(ItemKind::Detail, i, record_ts(&detail.record).map(at));
+        }
+        for (i, host_record) in batch.host_records.iter().enumerate() {
+            widen(
+                ItemKind::HostRecord,
+                i,
+                record_ts(&host_record.record).map(at),
+            );
+        }
+        for (i, annotation) in batch.annotations.iter().enumerate() {
+            widen(ItemKind::Annotation, i, Some(at(annotation.ts)));
+        }
+        for (i, software) in batch.software.iter().enumerate() {
+            widen(ItemKind::Software, i, Some(at(software.ts)));
+        }
+        for (i, report) in batch.capture_loss.iter().enumerate() {
+            widen(ItemKind::CaptureLoss, i, Some((report.start(), report.ts)));
+        }
+        let (first, last) = span?;
+        Some(LiveRecords {
+            log_type: log_type.to_string(),
+            first,
+            last,
+        })
     }
 
     /// What the stored connections changed, if any were stored.

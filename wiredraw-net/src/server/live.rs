@@ -15,6 +15,9 @@
 //! event: change
 //! data: {"log_type":"conn","first":1700000120.0,"last":1700000123.5,"buckets":[1700000120]}
 //!
+//! event: records
+//! data: {"log_type":"notice","first":1700000093.2,"last":1700000118.7}
+//!
 //! event: resync
 //! data: {}
 //!
@@ -27,6 +30,11 @@
 //!   [`MAX_CHANGED_BUCKETS`](crate::server::MAX_CHANGED_BUCKETS) (when more changed, every
 //!   bucket meeting `[first, last]` may have). The held range is now at least
 //!   `[min(old first, first), max(old last, last)]`.
+//! - `records`: what an ingest stored besides connections (details of connections, DNS names,
+//!   records about hosts such as notices, software, capture-loss reports) is stamped over
+//!   `[first, last]`: answers about hosts and connections there, and the window's records about
+//!   hosts, may have changed. No graph did, and the held range did not grow. Clients of an
+//!   earlier version skip the event.
 //! - `resync`: changes may have been missed (this viewer fell behind, or the server lost its
 //!   subscription to the others for a while): fetch the range and the buckets on screen again.
 //! - A comment line every [`KEEPALIVE`] keeps proxies from closing an idle stream.
@@ -50,6 +58,17 @@ use tokio::sync::{broadcast, watch};
 
 /// How often an idle stream sends a comment line.
 pub const KEEPALIVE: Duration = Duration::from_secs(15);
+
+/// The data of a `records` event: what one ingest stored besides connections.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LiveRecords {
+    /// The log type posted.
+    pub log_type: String,
+    /// The earliest time among what was stored (a capture-loss report's interval start).
+    pub first: f64,
+    /// The latest.
+    pub last: f64,
+}
 
 /// The data of a `change` event: what one ingest stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -104,8 +123,10 @@ impl From<LiveChange> for Change {
 pub enum LiveEvent {
     /// The range held when the stream opened.
     Range(RangeResponse),
-    /// Something was stored.
+    /// Connections were stored.
     Change(LiveChange),
+    /// Something besides connections was stored.
+    Records(LiveRecords),
     /// Changes may have been missed: fetch again what is on screen.
     Resync,
 }
@@ -124,6 +145,8 @@ struct Envelope {
 enum News {
     /// An ingest stored connections.
     Change(LiveChange),
+    /// An ingest stored something besides connections.
+    Records(LiveRecords),
     /// A login session ended: the key it was kept under in the store (a digest, never the
     /// token), for every server to drop from its session cache.
     SessionEnded(String),
@@ -162,6 +185,7 @@ fn resync_event() -> Bytes {
 /// What one stream waits on.
 struct Stream {
     changes: broadcast::Receiver<Change>,
+    records: broadcast::Receiver<LiveRecords>,
     resyncs: watch::Receiver<u64>,
     closing: watch::Receiver<bool>,
     keepalive: tokio::time::Interval,
@@ -173,6 +197,11 @@ impl Stream {
         tokio::select! {
             received = self.changes.recv() => match received {
                 Ok(change) => Some(event("change", &LiveChange::from(&change))),
+                Err(broadcast::error::RecvError::Lagged(_)) => Some(resync_event()),
+                Err(broadcast::error::RecvError::Closed) => None,
+            },
+            received = self.records.recv() => match received {
+                Ok(records) => Some(event("records", &records)),
                 Err(broadcast::error::RecvError::Lagged(_)) => Some(resync_event()),
                 Err(broadcast::error::RecvError::Closed) => None,
             },
@@ -194,6 +223,16 @@ impl App {
         let _ = self.inner.changes.send(change);
         if let Err(error) = self.announce(news).await {
             tracing::warn!(%error, "cannot announce a change to the other servers");
+        }
+    }
+
+    /// Tells this server's live viewers, and the other servers, that records besides connections
+    /// were stored. Failing to tell the other servers is logged, as for a change.
+    pub(crate) async fn announce_records(&self, records: LiveRecords) {
+        let news = News::Records(records.clone());
+        let _ = self.inner.records.send(records);
+        if let Err(error) = self.announce(news).await {
+            tracing::warn!(%error, "cannot announce stored records to the other servers");
         }
     }
 
@@ -233,6 +272,12 @@ impl App {
                             let change = change.into();
                             app.forget_graphs(&change);
                             let _ = app.inner.changes.send(change);
+                        }
+                        Ok(Envelope {
+                            news: News::Records(records),
+                            ..
+                        }) => {
+                            let _ = app.inner.records.send(records);
                         }
                         Ok(Envelope {
                             news: News::SessionEnded(key),
@@ -283,6 +328,7 @@ impl App {
         // Subscribe before reading the range, so no change falls between the two.
         let stream = Stream {
             changes: self.inner.changes.subscribe(),
+            records: self.inner.records.subscribe(),
             resyncs: self.inner.live.resyncs.subscribe(),
             closing: self.inner.live.closing.subscribe(),
             keepalive: tokio::time::interval_at(tokio::time::Instant::now() + KEEPALIVE, KEEPALIVE),

@@ -143,6 +143,8 @@ struct Inner {
     metrics: Metrics,
     registry: Arc<Registry>,
     changes: broadcast::Sender<Change>,
+    /// What each ingest stored besides connections, for live views.
+    records: broadcast::Sender<live::LiveRecords>,
     graph_cache: graph_cache::GraphCache,
     session_cache: sessions::SessionCache,
     live: live::Live,
@@ -284,6 +286,7 @@ impl App {
             config.limits.login_attempts_per_minute,
         );
         let (changes, _) = broadcast::channel(CHANGE_CHANNEL_CAPACITY);
+        let (records, _) = broadcast::channel(CHANGE_CHANNEL_CAPACITY);
         // Over a store other processes write to, answers are kept only once their
         // announcements are heard (see graph_cache).
         let graph_cache = graph_cache::GraphCache::new(!store.shares_sessions());
@@ -296,6 +299,7 @@ impl App {
                 metrics: Metrics::new(),
                 registry: Arc::new(registry),
                 changes,
+                records,
                 graph_cache,
                 session_cache: sessions::SessionCache::new(),
                 live: live::Live::new(),
