@@ -260,6 +260,9 @@ fn the_viewer_selects_and_highlights_the_busiest_edge_of_synthetic_traffic() {
     assert_eq!(report["nodes"], answer.nodes.len(), "{report}");
     assert_eq!(report["window_records"], records.total, "{report}");
     assert_eq!(report["flagged_hosts"], named.len(), "{report}");
+    // The timeline marks the bins with notices over the whole hour: this window's, at least.
+    let marks = report["notice_marks"].as_u64().unwrap_or(0);
+    assert!(marks >= 1, "{report}");
     assert_eq!(
         report["selected_edge"],
         format!("{}->{}", busiest.src, busiest.dst),

@@ -288,6 +288,7 @@ impl ViewerApp {
             "detail_connections": self.edge_detail.as_ref().map(|edge| edge.answer.connections.len()),
             "histogram_bins": histogram.map(|h| h.answer.bins.len()),
             "capture_loss_marks": histogram.map(|h| h.heavy_loss().count()),
+            "notice_marks": histogram.map(|h| h.notice_bins().count()),
             "window_capture_loss": window_loss,
             "window_records": self.graph.shown_request().map(|_| self.graph.shown_records().total),
             "flagged_hosts": self.graph.flagged_hosts(),

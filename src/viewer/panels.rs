@@ -220,9 +220,9 @@ fn record_hover(fields: &serde_json::Map<String, serde_json::Value>) -> String {
     lines.join("\n")
 }
 
-/// Colour of a notice's name: the renderer's default alert colour, which rings the hosts the
-/// window's notices name.
-const NOTICE_COLOR: egui::Color32 = egui::Color32::from_rgb(255, 86, 64);
+/// Colour of a notice's name and of the timeline's notice marks: the renderer's default alert
+/// colour, which rings the hosts the window's notices name.
+pub const NOTICE_COLOR: egui::Color32 = egui::Color32::from_rgb(255, 86, 64);
 
 /// The records about hosts stamped in the graph's window (Zeek's notices: a scan, password
 /// guessing, a certificate that failed validation), newest first, each with the hosts it names.

@@ -1,7 +1,9 @@
 //! The timeline at the bottom: transport buttons, speed and window choices, and the strip with
-//! the traffic histogram, the sensor's capture loss, the graph window and the playhead.
+//! the traffic histogram, the sensor's capture loss, the notices, the graph window and the
+//! playhead.
 
 use super::format_utc;
+use super::panels::NOTICE_COLOR;
 use super::timeline::{Direction, SPEEDS, Timeline, TimelineCommand, WINDOWS};
 use crate::core::CaptureLoss;
 use crate::net::api::HistogramResponse;
@@ -33,6 +35,32 @@ impl Histogram {
             .capture_loss
             .iter()
             .filter(|report| report.percent_lost >= HEAVY_LOSS_PERCENT)
+    }
+
+    fn bin_width(&self) -> f64 {
+        (self.to - self.from) / self.answer.bins.len().max(1) as f64
+    }
+
+    /// The bins holding records about hosts (notices): start, end and how many.
+    pub fn notice_bins(&self) -> impl Iterator<Item = (f64, f64, u64)> + '_ {
+        let width = self.bin_width();
+        self.answer
+            .bins
+            .iter()
+            .filter(|bin| bin.records > 0)
+            .map(move |bin| (bin.start, bin.start + width, bin.records))
+    }
+
+    /// Where the playhead goes to show the next bin of notices after `playhead` (or, going
+    /// backward, the one before it): that bin's end, so the graph's window ends with it.
+    pub fn notice_stop(&self, playhead: f64, direction: Direction) -> Option<f64> {
+        // Within a microsecond is where the playhead already is.
+        const SAME: f64 = 1e-6;
+        let mut ends = self.notice_bins().map(|(_, end, _)| end);
+        match direction {
+            Direction::Forward => ends.find(|&end| end > playhead + SAME),
+            Direction::Backward => ends.filter(|&end| end < playhead - SAME).last(),
+        }
     }
 
     /// The heaviest marked loss whose interval meets `[from, to]`.
@@ -183,6 +211,27 @@ fn controls(
         if timeline.zoom.is_some() && ui.button("Reset zoom").clicked() {
             command(TimelineCommand::ResetZoom);
         }
+        if let Some(histogram) = histogram.filter(|h| h.notice_bins().next().is_some()) {
+            ui.separator();
+            for (label, direction, hover) in [
+                (
+                    "◀ notice",
+                    Direction::Backward,
+                    "Move to the notices before",
+                ),
+                ("notice ▶", Direction::Forward, "Move to the notices after"),
+            ] {
+                let stop = histogram.notice_stop(timeline.playhead, direction);
+                let button = ui
+                    .add_enabled(stop.is_some(), egui::Button::new(label))
+                    .on_hover_text(hover);
+                if let Some(t) = stop
+                    && button.clicked()
+                {
+                    command(TimelineCommand::SetPlayhead(t));
+                }
+            }
+        }
         ui.separator();
         let direction = match (timeline.playing, timeline.follow_live, timeline.direction) {
             (_, true, _) => "live".to_string(),
@@ -249,6 +298,7 @@ fn strip_ui(
     if let Some(histogram) = histogram {
         paint_histogram(&painter, bars, histogram, metric, &x_of);
         paint_capture_loss(&painter, bars, histogram, &x_of);
+        paint_notices(&painter, bars, histogram, &x_of);
     }
     // The graph window: the history the graph shows.
     if let Some((window_from, window_to)) = timeline.graph_span() {
@@ -331,16 +381,53 @@ fn strip_ui(
         strip.zoom_from = None;
     }
     let hint = "click: move the playhead · drag: zoom · double-click: whole range";
-    let hovered_loss = histogram
-        .zip(bars_response.hover_pos())
-        .and_then(|(h, pos)| {
-            let t = t_of(pos.x);
-            h.worst_loss_between(t, t)
-        });
-    match hovered_loss {
-        Some(report) => bars_response.on_hover_text(format!("{}\n{hint}", loss_text(report))),
-        None => bars_response.on_hover_text(hint),
-    };
+    let mut hover = Vec::new();
+    if let Some((histogram, pos)) = histogram.zip(bars_response.hover_pos()) {
+        let t = t_of(pos.x);
+        if let Some(report) = histogram.worst_loss_between(t, t) {
+            hover.push(loss_text(report));
+        }
+        let notices = histogram
+            .notice_bins()
+            .find(|&(start, end, _)| (start..end).contains(&t));
+        if let Some((start, end, count)) = notices {
+            hover.push(format!(
+                "{count} notice{} {} – {} UTC",
+                if count == 1 { "" } else { "s" },
+                format_utc(start),
+                format_utc(end)
+            ));
+        }
+    }
+    hover.push(hint.to_string());
+    bars_response.on_hover_text(hover.join("\n"));
+}
+
+/// Marks each bin holding notices with a small triangle over the bars, wider for more of them:
+/// where in time to look.
+fn paint_notices(
+    painter: &egui::Painter,
+    rect: egui::Rect,
+    histogram: &Histogram,
+    x_of: &dyn Fn(f64) -> f32,
+) {
+    for (start, end, count) in histogram.notice_bins() {
+        let x = x_of((start + end) / 2.0);
+        if !rect.x_range().contains(x) {
+            continue;
+        }
+        let half = 4.0 + (count as f32).log10().clamp(0.0, 2.0);
+        let top = rect.top() + 1.0;
+        painter.add(egui::Shape::convex_polygon(
+            vec![
+                egui::pos2(x - half, top),
+                egui::pos2(x + half, top),
+                egui::pos2(x, top + 1.6 * half),
+            ],
+            NOTICE_COLOR,
+            egui::Stroke::NONE,
+        ));
+    }
 }
 
 /// Shades each interval the sensor reported heavy loss for, deeper for more loss, with a solid
@@ -490,5 +577,35 @@ mod tests {
              never saw), 2024-04-19 12:41:15 – 2024-04-19 12:56:15 UTC: connections and bytes \
              here are undercounted"
         );
+    }
+
+    #[test]
+    fn the_notice_buttons_stop_at_the_end_of_each_bin_with_notices() {
+        let bin = |start: f64, records: u64| crate::net::api::HistogramBin {
+            start,
+            conns: 0,
+            bytes: 0,
+            records,
+        };
+        let histogram = Histogram {
+            from: 0.0,
+            to: 400.0,
+            answer: HistogramResponse {
+                bins: vec![bin(0.0, 0), bin(100.0, 3), bin(200.0, 0), bin(300.0, 1)],
+                capture_loss: Vec::new(),
+            },
+        };
+        let bins: Vec<_> = histogram.notice_bins().collect();
+        assert_eq!(bins, [(100.0, 200.0, 3), (300.0, 400.0, 1)]);
+        let next = |t| histogram.notice_stop(t, Direction::Forward);
+        let previous = |t| histogram.notice_stop(t, Direction::Backward);
+        assert_eq!(next(0.0), Some(200.0));
+        assert_eq!(next(150.0), Some(200.0));
+        // At a stop, the next one is the following bin's.
+        assert_eq!(next(200.0), Some(400.0));
+        assert_eq!(next(400.0), None);
+        assert_eq!(previous(400.0), Some(200.0));
+        assert_eq!(previous(350.0), Some(200.0));
+        assert_eq!(previous(200.0), None);
     }
 }

@@ -276,6 +276,10 @@ pub struct HistogramBin {
     pub start: f64,
     pub conns: u64,
     pub bytes: u64,
+    /// Records about hosts (notices naming them, …) stamped in the bin (see
+    /// [`Store::host_record_counts`](crate::store::Store::host_record_counts)).
+    #[serde(default)]
+    pub records: u64,
 }
 
 /// Answer to `GET /api/histogram`.

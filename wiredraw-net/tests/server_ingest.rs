@@ -369,6 +369,15 @@ async fn a_host_is_answered_with_the_notices_that_name_it() {
     };
     assert_eq!(status, 400);
     assert!(message.contains("\"limit\""), "{message}");
+    // The histogram says where in time they are: all 207 in 20 bins of 100 s, none before
+    // 1521911720 (the first notice, in bin 7).
+    let histogram = session
+        .histogram(1_521_911_000.0, 1_521_913_000.0, 20)
+        .await
+        .unwrap();
+    let counts: Vec<u64> = histogram.bins.iter().map(|b| b.records).collect();
+    assert_eq!(counts.iter().sum::<u64>(), 207, "{counts:?}");
+    assert_eq!(counts.iter().position(|&n| n > 0), Some(7), "{counts:?}");
     server.stop().await;
 }
 

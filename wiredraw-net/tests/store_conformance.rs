@@ -2352,6 +2352,23 @@ async fn records_about_hosts_in_a_window(backend: &Backend) {
         Err(StoreError::BadRequest(_))
     ));
 
+    // Counted per histogram bin: those at T0 + 5000 lie on the edge that starts bin 5, and the
+    // window's end is not in it.
+    let counts = store
+        .host_record_counts(T0, T0 + 10_000.0, 10)
+        .await
+        .unwrap();
+    assert_eq!(counts, [2, 0, 0, 0, 0, 2, 0, 0, 0, 0]);
+    let counts = store
+        .host_record_counts(T0 + 100.0, T0 + 5000.0, 3)
+        .await
+        .unwrap();
+    assert_eq!(counts, [1, 0, 0]);
+    assert!(matches!(
+        store.host_record_counts(T0, T0 + 1.0, 0).await,
+        Err(StoreError::BadRequest(_))
+    ));
+
     // Retention drops them from the window's list as from each host's.
     store.retain(T0 + 115.0).await.unwrap();
     let (left, total) = window_notes(&*store, (0.0, T0 + 10_000.0), 10).await;

@@ -522,18 +522,24 @@ impl App {
             ))
         })?;
         let store = &self.inner.store;
-        let (bins, capture_loss) = futures_util::try_join!(
+        let (bins, capture_loss, records) = futures_util::try_join!(
             self.timed("histogram", store.histogram(from, to, bins)),
             self.timed("capture_loss", store.capture_loss(from, to)),
+            self.timed(
+                "host_record_counts",
+                store.host_record_counts(from, to, bins)
+            ),
         )?;
         Ok(json_response(&HistogramResponse {
             capture_loss,
             bins: bins
                 .into_iter()
-                .map(|b| HistogramBin {
+                .zip(records)
+                .map(|(b, records)| HistogramBin {
                     start: b.start,
                     conns: b.conns,
                     bytes: b.bytes,
+                    records,
                 })
                 .collect(),
         }))

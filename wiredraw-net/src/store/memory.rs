@@ -4,7 +4,7 @@ use super::{
     BucketSpan, CERTIFICATE_LOG, ConnectionInfo, DetailKey, HistogramBin, HostInfo, HostRecordJson,
     HostRecordPage, IngestReport, LEVELS, MAX_CAPTURE_LOSS_INTERVAL, MAX_CAPTURE_LOSS_REPORTS,
     MAX_HOST_RECORDS, MAX_WINDOW_RECORDS, Placement, RetainReport, SoftwareKey, SoftwareSeen,
-    StampedHostRecord, Store, StoreError, StoreFuture, TimeRange, Window, add_to_bins,
+    StampedHostRecord, Store, StoreError, StoreFuture, TimeRange, Window, add_to_bins, bin_edges,
     capture_loss_meets, certificate_keys, check_batch, check_time_window, counted_here, floor_key,
     histogram_bins, host_info, host_names, level_keys, ordered_bits, record_json, record_ts,
     software_list, sort_connections,
@@ -493,6 +493,28 @@ impl Store for MemoryStore {
                     })
                     .collect(),
             })
+        })
+    }
+
+    fn host_record_counts(&self, from: f64, to: f64, bins: usize) -> StoreFuture<'_, Vec<u64>> {
+        Box::pin(async move {
+            let edges = bin_edges(from, to, bins)?;
+            let mut counts = vec![0; bins];
+            let inner = self.inner.read();
+            let first = DetailKey {
+                ts_order: ordered_bits(from),
+                hash: 0,
+            };
+            let end = DetailKey {
+                ts_order: ordered_bits(to),
+                hash: 0,
+            };
+            for key in inner.host_records.range(first..end).map(|(key, _)| key) {
+                // At least 1: every key is stamped at or after `from`, the first edge.
+                let bin = edges.partition_point(|&edge| edge <= key.ts()) - 1;
+                counts[bin.min(bins - 1)] += 1;
+            }
+            Ok(counts)
         })
     }
 

@@ -183,6 +183,10 @@ pub trait Store: Send + Sync {
         limit: usize,
     ) -> StoreFuture<'_, HostRecordPage>;
 
+    /// How many records about hosts are stamped in each of `bins` equal bins over `[from, to)`
+    /// (the bins of [`Store::histogram`]): where in time the notices are.
+    fn host_record_counts(&self, from: f64, to: f64, bins: usize) -> StoreFuture<'_, Vec<u64>>;
+
     /// Drops what is older than `cutoff`: with `c = floor(cutoff / b) * b`, every connection
     /// whose activity ends before `c` (with its details), details whose connection never came
     /// and whose `ts` is before `c`, annotations seen before `c`, capture-loss reports whose
@@ -1349,6 +1353,17 @@ pub(crate) fn histogram_bins(
             bytes: 0,
         })
         .collect())
+}
+
+/// The edges of the bins of [`histogram_bins`]: `bins + 1` times, the last `to`, so that bin `i`
+/// is `[edges[i], edges[i + 1])` in every store alike.
+pub(crate) fn bin_edges(from: f64, to: f64, bins: usize) -> Result<Vec<f64>, StoreError> {
+    let mut edges: Vec<f64> = histogram_bins(from, to, bins)?
+        .iter()
+        .map(|bin| bin.start)
+        .collect();
+    edges.push(to);
+    Ok(edges)
 }
 
 /// Adds the totals of the connections starting in bucket `[key, key + bucket_secs)` to the bin

@@ -7,9 +7,9 @@ use super::{
     HostRecordJson, HostRecordPage, IngestReport, LEVELS, MAX_CAPTURE_LOSS_INTERVAL,
     MAX_CAPTURE_LOSS_REPORTS, MAX_HOST_RECORDS, MAX_WINDOW_RECORDS, Placement, RecordJson,
     RetainReport, SharedSession, SoftwareKey, SoftwareSeen, StampedHostRecord, Store, StoreError,
-    StoreFuture, TimeRange, Window, add_to_bins, capture_loss_meets, certificate_keys, check_batch,
-    check_time_window, counted_here, floor_key, histogram_bins, host_info, host_names, level_keys,
-    level_width, record_ts, software_list, sort_connections,
+    StoreFuture, TimeRange, Window, add_to_bins, bin_edges, capture_loss_meets, certificate_keys,
+    check_batch, check_time_window, counted_here, floor_key, histogram_bins, host_info, host_names,
+    level_keys, level_width, record_ts, software_list, sort_connections,
 };
 use compact_str::CompactString;
 use futures_util::{StreamExt, TryStreamExt};
@@ -1665,6 +1665,21 @@ impl Store for RedisStore {
         limit: usize,
     ) -> StoreFuture<'_, HostRecordPage> {
         self.timed(self.host_records_between_now(from, to, limit))
+    }
+
+    fn host_record_counts(&self, from: f64, to: f64, bins: usize) -> StoreFuture<'_, Vec<u64>> {
+        self.timed(async move {
+            let edges = bin_edges(from, to, bins)?;
+            let times = self.keys.host_record_times();
+            let mut pipe = Commands::new();
+            for bin in edges.windows(2) {
+                pipe.cmd("ZCOUNT")
+                    .arg(&times)
+                    .arg(bin[0].to_string())
+                    .arg(format!("({}", bin[1]));
+            }
+            self.query(&pipe).await
+        })
     }
 
     fn retain(&self, cutoff: f64) -> StoreFuture<'_, RetainReport> {
