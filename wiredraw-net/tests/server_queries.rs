@@ -3,6 +3,7 @@
 mod server_support;
 
 use server_support::*;
+use std::net::IpAddr;
 use std::sync::Arc;
 use wiredraw_core::{Contribution, Detail, HostAnnotation, Record, Schema, Value};
 use wiredraw_net::client::Span;
@@ -218,6 +219,25 @@ async fn every_route_answers(store: Arc<dyn Store>) {
     let counts: Vec<(u64, u64)> = histogram.bins.iter().map(|b| (b.conns, b.bytes)).collect();
     assert_eq!(counts, [(2, 1130), (0, 0), (1, 10)]);
 
+    // A notice naming 10.0.0.1, posted as a sensor would.
+    let notice = format!(
+        "#separator \\x09\n#path\tnotice\n#fields\tts\tnote\tsrc\n#types\ttime\tstring\taddr\n\
+         {}\tScan::Port_Scan\t10.0.0.1\n",
+        T0 + 3.0
+    );
+    let posted = server
+        .collector()
+        .post_logs("notice", bytes::Bytes::from(notice), false)
+        .await
+        .unwrap();
+    assert_eq!(posted.accepted, 1, "{posted:?}");
+    let notices = client.host_records(T0, T0 + 30.0, 10).await.unwrap();
+    assert_eq!(notices.total, 1);
+    assert_eq!(
+        notices.records[0].hosts,
+        ["10.0.0.1".parse::<IpAddr>().unwrap()]
+    );
+
     let dot = client
         .graph_dot(Span::Between {
             from: T0,
@@ -225,6 +245,12 @@ async fn every_route_answers(store: Arc<dyn Store>) {
         })
         .await
         .unwrap();
+    // The host it names is outlined, with the notice in its label; no other host is.
+    assert_eq!(dot.matches("color=\"#ff5640\"").count(), 1, "{dot}");
+    assert!(
+        dot.contains("\\n⚠ Scan::Port_Scan\", color=\"#ff5640\""),
+        "{dot}"
+    );
     assert!(dot.starts_with("digraph wiredraw {"), "{dot}");
     assert!(
         dot.contains("label=\"2023-11-14 22:13:20 to 2023-11-14 22:13:50 UTC\""),

@@ -1,19 +1,42 @@
 //! Graphviz DOT export of a window's graph.
 //!
-//! Nodes are labelled with their address and, when known, their best name; edges carry their
+//! Nodes are labelled with their address and, when known, their best name; a host that the
+//! window's notices name is outlined in red, with the notices in its label. Edges carry their
 //! byte count, with a pen width growing with the log of the bytes so heavy talkers stand out
 //! without drowning the rest.
 
-use crate::api::GraphResponse;
+use crate::api::{GraphResponse, HostRecordPage};
 use compact_str::CompactString;
+use std::collections::BTreeMap;
 use std::fmt::Write;
 use wiredraw_core::zeek::format_utc;
 
 /// Thickest pen, for the edge with the most bytes.
 const MAX_PEN_WIDTH: f64 = 8.0;
 
-/// The graph as a DOT digraph. Node `name`s are used as the best name, `color`s as fill.
-pub fn render(graph: &GraphResponse) -> String {
+/// Outline of the hosts the window's notices name (the viewer's alert colour).
+const NOTICE_OUTLINE: &str = "#ff5640";
+/// Notices named in a host's label at most; the rest are counted.
+const NOTICES_IN_LABEL: usize = 3;
+
+/// The graph as a DOT digraph. Node `name`s are used as the best name, `color`s as fill; the
+/// hosts `notices` name (the records about hosts stamped in the window) are outlined, and
+/// their notices (or the log types of other records) written under their name.
+pub fn render(graph: &GraphResponse, notices: &HostRecordPage) -> String {
+    let mut titles: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for record in &notices.records {
+        let title = record
+            .record
+            .get("note")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or(&record.log_type);
+        for host in &record.hosts {
+            let listed = titles.entry(host.to_string()).or_default();
+            if !listed.contains(&title) {
+                listed.push(title);
+            }
+        }
+    }
     let mut out = String::with_capacity(128 + graph.nodes.len() * 64 + graph.edges.len() * 80);
     out.push_str("digraph wiredraw {\n");
     out.push_str("  graph [rankdir=LR, overlap=false, fontname=\"Helvetica\"");
@@ -25,11 +48,25 @@ pub fn render(graph: &GraphResponse) -> String {
     out.push_str("  node [shape=box, style=\"rounded,filled\", fillcolor=\"#eeeeee\", fontname=\"Helvetica\"];\n");
     out.push_str("  edge [fontname=\"Helvetica\", fontsize=10];\n");
     for node in &graph.nodes {
-        let label = match &node.name {
+        let mut label = match &node.name {
             Some(name) => format!("{}\n{name}", node.id),
             None => node.id.clone(),
         };
+        let named = titles.get(&node.id);
+        if let Some(named) = named {
+            let _ = write!(
+                label,
+                "\n⚠ {}",
+                named[..named.len().min(NOTICES_IN_LABEL)].join(", ")
+            );
+            if named.len() > NOTICES_IN_LABEL {
+                let _ = write!(label, " (+{})", named.len() - NOTICES_IN_LABEL);
+            }
+        }
         let _ = write!(out, "  {} [label={}", quote(&node.id), quote(&label));
+        if named.is_some() {
+            let _ = write!(out, ", color={}, penwidth=2.5", quote(NOTICE_OUTLINE));
+        }
         if let Some(group) = &node.group {
             let _ = write!(out, ", tooltip={}", quote(group));
         }
@@ -131,7 +168,16 @@ mod tests {
                 edge("10.0.0.2", "::1", 0),
             ],
         };
-        let dot = render(&graph);
+        let notices = HostRecordPage {
+            records: vec![crate::api::StampedHostRecord {
+                ts: 5.0,
+                hosts: vec!["::1".parse().unwrap()],
+                log_type: "notice".into(),
+                record: serde_json::json!({"ts": 5.0, "note": "Scan::Port_Scan"}),
+            }],
+            total: 1,
+        };
+        let dot = render(&graph, &notices);
         assert!(dot.starts_with("digraph wiredraw {\n") && dot.ends_with("}\n"));
         assert!(
             dot.contains(
@@ -145,6 +191,16 @@ mod tests {
         );
         assert!(
             dot.contains("\"10.0.0.2\" -> \"::1\" [label=\"0 B\\nhttp\", penwidth=1.00"),
+            "{dot}"
+        );
+        assert!(
+            dot.contains(
+                "\"::1\" [label=\"::1\\n⚠ Scan::Port_Scan\", color=\"#ff5640\", penwidth=2.5"
+            ),
+            "{dot}"
+        );
+        assert!(
+            !dot.contains("\"10.0.0.2\" [label=\"10.0.0.2\", color"),
             "{dot}"
         );
     }

@@ -385,10 +385,18 @@ impl App {
                 graph.nodes[i].name = name;
             }
         }
+        let notices = match (graph.from, graph.to) {
+            (Some(from), Some(to)) => {
+                let store = &self.inner.store;
+                let records = store.host_records_between(from, to, MAX_WINDOW_RECORDS);
+                self.timed("host_records", records).await?
+            }
+            _ => Default::default(),
+        };
         Ok(bytes_response(
             StatusCode::OK,
             "text/vnd.graphviz; charset=utf-8",
-            crate::server::dot::render(&graph),
+            crate::server::dot::render(&graph, &notices),
         ))
     }
 
