@@ -7,7 +7,7 @@ use super::graph_state::GraphState;
 use super::graph_view::{Filters, PortFilter, host_label};
 use super::login::{LoginForm, Remembered};
 use super::panels::{self, NodeAction};
-use super::timeline::{Timeline, TimelineCommand};
+use super::timeline::{Direction, Timeline, TimelineCommand};
 use super::timeline_ui::{
     Histogram, Metric, StripState, format_duration, timeline_ui, window_loss,
 };
@@ -598,8 +598,25 @@ impl ViewerApp {
 
     fn main_ui(&mut self, ui: &mut egui::Ui, now: f64) {
         let ctx = ui.ctx().clone();
-        if ctx.input(|i| i.key_pressed(egui::Key::Space)) && !ctx.egui_wants_keyboard_input() {
-            self.timeline.push(TimelineCommand::TogglePlay);
+        if !ctx.egui_wants_keyboard_input() {
+            if ctx.input(|i| i.key_pressed(egui::Key::Space)) {
+                self.timeline.push(TimelineCommand::TogglePlay);
+            }
+            if let Some(backward) =
+                ctx.input(|i| i.key_pressed(egui::Key::N).then_some(i.modifiers.shift))
+            {
+                let direction = if backward {
+                    Direction::Backward
+                } else {
+                    Direction::Forward
+                };
+                let playhead = self.timeline.playhead;
+                if let Some(stop) = (self.histogram.as_ref())
+                    .and_then(|histogram| histogram.notice_stop(playhead, direction))
+                {
+                    self.timeline.push(TimelineCommand::SetPlayhead(stop));
+                }
+            }
         }
         egui::Panel::top("top").show(ui, |ui| self.top_bar(ui, now));
         egui::Panel::bottom("timeline")
@@ -792,7 +809,10 @@ impl ViewerApp {
             ),
             None => "updates: -".to_string(),
         });
-        ui.weak("drag: orbit · right-drag: pan · scroll: zoom · click: details · space: play");
+        ui.weak(
+            "drag: orbit · right-drag: pan · scroll: zoom · click: details · space: play · \
+             n / shift+n: next / previous notice",
+        );
     }
 
     fn apply_port_filter(&mut self) {
@@ -871,6 +891,11 @@ impl ViewerApp {
                     Some(NodeAction::FlyTo(peer)) => {
                         self.search = peer;
                         self.search_and_fly();
+                    }
+                    Some(NodeAction::ShowTime(ts)) => {
+                        // The notice in the middle of the graph's window.
+                        let playhead = ts + self.timeline.window_secs / 2.0;
+                        self.timeline.push(TimelineCommand::SetPlayhead(playhead));
                     }
                     Some(NodeAction::FilterPort(port)) => {
                         self.port_text = port.to_string();

@@ -68,7 +68,9 @@ pub fn node_panel(
     }
     if !node.records.is_empty() {
         ui.separator();
-        host_records_list(ui, &node.records, node.records_total);
+        if let Some(ts) = host_records_list(ui, &node.records, node.records_total) {
+            action = Some(NodeAction::ShowTime(ts));
+        }
     }
     if !node.software.is_empty() {
         ui.separator();
@@ -120,6 +122,8 @@ pub enum NodeAction {
     FlyTo(String),
     /// Show only the edges that carried this port.
     FilterPort(u16),
+    /// Move the timeline to this moment (a notice's).
+    ShowTime(f64),
 }
 
 /// The ports a host answered on or connected to: what it serves or uses, or, with many ports and
@@ -169,8 +173,10 @@ fn ports_list(ui: &mut egui::Ui, title: &str, ports: &[PortUse], total: u64) -> 
 
 /// Records about the host itself, newest first: Zeek's notices that name it (a scan it ran,
 /// passwords it guessed, a certificate it served that failed validation). Held data, not the
-/// window's: a notice is what an analyst looks for first.
-fn host_records_list(ui: &mut egui::Ui, records: &[HostRecordJson], total: u64) {
+/// window's: a notice is what an analyst looks for first. Returns the time of the notice whose
+/// time was clicked, to move the timeline there.
+fn host_records_list(ui: &mut egui::Ui, records: &[HostRecordJson], total: u64) -> Option<f64> {
+    let mut clicked = None;
     /// Rows shown: the newest few say what the host is up to; the ports and peers below them
     /// should stay in sight.
     const SHOWN: usize = 8;
@@ -183,8 +189,17 @@ fn host_records_list(ui: &mut egui::Ui, records: &[HostRecordJson], total: u64) 
                 let Some(fields) = item.record.as_object() else {
                     continue;
                 };
-                let ts = fields.get("ts").and_then(serde_json::Value::as_f64);
-                ui.monospace(ts.map_or_else(|| "-".to_string(), format_utc));
+                match fields.get("ts").and_then(serde_json::Value::as_f64) {
+                    Some(ts) => {
+                        let time = egui::RichText::new(format_utc(ts)).monospace();
+                        if ui.link(time).on_hover_text("show this moment").clicked() {
+                            clicked = Some(ts);
+                        }
+                    }
+                    None => {
+                        ui.monospace("-");
+                    }
+                }
                 ui.colored_label(NOTICE_COLOR, record_title(fields, &item.log_type))
                     .on_hover_text(record_hover(fields));
                 ui.end_row();
@@ -194,6 +209,7 @@ fn host_records_list(ui: &mut egui::Ui, records: &[HostRecordJson], total: u64) 
     if unlisted > 0 {
         ui.weak(format!("and {unlisted} older"));
     }
+    clicked
 }
 
 /// What a record about hosts is called in a row: a notice's name, or its log type.

@@ -217,9 +217,13 @@ fn controls(
                 (
                     "◀ notice",
                     Direction::Backward,
-                    "Move to the notices before",
+                    "Move to the notices before (shift+n)",
                 ),
-                ("notice ▶", Direction::Forward, "Move to the notices after"),
+                (
+                    "notice ▶",
+                    Direction::Forward,
+                    "Move to the notices after (n)",
+                ),
             ] {
                 let stop = histogram.notice_stop(timeline.playhead, direction);
                 let button = ui

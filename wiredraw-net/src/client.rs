@@ -249,6 +249,7 @@ impl ApiClient {
 ///     match event? {
 ///         LiveEvent::Range(range) => println!("holding {:?}..{:?}", range.first, range.last),
 ///         LiveEvent::Change(change) => println!("buckets {:?} changed", change.buckets),
+///         LiveEvent::Records(stored) => println!("{} records over {}..{}", stored.log_type, stored.first, stored.last),
 ///         LiveEvent::Resync => println!("fetch everything on screen again"),
 ///     }
 /// }
