@@ -239,10 +239,7 @@ impl MemoryStore {
             report.annotations += (before - sightings.len()) as u64;
             !sightings.is_empty()
         });
-        let oldest_kept = DetailKey {
-            ts_order: ordered_bits(limit as f64),
-            hash: 0,
-        };
+        let oldest_kept = DetailKey::first_at(limit as f64);
         let kept = inner.host_records.split_off(&oldest_kept);
         inner.host_records = kept;
         inner.records_of_host.retain(|_, keys| {
@@ -471,15 +468,9 @@ impl Store for MemoryStore {
         Box::pin(async move {
             check_time_window("records about hosts", from, to)?;
             let inner = self.inner.read();
-            let first = DetailKey {
-                ts_order: ordered_bits(from),
-                hash: 0,
-            };
-            let last = DetailKey {
-                ts_order: ordered_bits(to),
-                hash: u128::MAX,
-            };
-            let stamped = inner.host_records.range(first..=last);
+            let stamped = inner
+                .host_records
+                .range(DetailKey::first_at(from)..=DetailKey::last_at(to));
             Ok(HostRecordPage {
                 total: stamped.clone().count() as u64,
                 records: stamped
@@ -501,15 +492,8 @@ impl Store for MemoryStore {
             let edges = bin_edges(from, to, bins)?;
             let mut counts = vec![0; bins];
             let inner = self.inner.read();
-            let first = DetailKey {
-                ts_order: ordered_bits(from),
-                hash: 0,
-            };
-            let end = DetailKey {
-                ts_order: ordered_bits(to),
-                hash: 0,
-            };
-            for key in inner.host_records.range(first..end).map(|(key, _)| key) {
+            let stamped = DetailKey::first_at(from)..DetailKey::first_at(to);
+            for key in inner.host_records.range(stamped).map(|(key, _)| key) {
                 // At least 1: every key is stamped at or after `from`, the first edge.
                 let bin = edges.partition_point(|&edge| edge <= key.ts()) - 1;
                 counts[bin.min(bins - 1)] += 1;

@@ -1016,6 +1016,22 @@ impl DetailKey {
         }
     }
 
+    /// The least key of a record stamped `ts`.
+    pub fn first_at(ts: f64) -> DetailKey {
+        DetailKey {
+            ts_order: ordered_bits(ts),
+            hash: 0,
+        }
+    }
+
+    /// The greatest key of a record stamped `ts`.
+    pub fn last_at(ts: f64) -> DetailKey {
+        DetailKey {
+            ts_order: ordered_bits(ts),
+            hash: u128::MAX,
+        }
+    }
+
     /// The `ts` the key was made with (NaN for a record without one).
     pub fn ts(self) -> f64 {
         from_ordered_bits(self.ts_order)
