@@ -298,7 +298,21 @@ async fn hidden_dns_names_appear_in_no_answer() {
         from: T0,
         to: T0 + 30.0,
     };
+    // A notice whose message and certificate subject name the host.
+    let notice = format!(
+        "#separator \\x09\n#path\tnotice\n#fields\tts\tnote\tmsg\tsub\tsrc\n\
+         #types\ttime\tstring\tstring\tstring\taddr\n\
+         {}\tSSL::Invalid_Server_Cert\tvalidation failed for www.example.org\tCN=www.example.org\t10.0.0.2\n",
+        T0 + 2.0
+    );
+    let posted = server
+        .collector()
+        .post_logs("notice", bytes::Bytes::from(notice), false)
+        .await
+        .unwrap();
+    assert_eq!(posted.accepted, 1, "{posted:?}");
     for path in [
+        format!("/api/host-records?from={T0}&to={}", T0 + 30.0),
         format!("/api/graph?from={T0}&to={}", T0 + 30.0),
         format!("/api/node/10.0.0.2?from={T0}&to={}", T0 + 30.0),
         format!(
@@ -330,6 +344,10 @@ async fn hidden_dns_names_appear_in_no_answer() {
         .await
         .unwrap();
     assert_eq!(edge.connections[0].details["dns"][0]["qtype"], 1);
+    // The notice is still there, without its free text.
+    assert_eq!(node.records[0].record["note"], "SSL::Invalid_Server_Cert");
+    let notices = client.host_records(T0, T0 + 30.0, 10).await.unwrap();
+    assert_eq!(notices.records[0].record["src"], "10.0.0.2");
     server.stop().await;
 }
 

@@ -26,11 +26,14 @@ const MAX_LOGIN_BODY: usize = 64 << 10;
 const MAX_DOT_NAME_LOOKUPS: usize = 256;
 /// Concurrent store queries while looking up DOT names.
 const DOT_LOOKUP_CONCURRENCY: usize = 8;
-/// Fields that carry DNS names, per log type, removed when DNS names are hidden.
+/// Fields that carry DNS names, per log type, removed when DNS names are hidden. A notice's
+/// message and subject are free text that often holds one (a certificate's `CN=`, the server
+/// a scan or a guess went to).
 const DNS_NAME_FIELDS: &[(&str, &[&str])] = &[
     ("dns", &["query", "answers"]),
     ("ssl", &["server_name"]),
     ("http", &["host"]),
+    ("notice", &["msg", "sub"]),
 ];
 
 /// Where a request goes. The name labels metrics and logs.
@@ -467,7 +470,16 @@ impl App {
             ports_contacted_total: host.ports_contacted_total,
             software: host.software,
             software_total: host.software_total,
-            records: host.records,
+            records: host
+                .records
+                .into_iter()
+                .map(|mut r| {
+                    if self.inner.config.hide_dns_names {
+                        hide_dns_fields_of(&r.log_type, &mut r.record);
+                    }
+                    r
+                })
+                .collect(),
             records_total: host.records_total,
             name: label.and_then(|l| l.name.clone()),
             group: label.and_then(|l| l.group.clone()),
@@ -512,12 +524,17 @@ impl App {
     async fn host_records(&self, query: &Query) -> Result<Response<ResponseBody>, ApiError> {
         let (from, to) = (query.required_time("from")?, query.required_time("to")?);
         let limit = query.count("limit", DEFAULT_WINDOW_RECORDS, MAX_WINDOW_RECORDS)?;
-        let page = self
+        let mut page = self
             .timed(
                 "host_records",
                 self.inner.store.host_records_between(from, to, limit),
             )
             .await?;
+        if self.inner.config.hide_dns_names {
+            for r in &mut page.records {
+                hide_dns_fields_of(&r.log_type, &mut r.record);
+            }
+        }
         Ok(json_response(&page))
     }
 
@@ -570,16 +587,19 @@ fn decode_history(history: &str) -> Vec<String> {
 
 /// Removes the fields that carry DNS names from attached records.
 fn hide_dns_fields(details: &mut BTreeMap<String, Vec<serde_json::Value>>) {
-    for (log_type, fields) in DNS_NAME_FIELDS {
-        if let Some(records) = details.get_mut(*log_type) {
-            for record in records
-                .iter_mut()
-                .filter_map(serde_json::Value::as_object_mut)
-            {
-                for field in *fields {
-                    record.remove(*field);
-                }
-            }
+    for (log_type, records) in details {
+        for record in records {
+            hide_dns_fields_of(log_type, record);
+        }
+    }
+}
+
+/// Removes the fields of one record of `log_type` that carry DNS names.
+fn hide_dns_fields_of(log_type: &str, record: &mut serde_json::Value) {
+    let named = DNS_NAME_FIELDS.iter().find(|(named, _)| *named == log_type);
+    if let (Some((_, fields)), Some(record)) = (named, record.as_object_mut()) {
+        for field in *fields {
+            record.remove(*field);
         }
     }
 }
