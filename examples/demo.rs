@@ -64,6 +64,9 @@ struct Args {
     /// Viewer automation: select an address, `SRC->DST`, or `busiest`.
     #[arg(long)]
     select: Option<String>,
+    /// Show only the hosts the window's notices name, and their peers.
+    #[arg(long)]
+    notices_only: bool,
     /// Viewer automation: start the playhead here (epoch seconds or RFC 3339), paused.
     #[arg(long, value_parser = wiredraw::net::collector::timestamp::parse_time)]
     at: Option<f64>,
@@ -142,6 +145,7 @@ fn main() -> anyhow::Result<()> {
         screenshot: args.screenshot,
         screenshot_after: args.screenshot_after,
         select: args.select,
+        notices_only: args.notices_only,
         // The throwaway server must not replace the URL a user's viewer remembers.
         settings_path: None,
         ..ViewerOptions::default()

@@ -45,6 +45,9 @@ struct Args {
     /// Select an address, an edge `SRC->DST`, or `busiest` (the edge with the most bytes).
     #[arg(long)]
     select: Option<String>,
+    /// Show only the hosts the window's notices name, and their peers (a checkbox turns it off).
+    #[arg(long)]
+    notices_only: bool,
     /// Window size, WIDTHxHEIGHT pixels.
     #[arg(long, default_value = "1600x1000", value_parser = wiredraw::viewer::parse_size)]
     size: (u32, u32),
@@ -91,6 +94,7 @@ fn main() -> anyhow::Result<()> {
         screenshot: args.screenshot,
         screenshot_after: args.screenshot_after,
         select: args.select,
+        notices_only: args.notices_only,
         settings_path: if args.no_remember {
             None
         } else {

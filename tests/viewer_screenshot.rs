@@ -35,6 +35,7 @@ fn viewer_child() {
         screenshot: var("WD_SCREENSHOT").map(PathBuf::from),
         screenshot_after: var("WD_SHOT_AFTER").map_or(1.0, |s| s.parse().unwrap()),
         select: var("WD_SELECT"),
+        notices_only: var("WD_NOTICES_ONLY").is_some(),
         arrow_budget: var("WD_ARROW_BUDGET").map_or(usize::MAX, |b| b.parse().unwrap()),
         settings_path: None,
         size: var("WD_SIZE").map_or((1600, 1000), |size| {
@@ -299,6 +300,55 @@ fn the_viewer_selects_and_highlights_the_busiest_edge_of_synthetic_traffic() {
     );
     let text = busy_fraction(&image, 1300, 100, 1600, 900);
     assert!(text > 0.01, "details panel text: {text}");
+}
+
+#[test]
+fn the_notice_filter_shows_only_the_hosts_notices_name_and_their_peers() {
+    if std::env::var_os(CHILD_ENV).is_some() {
+        return;
+    }
+    let (demo, at) = synthetic_demo();
+    let window = 900.0;
+    let span = span_at(&demo, at, window);
+    let client = demo.client().unwrap();
+    let (graph, notices) = demo.runtime().block_on(async {
+        let graph = client.graph(Span::Between {
+            from: span.0,
+            to: span.1,
+        });
+        let notices = client.host_records(span.0, span.1, 200);
+        (graph.await.unwrap(), notices.await.unwrap())
+    });
+    let named: std::collections::BTreeSet<String> = notices
+        .records
+        .iter()
+        .flat_map(|r| &r.hosts)
+        .map(ToString::to_string)
+        .collect();
+    let mut expected: std::collections::BTreeSet<&str> = graph
+        .edges
+        .iter()
+        .filter(|e| named.contains(&e.src) || named.contains(&e.dst))
+        .flat_map(|e| [e.src.as_str(), e.dst.as_str()])
+        .collect();
+    expected.extend(
+        graph
+            .nodes
+            .iter()
+            .map(|n| n.id.as_str())
+            .filter(|id| named.contains(*id)),
+    );
+    assert!(
+        !expected.is_empty() && expected.len() < graph.nodes.len(),
+        "{expected:?} of {} hosts",
+        graph.nodes.len()
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let shot = dir.path().join("notices-only.png");
+    let report = run_viewer(&demo, at, window, &[("WD_NOTICES_ONLY", "1")], &shot);
+    assert_eq!(report["nodes"], graph.nodes.len(), "{report}");
+    assert_eq!(report["drawn_nodes"], expected.len(), "{report}");
 }
 
 #[test]

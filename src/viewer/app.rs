@@ -112,6 +112,8 @@ pub struct ViewerApp {
     picker: Option<(usize, Picker)>,
     scene_serial: usize,
     filters: Filters,
+    /// The graph shows only the hosts the window's notices name, and their peers.
+    notices_only: bool,
     port_text: String,
     search: String,
     search_message: Option<String>,
@@ -162,6 +164,7 @@ impl ViewerApp {
         let mut app = ViewerApp {
             pending_select: options.select.clone(),
             export_dir: options.export_dir.clone(),
+            notices_only: options.notices_only,
             options,
             backend,
             login,
@@ -291,7 +294,7 @@ impl ViewerApp {
             "notice_marks": histogram.map(|h| h.notice_bins().count()),
             "window_capture_loss": window_loss,
             "window_records": self.graph.shown_request().map(|_| self.graph.shown_records().total),
-            "flagged_hosts": self.graph.flagged_hosts(),
+            "flagged_hosts": self.graph.flagged().len(),
             "frames": self.frames.frames,
             "mean_frame_ms": if self.frames.frames > 0 { self.frames.total_ms / self.frames.frames as f64 } else { 0.0 },
             "dropped_graph_requests": self.backend.dropped_graph_requests(),
@@ -394,6 +397,9 @@ impl ViewerApp {
             Reply::Graph(update) => {
                 self.last_fetch_ms = update.fetch_ms;
                 if self.graph.apply(*update) {
+                    if self.notices_only {
+                        self.follow_notice_filter();
+                    }
                     self.apply_pending_select();
                     if self.selection.is_some() {
                         self.detail_refresh.data_changed();
@@ -717,6 +723,11 @@ impl ViewerApp {
             if let Some(host) = panels::window_records_list(ui, &records) {
                 self.show_host(host);
             }
+            let any = !self.graph.flagged().is_empty() || self.notices_only;
+            let only = egui::Checkbox::new(&mut self.notices_only, "only their hosts and peers");
+            if ui.add_enabled(any, only).changed() {
+                self.follow_notice_filter();
+            }
         }
         ui.separator();
         let shown = self.graph.shown().cloned();
@@ -830,6 +841,12 @@ impl ViewerApp {
                 self.search_message = Some(format!("{:?} is not a port number", self.port_text))
             }
         }
+    }
+
+    /// Keeps the notice filter on the hosts the window's notices name, or off.
+    fn follow_notice_filter(&mut self) {
+        self.filters.notice_hosts = self.notices_only.then(|| self.graph.flagged().clone());
+        self.graph.invalidate();
     }
 
     /// Selects a host, flying to it when the graph shows it: a notice may name a host that had

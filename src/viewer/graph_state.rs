@@ -80,9 +80,9 @@ impl GraphState {
         &self.shown_records
     }
 
-    /// How many hosts the records of the window shown name.
-    pub fn flagged_hosts(&self) -> usize {
-        self.flagged.len()
+    /// The hosts the records of the window shown name.
+    pub fn flagged(&self) -> &HashSet<String> {
+        &self.flagged
     }
 
     /// Takes a graph answer: an answer older than the one shown is refused (returns false);
@@ -326,7 +326,7 @@ mod tests {
                 .collect()
         }
         assert_eq!(flagged(&state), ["10.0.0.2"]);
-        assert_eq!(state.flagged_hosts(), 2);
+        assert_eq!(state.flagged().len(), 2);
         assert_eq!(state.shown_records().total, 1);
         // The next window has no records: nothing stays flagged.
         state.apply(update(2, &graph.to_graph(), graph.clone()));

@@ -18,6 +18,9 @@ pub struct Filters {
     /// When set, only edges with a connection on this port are shown, with the `(src, dst)`
     /// pairs that have one (from the window's connections).
     pub port: Option<PortFilter>,
+    /// When set, only the edges of these hosts (those the window's notices name) are shown,
+    /// with the hosts at their other ends; these hosts stay even without an edge.
+    pub notice_hosts: Option<HashSet<String>>,
 }
 
 /// Edges that carried a given port.
@@ -37,6 +40,7 @@ impl Filters {
             || !self.hidden_services.is_empty()
             || self.min_bytes > 0
             || self.port.is_some()
+            || self.notice_hosts.is_some()
     }
 
     fn keeps_edge(&self, edge: &Edge) -> bool {
@@ -56,12 +60,17 @@ impl Filters {
             .port
             .as_ref()
             .is_none_or(|filter| filter.edges.contains(&(edge.src.clone(), edge.dst.clone())));
-        proto_shown && service_shown && port_shown
+        let notice_shown = self
+            .notice_hosts
+            .as_ref()
+            .is_none_or(|hosts| hosts.contains(&edge.src) || hosts.contains(&edge.dst));
+        proto_shown && service_shown && port_shown && notice_shown
     }
 
     /// The part of `graph` left visible: hosts under the traffic threshold go with their
-    /// edges; edges of hidden protocols, services or ports go; when an edge filter is on, hosts
-    /// left without any edge go too. The [`Graph`] invariant holds for the result.
+    /// edges; edges of hidden protocols, services or ports, or of no notice host, go; when an
+    /// edge filter is on, hosts left without any edge go too, notice hosts excepted. The
+    /// [`Graph`] invariant holds for the result.
     pub fn apply(&self, graph: &Graph) -> Graph {
         let heavy = |node: &Node| node.bytes >= self.min_bytes;
         let kept_nodes: HashSet<&str> = graph
@@ -79,7 +88,9 @@ impl Filters {
             .collect();
         let edge_filter_on = !self.hidden_protos.is_empty()
             || !self.hidden_services.is_empty()
-            || self.port.is_some();
+            || self.port.is_some()
+            || self.notice_hosts.is_some();
+        let named = |id: &str| self.notice_hosts.as_ref().is_some_and(|h| h.contains(id));
         let touched: HashSet<&str> = edges
             .iter()
             .flat_map(|e| [e.src.as_str(), e.dst.as_str()])
@@ -88,7 +99,7 @@ impl Filters {
             .nodes
             .iter()
             .filter(|n| kept_nodes.contains(n.id.as_str()))
-            .filter(|n| !edge_filter_on || touched.contains(n.id.as_str()))
+            .filter(|n| !edge_filter_on || touched.contains(n.id.as_str()) || named(&n.id))
             .cloned()
             .collect();
         Graph {
@@ -250,6 +261,29 @@ mod tests {
         let visible = filters.apply(&full);
         assert_eq!(visible.edges.len(), 1);
         assert_eq!(visible.nodes.len(), 2);
+
+        // A notice names 10.0.0.3 and a host not in the graph: its edge and peer stay.
+        let filters = Filters {
+            notice_hosts: Some(["10.0.0.3".to_string(), "10.9.9.9".to_string()].into()),
+            ..Filters::default()
+        };
+        let visible = filters.apply(&full);
+        let ids: Vec<&str> = visible.nodes.iter().map(|n| n.id.as_str()).collect();
+        assert_eq!(ids, ["10.0.0.1", "10.0.0.3"]);
+        assert_eq!(visible.edges.len(), 1);
+        visible.validate().unwrap();
+        // A named host whose edges another filter hides stays, alone.
+        let filters = Filters {
+            hidden_services: ["dns".to_string()].into(),
+            ..filters
+        };
+        let ids: Vec<String> = filters
+            .apply(&full)
+            .nodes
+            .into_iter()
+            .map(|n| n.id)
+            .collect();
+        assert_eq!(ids, ["10.0.0.3"]);
     }
 
     #[test]

@@ -65,6 +65,8 @@ pub struct ViewerOptions {
     /// Select something once it is on screen: an address, `SRC->DST`, or `busiest` (the edge
     /// with the most bytes).
     pub select: Option<String>,
+    /// Start with the graph showing only the hosts the window's notices name and their peers.
+    pub notices_only: bool,
     /// Where the last URL and user are remembered; `None` remembers nothing.
     pub settings_path: Option<PathBuf>,
     /// Where PNG and DOT exports go.
@@ -89,6 +91,7 @@ impl Default for ViewerOptions {
             screenshot: None,
             screenshot_after: 0.0,
             select: None,
+            notices_only: false,
             settings_path: login::Remembered::default_path(),
             export_dir: PathBuf::from("."),
             arrow_budget: crate::render::RenderSettings::default().arrow_budget,
