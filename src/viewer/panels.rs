@@ -6,7 +6,7 @@ use super::graph_view::{Filters, NO_SERVICE};
 use super::timeline_ui::format_duration;
 use crate::net::api::{
     EdgeConnection, EdgeResponse, GraphResponse, HostRecordJson, HostRecordPage, NodeResponse,
-    PortUse, SoftwareSeen,
+    PortUse, SoftwareSeen, host_record_title,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -200,8 +200,11 @@ fn host_records_list(ui: &mut egui::Ui, records: &[HostRecordJson], total: u64) 
                         ui.monospace("-");
                     }
                 }
-                ui.colored_label(NOTICE_COLOR, record_title(fields, &item.log_type))
-                    .on_hover_text(record_hover(fields));
+                ui.colored_label(
+                    NOTICE_COLOR,
+                    host_record_title(&item.log_type, &item.record),
+                )
+                .on_hover_text(record_hover(fields));
                 ui.end_row();
             }
         });
@@ -210,17 +213,6 @@ fn host_records_list(ui: &mut egui::Ui, records: &[HostRecordJson], total: u64) 
         ui.weak(format!("and {unlisted} older"));
     }
     clicked
-}
-
-/// What a record about hosts is called in a row: a notice's name, or its log type.
-fn record_title<'r>(
-    fields: &'r serde_json::Map<String, serde_json::Value>,
-    log_type: &'r str,
-) -> &'r str {
-    fields
-        .get("note")
-        .and_then(serde_json::Value::as_str)
-        .unwrap_or(log_type)
 }
 
 /// The whole record, for a hover: a notice's message is long, and its row stays short.
@@ -262,8 +254,11 @@ pub fn window_records_list(ui: &mut egui::Ui, page: &HostRecordPage) -> Option<S
                         let Some(fields) = item.record.as_object() else {
                             continue;
                         };
-                        ui.colored_label(NOTICE_COLOR, record_title(fields, &item.log_type))
-                            .on_hover_text(record_hover(fields));
+                        ui.colored_label(
+                            NOTICE_COLOR,
+                            host_record_title(&item.log_type, &item.record),
+                        )
+                        .on_hover_text(record_hover(fields));
                         ui.horizontal_wrapped(|ui| {
                             ui.weak(format_utc(item.ts));
                             for host in record_hosts(fields, &item.hosts) {
@@ -282,13 +277,13 @@ pub fn window_records_list(ui: &mut egui::Ui, page: &HostRecordPage) -> Option<S
     clicked
 }
 
-/// The hosts a record names, in the order that reads best: a notice's `src` before its `dst`,
-/// then any other host it was stored under.
+/// The hosts a record names, in the order that reads best: a notice's `src` before its `dst`
+/// (an intel hit's originator before its responder), then any other host it was stored under.
 fn record_hosts(
     fields: &serde_json::Map<String, serde_json::Value>,
     hosts: &[IpAddr],
 ) -> Vec<String> {
-    let mut named: Vec<String> = ["src", "dst"]
+    let mut named: Vec<String> = ["src", "dst", "id.orig_h", "id.resp_h"]
         .iter()
         .filter_map(|field| fields.get(*field)?.as_str())
         .filter_map(|text| text.parse::<IpAddr>().ok())

@@ -39,6 +39,7 @@ fn builtins_are_registered_by_their_zeek_names() {
             "dns",
             "files",
             "http",
+            "intel",
             "notice",
             "smtp",
             "software",
@@ -254,6 +255,79 @@ fn notices_attach_to_their_connection_and_to_the_hosts_they_name() {
     );
     assert!(out.host_records.iter().all(|h| h.log_type == "notice"));
     assert!(failures.is_empty(), "{failures:?}");
+}
+
+#[test]
+fn intel_hits_attach_to_their_connection_and_flag_both_its_hosts() {
+    let intel = tsv_header(
+        "intel",
+        &[
+            "ts",
+            "uid",
+            "id.orig_h",
+            "id.orig_p",
+            "id.resp_h",
+            "id.resp_p",
+            "seen.indicator",
+            "seen.indicator_type",
+            "seen.where",
+            "matched",
+            "sources",
+            "fuid",
+        ],
+        &[
+            "time",
+            "string",
+            "addr",
+            "port",
+            "addr",
+            "port",
+            "string",
+            "enum",
+            "enum",
+            "set[enum]",
+            "set[string]",
+            "string",
+        ],
+    );
+    let text = intel
+        // A domain from a feed, seen in a Host header; then the same server's address.
+        + "1736150400.5\tCbeacon1\t10.1.0.42\t49822\t203.0.113.200\t80\tcdn.update-sync.example\tIntel::DOMAIN\tHTTP::IN_HOST_HEADER\tIntel::DOMAIN\tabuse-feed\t-\n\
+           1736150401.0\tCbeacon1\t10.1.0.42\t49822\t203.0.113.200\t80\t203.0.113.200\tIntel::ADDR\tConn::IN_RESP\tIntel::ADDR\tabuse-feed\t-\n\
+           1736150402.0\t-\t-\t-\t-\t-\t0123abcd\tIntel::FILE_HASH\tFiles::IN_HASH\tIntel::FILE_HASH\tabuse-feed\tFx1\n\
+           1736150403.0\tCbroken\tnot-an-address\t1\t10.0.0.1\t2\tx\tIntel::ADDR\tConn::IN_ORIG\tIntel::ADDR\tfeed\t-\n";
+    let (records, errors) = read_text(&text);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(records.len(), 3);
+    let (out, failures) = contribute(&text.replace("not-an-address", "10.0.0.2"));
+    assert!(failures.is_empty(), "{failures:?}");
+    let attached: Vec<&str> = out.details.iter().map(|d| d.uid.as_str()).collect();
+    assert_eq!(attached, ["Cbeacon1", "Cbeacon1", "Cbroken"]);
+    let hosts: Vec<(String, &str)> = out
+        .host_records
+        .iter()
+        .map(|h| {
+            (
+                h.addr.to_string(),
+                h.record
+                    .get("seen.indicator")
+                    .and_then(Value::as_str)
+                    .unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        hosts,
+        [
+            ("10.1.0.42".to_string(), "cdn.update-sync.example"),
+            ("203.0.113.200".to_string(), "cdn.update-sync.example"),
+            ("10.1.0.42".to_string(), "203.0.113.200"),
+            ("203.0.113.200".to_string(), "203.0.113.200"),
+            ("10.0.0.2".to_string(), "x"),
+            ("10.0.0.1".to_string(), "x"),
+        ]
+    );
+    assert!(out.host_records.iter().all(|h| h.log_type == "intel"));
 }
 
 #[test]

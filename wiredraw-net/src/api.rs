@@ -293,6 +293,20 @@ pub struct HistogramResponse {
     pub capture_loss: Vec<CaptureLoss>,
 }
 
+/// What a record about hosts is called in a list: a notice's `note`
+/// (`SSH::Password_Guessing`), an intel hit's indicator (`Intel: cdn.example`), or else its
+/// log type.
+pub fn host_record_title(log_type: &str, record: &serde_json::Value) -> String {
+    let text = |field: &str| record.get(field).and_then(serde_json::Value::as_str);
+    if let Some(note) = text("note") {
+        note.to_string()
+    } else if let Some(indicator) = text("seen.indicator") {
+        format!("Intel: {indicator}")
+    } else {
+        log_type.to_string()
+    }
+}
+
 /// Answer to `GET /healthz`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HealthResponse {
@@ -302,6 +316,21 @@ pub struct HealthResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn records_about_hosts_are_titled_by_note_indicator_or_log_type() {
+        let notice = serde_json::json!({"note": "Scan::Port_Scan", "msg": "…"});
+        assert_eq!(host_record_title("notice", &notice), "Scan::Port_Scan");
+        let intel = serde_json::json!({"seen.indicator": "cdn.update-sync.example"});
+        assert_eq!(
+            host_record_title("intel", &intel),
+            "Intel: cdn.update-sync.example"
+        );
+        assert_eq!(
+            host_record_title("alerts", &serde_json::json!({})),
+            "alerts"
+        );
+    }
 
     #[test]
     fn an_edge_connection_round_trips_with_flattened_conn_fields() {

@@ -419,24 +419,52 @@ impl LogType for Notice {
 
     fn contribute(&self, record: &Record, out: &mut Contribution) -> Result<(), ContributeError> {
         UidDetail::attach(record, out)?;
-        let mut hosts: Vec<IpAddr> = Vec::with_capacity(2);
-        for field in ["src", "dst"] {
-            if let Some(addr) = optional(record, field, "an address", Value::as_addr)?
-                && !hosts.contains(&addr)
-            {
-                hosts.push(addr);
-            }
-        }
-        if !hosts.is_empty() {
-            stamped(record)?;
-        }
-        for addr in hosts {
-            out.host_records.push(HostRecord {
-                addr,
-                log_type: record.path().into(),
-                record: record.clone(),
-            });
-        }
-        Ok(())
+        keep_with_hosts(record, ["src", "dst"], out)
     }
+}
+
+/// Zeek's `intel` log: a hit on an indicator from a threat feed (an address, a domain, a
+/// file hash) is attached to the connection it was seen on (`uid`), like any detail, and kept
+/// with both its hosts (`id.orig_h`, `id.resp_h`), so the host that reached the indicator is
+/// flagged with the notices.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Intel;
+
+impl LogType for Intel {
+    fn name(&self) -> &str {
+        "intel"
+    }
+
+    fn contribute(&self, record: &Record, out: &mut Contribution) -> Result<(), ContributeError> {
+        UidDetail::attach(record, out)?;
+        keep_with_hosts(record, ["id.orig_h", "id.resp_h"], out)
+    }
+}
+
+/// Keeps `record` with each distinct host its `fields` name ([`HostRecord`]); a record naming
+/// any must carry its `ts`.
+fn keep_with_hosts(
+    record: &Record,
+    fields: [&str; 2],
+    out: &mut Contribution,
+) -> Result<(), ContributeError> {
+    let mut hosts: Vec<IpAddr> = Vec::with_capacity(2);
+    for field in fields {
+        if let Some(addr) = optional(record, field, "an address", Value::as_addr)?
+            && !hosts.contains(&addr)
+        {
+            hosts.push(addr);
+        }
+    }
+    if !hosts.is_empty() {
+        stamped(record)?;
+    }
+    for addr in hosts {
+        out.host_records.push(HostRecord {
+            addr,
+            log_type: record.path().into(),
+            record: record.clone(),
+        });
+    }
+    Ok(())
 }

@@ -15,11 +15,15 @@
 //! - `notice`: as below, and also kept with each host it names as `src` or `dst`
 //!   ([`HostRecord`](crate::HostRecord)): scans and password guessing name hosts, not a
 //!   connection.
-//! - `http`, `ssl`, `files`, `ssh`, `smtp`, `dhcp`, `weird`, `notice`: the record as a detail of
-//!   its connection (`uid`; `files` before Zeek 5.1 lists `conn_uids`, `dhcp` lists `uids`: the
-//!   record is attached to each). Records with none of these (a weird or notice not tied to a
-//!   connection, a file not read from one) contribute nothing; an `http`, `ssl`, `ssh`, `smtp`
-//!   or `dhcp` record with none is damaged and refused, since Zeek always writes one there.
+//! - `intel`: as below, and also kept with both hosts of the connection it was seen on
+//!   (`id.orig_h`, `id.resp_h`): a hit on a threat feed's indicator flags the host that
+//!   reached it, as a notice does.
+//! - `http`, `ssl`, `files`, `ssh`, `smtp`, `dhcp`, `weird`, `notice`, `intel`: the record as a
+//!   detail of its connection (`uid`; `files` before Zeek 5.1 lists `conn_uids`, `dhcp` lists
+//!   `uids`: the record is attached to each). Records with none of these (a weird or notice not
+//!   tied to a connection, a file not read from one) contribute nothing else; an `http`, `ssl`,
+//!   `ssh`, `smtp` or `dhcp` record with none is damaged and refused, since Zeek always writes
+//!   one there.
 //!
 //! Every record that names a connection must carry a finite `ts`, and where it has the
 //! standard endpoint fields (`id.orig_h`, `id.orig_p`, …) they must hold addresses and ports:
@@ -53,7 +57,7 @@
 
 mod builtin;
 
-pub use builtin::{CaptureLossLog, Conn, Dns, Notice, SoftwareLog, UidDetail, X509};
+pub use builtin::{CaptureLossLog, Conn, Dns, Intel, Notice, SoftwareLog, UidDetail, X509};
 
 use crate::contribution::Contribution;
 use crate::record::Record;
@@ -148,6 +152,7 @@ impl Registry {
             Box::new(UidDetail::always_naming("dhcp")),
             Box::new(UidDetail::new("weird")),
             Box::new(Notice),
+            Box::new(Intel),
             Box::new(CaptureLossLog),
             Box::new(SoftwareLog),
         ];

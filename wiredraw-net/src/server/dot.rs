@@ -5,7 +5,7 @@
 //! byte count, with a pen width growing with the log of the bytes so heavy talkers stand out
 //! without drowning the rest.
 
-use crate::api::{GraphResponse, HostRecordPage};
+use crate::api::{GraphResponse, HostRecordPage, host_record_title};
 use compact_str::CompactString;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -23,17 +23,13 @@ const NOTICES_IN_LABEL: usize = 3;
 /// hosts `notices` name (the records about hosts stamped in the window) are outlined, and
 /// their notices (or the log types of other records) written under their name.
 pub fn render(graph: &GraphResponse, notices: &HostRecordPage) -> String {
-    let mut titles: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    let mut titles: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for record in &notices.records {
-        let title = record
-            .record
-            .get("note")
-            .and_then(serde_json::Value::as_str)
-            .unwrap_or(&record.log_type);
+        let title = host_record_title(&record.log_type, &record.record);
         for host in &record.hosts {
             let listed = titles.entry(host.to_string()).or_default();
             if !listed.contains(&title) {
-                listed.push(title);
+                listed.push(title.clone());
             }
         }
     }
