@@ -260,7 +260,13 @@ fn every_uid_links_to_a_connection_with_the_same_endpoints() {
         ])
         .map(|r| (r[..5].to_vec(), ts(r[5])))
         .collect();
-    for kind in [LogKind::Dns, LogKind::Http, LogKind::Ssl, LogKind::Files] {
+    for kind in [
+        LogKind::Dns,
+        LogKind::Http,
+        LogKind::Ssl,
+        LogKind::Files,
+        LogKind::Intel,
+    ] {
         let mut fields = ID.to_vec();
         fields.push("ts");
         for row in log(kind).select(&fields) {
@@ -561,6 +567,41 @@ fn the_beacon_stands_out() {
         .map(|r| ts(r[5]))
         .collect();
     assert!(durations.iter().all(|&d| d >= 20.0), "{durations:?}");
+}
+
+#[test]
+fn the_threat_feed_flags_every_beacon_when_its_first_request_names_the_domain() {
+    // The first request of every connection to the beacon's domain, by uid.
+    let requests: HashMap<&str, (&str, &str)> = log(LogKind::Http)
+        .select(&["uid", "ts", "host", "trans_depth", "id.orig_h"])
+        .filter(|r| r[2] == "cdn.update-sync.example" && r[3] == "1")
+        .map(|r| (r[0], (r[1], r[4])))
+        .collect();
+    let hits: Vec<Vec<&str>> = log(LogKind::Intel)
+        .select(&[
+            "uid",
+            "ts",
+            "seen.indicator",
+            "seen.indicator_type",
+            "seen.where",
+            "matched",
+            "id.orig_h",
+        ])
+        .collect();
+    assert!(hits.len() >= 8 * 3600 / 330, "{} hits", hits.len());
+    assert_eq!(hits.len(), requests.len(), "one hit per beacon");
+    for hit in &hits {
+        assert_eq!(
+            hit[2..6],
+            [
+                "cdn.update-sync.example",
+                "Intel::DOMAIN",
+                "HTTP::IN_HOST_HEADER",
+                "Intel::DOMAIN"
+            ]
+        );
+        assert_eq!(requests.get(hit[0]), Some(&(hit[1], hit[6])), "{hit:?}");
+    }
 }
 
 /// The JSON value Zeek's JSON writer gives a TSV cell of `zeek_type`, or `None` when unset.

@@ -6,11 +6,14 @@ use super::generator::{Body, Exchange, Generator, HttpSession};
 use super::network::{self, BEACON_C2, MAIL_SERVER, Network, PORT_SCANNER, SSH_BRUTE_FORCER};
 use super::rand_util::{exponential_micros, millis_between};
 use super::records::{
-    Conn, ConnId, Ending, Notice, Software, TCP_BARE_IP_BYTES, TCP_SYN_IP_BYTES, TcpSession,
+    Conn, ConnId, Ending, Intel, Notice, Software, TCP_BARE_IP_BYTES, TCP_SYN_IP_BYTES, TcpSession,
 };
 use rand::Rng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
+
+/// The threat feed that lists the beacon's domain.
+const BEACON_FEED: &str = "office-threat-feed";
 
 /// The beacon's `User-Agent`: an Internet Explorer 6 string no current Windows sends, with the
 /// implant's own suffix.
@@ -332,7 +335,7 @@ impl Generator {
                 server_wait: millis_between(&mut self.rng, 20.0, 80.0),
             });
         }
-        self.http_session(
+        let (uid, id, requested) = self.http_session(
             HttpSession {
                 client: ws.addr,
                 server: BEACON_C2,
@@ -342,5 +345,14 @@ impl Generator {
             },
             ready,
         );
+        self.out.intel(&Intel {
+            ts: requested,
+            uid,
+            id,
+            indicator: network::BEACON_C2_NAME,
+            indicator_type: "Intel::DOMAIN",
+            seen_where: "HTTP::IN_HOST_HEADER",
+            source: BEACON_FEED,
+        });
     }
 }

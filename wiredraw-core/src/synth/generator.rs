@@ -351,7 +351,13 @@ impl Generator {
     }
 
     /// One HTTP connection: its requests, the bodies as files, then the connection record.
-    pub(crate) fn http_session(&mut self, session: HttpSession<'_>, at: u64) {
+    /// Writes an HTTP session; answers its connection's uid and endpoints, and when its first
+    /// request was sent.
+    pub(crate) fn http_session(
+        &mut self,
+        session: HttpSession<'_>,
+        at: u64,
+    ) -> (ZeekId, ConnId, u64) {
         let rtt = self.round_trip(session.server);
         let id = self.conn_id(session.client, session.server, 80);
         let uid = self.uids.next_id();
@@ -363,6 +369,7 @@ impl Generator {
         };
         let (mut sent, mut received) = (0, 0);
         let mut clock = at + rtt;
+        let first_request = clock;
         for (depth, exchange) in session.exchanges.iter().enumerate() {
             let request_headers = 300 + session.user_agent.len() as u64 + exchange.uri.len() as u64;
             let request_file = exchange
@@ -434,6 +441,7 @@ impl Generator {
         }
         .into_conn();
         self.out.conn(&conn);
+        (uid, id, first_request)
     }
 
     pub(crate) fn conn_id(&mut self, client: Ipv4Addr, server: Ipv4Addr, port: u16) -> ConnId {

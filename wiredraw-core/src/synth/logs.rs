@@ -13,6 +13,7 @@ pub enum LogKind {
     Files,
     Notice,
     Software,
+    Intel,
 }
 
 type Columns = &'static [(&'static str, &'static str)];
@@ -199,9 +200,28 @@ const SOFTWARE: Columns = &[
     ("unparsed_version", "string"),
 ];
 
+/// Zeek 6 `intel.log`.
+const INTEL: Columns = &[
+    ("ts", "time"),
+    ("uid", "string"),
+    ("id.orig_h", "addr"),
+    ("id.orig_p", "port"),
+    ("id.resp_h", "addr"),
+    ("id.resp_p", "port"),
+    ("seen.indicator", "string"),
+    ("seen.indicator_type", "enum"),
+    ("seen.where", "enum"),
+    ("seen.node", "string"),
+    ("matched", "set[enum]"),
+    ("sources", "set[string]"),
+    ("fuid", "string"),
+    ("file_mime_type", "string"),
+    ("file_desc", "string"),
+];
+
 impl LogKind {
     /// Every log, in the order [`super::SynthSummary`] reports them.
-    pub const ALL: [LogKind; 7] = [
+    pub const ALL: [LogKind; 8] = [
         LogKind::Conn,
         LogKind::Dns,
         LogKind::Http,
@@ -209,6 +229,7 @@ impl LogKind {
         LogKind::Files,
         LogKind::Notice,
         LogKind::Software,
+        LogKind::Intel,
     ];
 
     /// Zeek's `#path` (and JSON `_path`) value.
@@ -221,6 +242,7 @@ impl LogKind {
             LogKind::Files => "files",
             LogKind::Notice => "notice",
             LogKind::Software => "software",
+            LogKind::Intel => "intel",
         }
     }
 
@@ -234,6 +256,7 @@ impl LogKind {
             LogKind::Files => "files.log",
             LogKind::Notice => "notice.log",
             LogKind::Software => "software.log",
+            LogKind::Intel => "intel.log",
         }
     }
 
@@ -247,6 +270,7 @@ impl LogKind {
             LogKind::Files => FILES,
             LogKind::Notice => NOTICE,
             LogKind::Software => SOFTWARE,
+            LogKind::Intel => INTEL,
         }
     }
 

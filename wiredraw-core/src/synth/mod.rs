@@ -4,8 +4,8 @@
 //! between 07:30 and 09:30 UTC on weekdays and browse the web, a DNS resolver (`10.0.0.2`) that
 //! forwards to `9.9.9.9`, a file server (`10.0.0.10`), an intranet web server (`10.0.0.20`) and
 //! an internet-facing mail server (`10.0.0.25`). It writes what Zeek would log about that
-//! traffic to `conn.log`, `dns.log`, `http.log`, `ssl.log`, `files.log`, `notice.log` and
-//! `software.log`, in Zeek 6's default columns, as TSV or NDJSON:
+//! traffic to `conn.log`, `dns.log`, `http.log`, `ssl.log`, `files.log`, `notice.log`,
+//! `software.log` and `intel.log`, in Zeek 6's default columns, as TSV or NDJSON:
 //!
 //! - every connection to a named host is preceded by the DNS lookup that resolved it (unless
 //!   the client still had the answer cached), and the resolver forwards names it has not cached;
@@ -19,7 +19,9 @@
 //! - the notices Zeek raises about them (`SSH::Password_Guessing` at the 30th rejected
 //!   password, `Scan::Port_Scan` at the 15th port probed), naming hosts, not connections;
 //! - the software Zeek sees on the way: the mail server's sshd and the brute forcer's SSH
-//!   library, and the beaconing workstation's Internet Explorer 6.
+//!   library, and the beaconing workstation's Internet Explorer 6;
+//! - an intel hit on every beacon: the office's threat feed lists the beacon's domain, and Zeek
+//!   sees it in the `Host` header (`HTTP::IN_HOST_HEADER`).
 //!
 //! Internet addresses come only from the ranges reserved for documentation (RFC 5737) and
 //! benchmarking (RFC 2544). The output depends only on the [`SynthConfig`]: the same
@@ -157,6 +159,8 @@ pub struct SynthSummary {
     pub notice: u64,
     /// Records in `software.log`.
     pub software: u64,
+    /// Records in `intel.log`.
+    pub intel: u64,
 }
 
 impl SynthSummary {
@@ -170,6 +174,7 @@ impl SynthSummary {
             LogKind::Files => self.files,
             LogKind::Notice => self.notice,
             LogKind::Software => self.software,
+            LogKind::Intel => self.intel,
         }
     }
 
@@ -182,6 +187,7 @@ impl SynthSummary {
             LogKind::Files => &mut self.files,
             LogKind::Notice => &mut self.notice,
             LogKind::Software => &mut self.software,
+            LogKind::Intel => &mut self.intel,
         }
     }
 

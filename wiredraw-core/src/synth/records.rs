@@ -440,6 +440,32 @@ impl Notice<'_> {
     }
 }
 
+/// A hit on an indicator of the office's threat feed, as Zeek's intel framework logs it.
+pub(crate) struct Intel<'a> {
+    pub ts: u64,
+    pub uid: ZeekId,
+    pub id: ConnId,
+    pub indicator: &'a str,
+    pub indicator_type: &'a str,
+    pub seen_where: &'a str,
+    pub source: &'a str,
+}
+
+impl Intel<'_> {
+    fn write(&self, row: &mut Row<'_>) {
+        row.micros(self.ts).str(self.uid.as_str());
+        self.id.write(row);
+        row.str(self.indicator)
+            .str(self.indicator_type)
+            .str(self.seen_where)
+            .str("zeek")
+            .strs(&[self.indicator_type])
+            .strs(&[self.source]);
+        // No file: fuid, file_mime_type, file_desc.
+        row.unset().unset().unset();
+    }
+}
+
 /// Software Zeek recognised on a host, from a banner or a user agent.
 pub(crate) struct Software<'a> {
     pub ts: u64,
@@ -541,6 +567,10 @@ impl Emitter {
 
     pub(crate) fn software(&mut self, record: &Software<'_>) {
         self.push(LogKind::Software, record.ts, |row| record.write(row));
+    }
+
+    pub(crate) fn intel(&mut self, record: &Intel<'_>) {
+        self.push(LogKind::Intel, record.ts, |row| record.write(row));
     }
 
     /// Makes every record stamped before `watermark` ready, oldest first.
