@@ -91,7 +91,7 @@ fn bucket_log(conns: usize, hosts: u32) -> String {
     log
 }
 
-fn percentile(sorted_ms: &[f64], p: f64) -> f64 {
+pub fn percentile(sorted_ms: &[f64], p: f64) -> f64 {
     let rank = ((p / 100.0) * sorted_ms.len() as f64).ceil() as usize;
     sorted_ms[rank.clamp(1, sorted_ms.len()) - 1]
 }

@@ -11,6 +11,7 @@ mod http_ingest;
 mod http_query;
 mod ingest;
 mod layout;
+mod notices;
 mod parse;
 mod query;
 mod render;
@@ -34,6 +35,11 @@ const BENCHES: &[(&str, &str, BenchFn)] = &[
         "query",
         "store graph() of one bucket with many connections",
         query::run,
+    ),
+    (
+        "notices",
+        "the viewer's notice queries: a window's newest 200 and the counts per histogram bin",
+        notices::run,
     ),
     (
         "layout",

@@ -493,10 +493,14 @@ impl Store for MemoryStore {
             let mut counts = vec![0; bins];
             let inner = self.inner.read();
             let stamped = DetailKey::first_at(from)..DetailKey::first_at(to);
+            // Keys come in time order, so the bin only ever moves forward.
+            let mut bin = 0;
             for key in inner.host_records.range(stamped).map(|(key, _)| key) {
-                // At least 1: every key is stamped at or after `from`, the first edge.
-                let bin = edges.partition_point(|&edge| edge <= key.ts()) - 1;
-                counts[bin.min(bins - 1)] += 1;
+                let ts = key.ts();
+                while bin + 1 < bins && edges[bin + 1] <= ts {
+                    bin += 1;
+                }
+                counts[bin] += 1;
             }
             Ok(counts)
         })
