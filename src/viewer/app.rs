@@ -1045,6 +1045,18 @@ impl ViewerApp {
             )
         } else if self.graph.shown().is_some_and(|g| g.nodes.is_empty()) {
             Some("no traffic in this window")
+        } else if self
+            .filters
+            .notice_hosts
+            .as_ref()
+            .is_some_and(std::collections::HashSet::is_empty)
+        {
+            Some(
+                "no notices in this window: n moves to the next ones,\n\
+                 and unticking \"only their hosts and peers\" shows all its traffic",
+            )
+        } else if self.filters.is_active() && scene.nodes.is_empty() && self.graph.is_settled() {
+            Some("the filters on the left hide every host of this window")
         } else {
             None
         };
