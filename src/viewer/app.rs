@@ -1038,6 +1038,26 @@ impl ViewerApp {
                 );
             }
         }
+        // A flagged host says why under the cursor.
+        if let Some(Picked::Node(i)) = self.hovered
+            && let (Some(id), Some(pos)) = (self.graph.ids().get(i), response.hover_pos())
+        {
+            let notices = self.graph.notices_of(id);
+            if !notices.is_empty() {
+                const SHOWN: usize = 3;
+                let mut text = format!("⚠ {}", notices[..notices.len().min(SHOWN)].join("\n⚠ "));
+                if notices.len() > SHOWN {
+                    text.push_str(&format!("\nand {} more", notices.len() - SHOWN));
+                }
+                painter.text(
+                    pos + egui::vec2(12.0, 12.0),
+                    egui::Align2::LEFT_TOP,
+                    text,
+                    egui::FontId::proportional(13.0),
+                    panels::NOTICE_COLOR,
+                );
+            }
+        }
         let empty = if self.server_empty {
             Some(
                 "no connections on the server yet: each conn log record becomes an arrow,\n\

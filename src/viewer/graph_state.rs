@@ -3,7 +3,7 @@
 
 use super::backend::{GraphRequest, GraphUpdate};
 use super::graph_view::{Filters, build_scene};
-use crate::net::api::{GraphResponse, HostRecordPage};
+use crate::net::api::{GraphResponse, HostRecordPage, host_record_title};
 use crate::render::{GraphStyle, Legend, Scene, SceneAnimator};
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -78,6 +78,24 @@ impl GraphState {
     /// The records about hosts (notices, …) stamped in the window shown.
     pub fn shown_records(&self) -> &Arc<HostRecordPage> {
         &self.shown_records
+    }
+
+    /// What the records of the window shown that name host `id` are called, newest first, each
+    /// once.
+    pub fn notices_of(&self, id: &str) -> Vec<String> {
+        let mut titles: Vec<String> = Vec::new();
+        let naming = self
+            .shown_records
+            .records
+            .iter()
+            .filter(|record| record.hosts.iter().any(|host| host.to_string() == id));
+        for record in naming {
+            let title = host_record_title(&record.log_type, &record.record);
+            if !titles.contains(&title) {
+                titles.push(title);
+            }
+        }
+        titles
     }
 
     /// The hosts the records of the window shown name.
@@ -327,6 +345,8 @@ mod tests {
         }
         assert_eq!(flagged(&state), ["10.0.0.2"]);
         assert_eq!(state.flagged().len(), 2);
+        assert_eq!(state.notices_of("10.0.0.2"), ["Scan::Port_Scan"]);
+        assert!(state.notices_of("10.0.0.1").is_empty());
         assert_eq!(state.shown_records().total, 1);
         // The next window has no records: nothing stays flagged.
         state.apply(update(2, &graph.to_graph(), graph.clone()));
