@@ -1505,6 +1505,17 @@ async fn all_answers(store: &dyn Store, uids: &[String], hosts: &[IpAddr]) -> St
         "{:?}",
         store.histogram(T0, T0 + 100.0, 13).await.unwrap()
     ));
+    out.push(format!(
+        "{:?}",
+        store
+            .host_records_between(T0, T0 + 100.0, 50)
+            .await
+            .unwrap()
+    ));
+    out.push(format!(
+        "{:?}",
+        store.host_record_counts(T0, T0 + 100.0, 13).await.unwrap()
+    ));
     out.join("\n")
 }
 
@@ -1513,6 +1524,9 @@ enum Item {
     Conn(Connection),
     Detail(Detail),
     Ann(HostAnnotation),
+    /// A notice with one of the hosts it names: one notice may come once per host, in any
+    /// batches.
+    HostRecord(HostRecord),
 }
 
 fn items() -> impl Strategy<Value = Vec<Item>> {
@@ -1554,7 +1568,17 @@ fn items() -> impl Strategy<Value = Vec<Item>> {
     let annotation = (0..4usize, 0..3u8, 0..3u8).prop_map(move |(h, name, ts)| {
         Item::Ann(ann(hosts[h], &format!("n{name}.example"), T0 + ts as f64))
     });
-    prop::collection::vec(prop_oneof![3 => conn, 2 => detail, 1 => annotation], 1..40)
+    let host_record = (0..4usize, 0..3u8, 0..3u8).prop_map(move |(h, note, ts)| {
+        Item::HostRecord(host_record(
+            hosts[h],
+            T0 + ts as f64 * 7.5,
+            &format!("Note::N{note}"),
+        ))
+    });
+    prop::collection::vec(
+        prop_oneof![3 => conn, 2 => detail, 1 => annotation, 1 => host_record],
+        1..40,
+    )
 }
 
 /// Ingests the items one uid's first conn record winning, as a reference; then a shuffled,
@@ -1594,6 +1618,7 @@ fn arrival_order_never_changes_answers(backend: &Backend, cases: u32) {
                     Item::Conn(c) => batch.connections.push(c.clone()),
                     Item::Detail(d) => batch.details.push(d.clone()),
                     Item::Ann(a) => batch.annotations.push(a.clone()),
+                    Item::HostRecord(h) => batch.host_records.push(h.clone()),
                 }
             }
             batch
