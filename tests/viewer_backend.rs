@@ -6,6 +6,7 @@ mod viewer_support;
 use std::time::{Duration, Instant};
 use viewer_support::loaded_demo;
 use wiredraw::core::{Graph, synth};
+use wiredraw::net::api::StampedHostRecord;
 use wiredraw::net::collector::Speed;
 use wiredraw::viewer::backend::{Backend, Feed, GraphUpdate, Reply, Request};
 use wiredraw::viewer::demo::{Demo, DemoConfig};
@@ -220,6 +221,25 @@ fn a_lost_server_is_reported_and_details_arrive_for_a_selection() {
         dot.contains(&format!("\"{}\" -> \"{}\"", edge.src, edge.dst)),
         "the shown edge is in the export:\n{dot}"
     );
+
+    // The notices export: the window's notices as NDJSON, as the graph update carried them.
+    assert!(update.host_records.total > 0, "the beacon's intel hits");
+    let path = dir.path().join("notices.ndjson");
+    backend.send(Request::ExportNotices {
+        span,
+        path: path.clone(),
+    });
+    let saved = wait_for(&backend, |r| match r {
+        Reply::Saved(saved) => Some(saved),
+        _ => None,
+    });
+    assert_eq!(saved, path);
+    let lines: Vec<StampedHostRecord> = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(lines, update.host_records.records);
 
     drop(demo);
     let message = wait_for(&backend, |r| match r {

@@ -793,6 +793,19 @@ impl ViewerApp {
                     path: self.export_dir.join(format!("wiredraw-{stamp}.dot")),
                 });
             }
+            if ui
+                .button("Notices")
+                .on_hover_text("The window's notices as NDJSON, one record per line")
+                .clicked()
+                && let Some(request) = self.graph.shown_request()
+            {
+                self.backend.send(Request::ExportNotices {
+                    span: request.span,
+                    path: self
+                        .export_dir
+                        .join(format!("wiredraw-{stamp}-notices.ndjson")),
+                });
+            }
             if ui.button("Fit view").clicked() {
                 self.auto_fit = true;
             }

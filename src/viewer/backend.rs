@@ -14,6 +14,7 @@ use crate::net::api::{
 use crate::net::client::{ApiClient, LiveEvents, Span};
 use crate::net::http_client::HttpError;
 use crate::net::server::live::LiveEvent;
+use crate::net::store::MAX_WINDOW_RECORDS;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::mpsc;
@@ -62,6 +63,12 @@ pub enum Request {
     },
     /// Saves the window as Graphviz DOT.
     ExportDot {
+        span: (f64, f64),
+        path: PathBuf,
+    },
+    /// Saves the window's notices (the newest [`MAX_WINDOW_RECORDS`] records about hosts) as
+    /// NDJSON, one `/api/host-records` record per line.
+    ExportNotices {
         span: (f64, f64),
         path: PathBuf,
     },
@@ -614,6 +621,15 @@ impl Task {
                     },
                     Err(e) => Err(e),
                 },
+                Request::ExportNotices { span, path } => {
+                    match client
+                        .host_records(span.0, span.1, MAX_WINDOW_RECORDS)
+                        .await
+                    {
+                        Ok(page) => Ok(save_notices(&page, &path)),
+                        Err(e) => Err(e),
+                    }
+                }
                 Request::Ports { span, port } => {
                     client.connections(between(span)).await.map(|answer| {
                         let mut edges: Vec<(String, String)> = answer
@@ -634,6 +650,24 @@ impl Task {
             Err(error) if is_unauthorized(&error) => self.outbox.send(Reply::SessionExpired),
             Err(error) => self.outbox.send(Reply::Failed(error.to_string())),
         }
+    }
+}
+
+/// Writes `page` to `path` as NDJSON; says what was saved, or why not.
+fn save_notices(page: &HostRecordPage, path: &std::path::Path) -> Reply {
+    let mut text = String::new();
+    for record in &page.records {
+        match serde_json::to_string(record) {
+            Ok(line) => {
+                text.push_str(&line);
+                text.push('\n');
+            }
+            Err(e) => return Reply::Failed(format!("encoding a notice: {e}")),
+        }
+    }
+    match std::fs::write(path, text) {
+        Ok(()) => Reply::Saved(path.to_path_buf()),
+        Err(e) => Reply::Failed(format!("writing {}: {e}", path.display())),
     }
 }
 
