@@ -6,7 +6,7 @@ use super::format_utc;
 use super::graph_state::GraphState;
 use super::graph_view::{Filters, PortFilter, host_label};
 use super::login::{LoginForm, Remembered};
-use super::panels::{self, NodeAction};
+use super::panels::{self, NodeAction, RecordAction};
 use super::timeline::{Direction, Timeline, TimelineCommand};
 use super::timeline_ui::{
     Histogram, Metric, StripState, format_duration, timeline_ui, window_loss,
@@ -720,8 +720,12 @@ impl ViewerApp {
         if self.graph.shown().is_some() {
             ui.separator();
             let records = Arc::clone(self.graph.shown_records());
-            if let Some(host) = panels::window_records_list(ui, &records) {
-                self.show_host(host);
+            match panels::window_records_list(ui, &records) {
+                Some(RecordAction::ShowHost(host)) => self.show_host(host),
+                Some(RecordAction::ShowConnection(src, dst)) => {
+                    self.select(Some(Selection::Edge(src, dst)));
+                }
+                None => {}
             }
             let any = !self.graph.flagged().is_empty() || self.notices_only;
             let only = egui::Checkbox::new(&mut self.notices_only, "only their hosts and peers");

@@ -234,8 +234,8 @@ pub const NOTICE_COLOR: egui::Color32 = egui::Color32::from_rgb(255, 86, 64);
 
 /// The records about hosts stamped in the graph's window (Zeek's notices: a scan, password
 /// guessing, a certificate that failed validation), newest first, each with the hosts it names.
-/// Answers the host clicked.
-pub fn window_records_list(ui: &mut egui::Ui, page: &HostRecordPage) -> Option<String> {
+/// Answers what was clicked: a host, or the title of a record seen on a connection.
+pub fn window_records_list(ui: &mut egui::Ui, page: &HostRecordPage) -> Option<RecordAction> {
     let mut clicked = None;
     let title = format!("Notices in this window ({})", page.total);
     egui::CollapsingHeader::new(egui::RichText::new(title).strong())
@@ -254,16 +254,26 @@ pub fn window_records_list(ui: &mut egui::Ui, page: &HostRecordPage) -> Option<S
                         let Some(fields) = item.record.as_object() else {
                             continue;
                         };
-                        ui.colored_label(
-                            NOTICE_COLOR,
-                            host_record_title(&item.log_type, &item.record),
-                        )
-                        .on_hover_text(record_hover(fields));
+                        let title =
+                            egui::RichText::new(host_record_title(&item.log_type, &item.record))
+                                .color(NOTICE_COLOR);
+                        let hover = record_hover(fields);
+                        match record_connection(fields) {
+                            Some((src, dst)) => {
+                                let hover = format!("{hover}\n\nclick: show its connection");
+                                if ui.link(title).on_hover_text(hover).clicked() {
+                                    clicked = Some(RecordAction::ShowConnection(src, dst));
+                                }
+                            }
+                            None => {
+                                ui.label(title).on_hover_text(hover);
+                            }
+                        }
                         ui.horizontal_wrapped(|ui| {
                             ui.weak(format_utc(item.ts));
                             for host in record_hosts(fields, &item.hosts) {
                                 if ui.link(&host).on_hover_text("show this host").clicked() {
-                                    clicked = Some(host);
+                                    clicked = Some(RecordAction::ShowHost(host));
                                 }
                             }
                         });
@@ -275,6 +285,27 @@ pub fn window_records_list(ui: &mut egui::Ui, page: &HostRecordPage) -> Option<S
                 });
         });
     clicked
+}
+
+/// What a click in the window's notices asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RecordAction {
+    ShowHost(String),
+    /// The connection a record was seen on, as its edge (originator, responder).
+    ShowConnection(String, String),
+}
+
+/// The endpoints of the connection a record was seen on (`uid` with `id.orig_h` and
+/// `id.resp_h`), if it names one.
+fn record_connection(
+    fields: &serde_json::Map<String, serde_json::Value>,
+) -> Option<(String, String)> {
+    let text = |field: &str| fields.get(field)?.as_str().filter(|t| !t.is_empty());
+    text("uid")?;
+    Some((
+        text("id.orig_h")?.to_string(),
+        text("id.resp_h")?.to_string(),
+    ))
 }
 
 /// The hosts a record names, in the order that reads best: a notice's `src` before its `dst`
@@ -804,9 +835,29 @@ pub fn threshold_filter(ui: &mut egui::Ui, filters: &mut Filters, max_bytes: u64
 #[cfg(test)]
 mod tests {
     use super::{
-        EdgeDetail, TileFields, clipped, edge_ports, field_text, offset_text, software_type_text,
-        tile_order, tiles_per_row,
+        EdgeDetail, TileFields, clipped, edge_ports, field_text, offset_text, record_connection,
+        record_hosts, software_type_text, tile_order, tiles_per_row,
     };
+    use std::net::IpAddr;
+
+    #[test]
+    fn a_record_seen_on_a_connection_leads_to_its_edge_and_names_its_hosts_in_order() {
+        let intel = serde_json::json!({
+            "ts": 1.0, "uid": "Cbeacon1", "id.orig_h": "10.1.0.12", "id.resp_h": "192.0.2.200",
+            "seen.indicator": "cdn.update-sync.example"
+        });
+        let fields = intel.as_object().unwrap();
+        assert_eq!(
+            record_connection(fields),
+            Some(("10.1.0.12".to_string(), "192.0.2.200".to_string()))
+        );
+        let stored: Vec<IpAddr> = ["192.0.2.200", "10.1.0.12"]
+            .map(|a| a.parse().unwrap())
+            .to_vec();
+        assert_eq!(record_hosts(fields, &stored), ["10.1.0.12", "192.0.2.200"]);
+        let scan = serde_json::json!({"ts": 2.0, "uid": null, "src": "198.51.100.23"});
+        assert_eq!(record_connection(scan.as_object().unwrap()), None);
+    }
     use crate::net::api::{EdgeConnection, EdgeResponse};
     use serde_json::json;
 
