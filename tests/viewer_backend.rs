@@ -159,6 +159,16 @@ fn a_fast_scrub_fetches_only_some_positions_and_ends_on_the_newest() {
     assert!(!newest.nodes.is_empty());
 }
 
+/// Sends an export request and waits until it says it saved `path`.
+fn saved(backend: &Backend, export: Request, path: &std::path::Path) {
+    backend.send(export);
+    let saved = wait_for(backend, |r| match r {
+        Reply::Saved(saved) => Some(saved),
+        _ => None,
+    });
+    assert_eq!(saved, path);
+}
+
 #[test]
 fn a_lost_server_is_reported_and_details_arrive_for_a_selection() {
     let demo = loaded_demo(DemoConfig {
@@ -206,15 +216,14 @@ fn a_lost_server_is_reported_and_details_arrive_for_a_selection() {
     // The DOT export button: the window's graph as Graphviz, written where the user asked.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("window.dot");
-    backend.send(Request::ExportDot {
-        span,
-        path: path.clone(),
-    });
-    let saved = wait_for(&backend, |r| match r {
-        Reply::Saved(saved) => Some(saved),
-        _ => None,
-    });
-    assert_eq!(saved, path);
+    saved(
+        &backend,
+        Request::ExportDot {
+            span,
+            path: path.clone(),
+        },
+        &path,
+    );
     let dot = std::fs::read_to_string(&path).unwrap();
     assert!(dot.starts_with("digraph"), "{dot}");
     assert!(
@@ -225,15 +234,14 @@ fn a_lost_server_is_reported_and_details_arrive_for_a_selection() {
     // The notices export: the window's notices as NDJSON, as the graph update carried them.
     assert!(update.host_records.total > 0, "the beacon's intel hits");
     let path = dir.path().join("notices.ndjson");
-    backend.send(Request::ExportNotices {
-        span,
-        path: path.clone(),
-    });
-    let saved = wait_for(&backend, |r| match r {
-        Reply::Saved(saved) => Some(saved),
-        _ => None,
-    });
-    assert_eq!(saved, path);
+    saved(
+        &backend,
+        Request::ExportNotices {
+            span,
+            path: path.clone(),
+        },
+        &path,
+    );
     let lines: Vec<StampedHostRecord> = std::fs::read_to_string(&path)
         .unwrap()
         .lines()

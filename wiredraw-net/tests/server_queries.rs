@@ -86,6 +86,18 @@ async fn load(store: &Arc<dyn Store>) {
     store.ingest(&batch).await.unwrap();
 }
 
+/// Posts one notice line with these `#fields` and `#types` (tab-separated), as a sensor would.
+async fn post_notice(server: &TestServer, fields: &str, types: &str, line: &str) {
+    let body =
+        format!("#separator \\x09\n#path\tnotice\n#fields\t{fields}\n#types\t{types}\n{line}\n");
+    let posted = server
+        .collector()
+        .post_logs("notice", bytes::Bytes::from(body), false)
+        .await
+        .unwrap();
+    assert_eq!(posted.accepted, 1, "{posted:?}");
+}
+
 fn inventory() -> Inventory {
     Inventory::from_csv(
         "10.0.0.0/24,lab,Test lab,#00ff00\n10.0.0.2,web server,DMZ,#ff0000\n",
@@ -220,17 +232,13 @@ async fn every_route_answers(store: Arc<dyn Store>) {
     assert_eq!(counts, [(2, 1130), (0, 0), (1, 10)]);
 
     // A notice naming 10.0.0.1, posted as a sensor would.
-    let notice = format!(
-        "#separator \\x09\n#path\tnotice\n#fields\tts\tnote\tsrc\n#types\ttime\tstring\taddr\n\
-         {}\tScan::Port_Scan\t10.0.0.1\n",
-        T0 + 3.0
-    );
-    let posted = server
-        .collector()
-        .post_logs("notice", bytes::Bytes::from(notice), false)
-        .await
-        .unwrap();
-    assert_eq!(posted.accepted, 1, "{posted:?}");
+    post_notice(
+        &server,
+        "ts\tnote\tsrc",
+        "time\tstring\taddr",
+        &format!("{}\tScan::Port_Scan\t10.0.0.1", T0 + 3.0),
+    )
+    .await;
     let notices = client.host_records(T0, T0 + 30.0, 10).await.unwrap();
     assert_eq!(notices.total, 1);
     assert_eq!(
@@ -299,18 +307,17 @@ async fn hidden_dns_names_appear_in_no_answer() {
         to: T0 + 30.0,
     };
     // A notice whose message and certificate subject name the host.
-    let notice = format!(
-        "#separator \\x09\n#path\tnotice\n#fields\tts\tnote\tmsg\tsub\tsrc\n\
-         #types\ttime\tstring\tstring\tstring\taddr\n\
-         {}\tSSL::Invalid_Server_Cert\tvalidation failed for www.example.org\tCN=www.example.org\t10.0.0.2\n",
-        T0 + 2.0
-    );
-    let posted = server
-        .collector()
-        .post_logs("notice", bytes::Bytes::from(notice), false)
-        .await
-        .unwrap();
-    assert_eq!(posted.accepted, 1, "{posted:?}");
+    post_notice(
+        &server,
+        "ts\tnote\tmsg\tsub\tsrc",
+        "time\tstring\tstring\tstring\taddr",
+        &format!(
+            "{}\tSSL::Invalid_Server_Cert\tvalidation failed for www.example.org\t\
+             CN=www.example.org\t10.0.0.2",
+            T0 + 2.0
+        ),
+    )
+    .await;
     for path in [
         format!("/api/host-records?from={T0}&to={}", T0 + 30.0),
         format!("/api/graph?from={T0}&to={}", T0 + 30.0),
