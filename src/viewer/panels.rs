@@ -6,7 +6,7 @@ use super::graph_view::{Filters, NO_SERVICE};
 use super::timeline_ui::format_duration;
 use crate::net::api::{
     EdgeConnection, EdgeResponse, GraphResponse, HostRecordJson, HostRecordPage, NodeResponse,
-    PortUse, SoftwareSeen, host_record_title,
+    PortUse, SoftwareSeen, StampedHostRecord, host_record_title,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -234,7 +234,9 @@ pub const NOTICE_COLOR: egui::Color32 = egui::Color32::from_rgb(255, 86, 64);
 
 /// The records about hosts stamped in the graph's window (Zeek's notices: a scan, password
 /// guessing, a certificate that failed validation), newest first, each with the hosts it names.
-/// Answers what was clicked: a host, or the title of a record seen on a connection.
+/// Repeats (a beacon's intel hit every five minutes) share a row, with their count and the
+/// newest of them. Answers what was clicked: a host, or the title of a record seen on a
+/// connection.
 pub fn window_records_list(ui: &mut egui::Ui, page: &HostRecordPage) -> Option<RecordAction> {
     let mut clicked = None;
     let title = format!("Notices in this window ({})", page.total);
@@ -250,14 +252,23 @@ pub fn window_records_list(ui: &mut egui::Ui, page: &HostRecordPage) -> Option<R
                 .id_salt("window records list")
                 .max_height(240.0)
                 .show(ui, |ui| {
-                    for item in &page.records {
+                    for group in RecordGroup::of(&page.records) {
+                        let item = group.newest;
                         let Some(fields) = item.record.as_object() else {
                             continue;
                         };
-                        let title =
-                            egui::RichText::new(host_record_title(&item.log_type, &item.record))
-                                .color(NOTICE_COLOR);
-                        let hover = record_hover(fields);
+                        let mut title = group.title.clone();
+                        let mut hover = record_hover(fields);
+                        if group.count > 1 {
+                            title = format!("{title} ×{}", group.count);
+                            hover = format!(
+                                "{} times from {} to {} UTC; the newest:\n{hover}",
+                                group.count,
+                                format_utc(group.oldest_ts),
+                                format_utc(item.ts)
+                            );
+                        }
+                        let title = egui::RichText::new(title).color(NOTICE_COLOR);
                         match record_connection(fields) {
                             Some((src, dst)) => {
                                 let hover = format!("{hover}\n\nclick: show its connection");
@@ -271,9 +282,9 @@ pub fn window_records_list(ui: &mut egui::Ui, page: &HostRecordPage) -> Option<R
                         }
                         ui.horizontal_wrapped(|ui| {
                             ui.weak(format_utc(item.ts));
-                            for host in record_hosts(fields, &item.hosts) {
-                                if ui.link(&host).on_hover_text("show this host").clicked() {
-                                    clicked = Some(RecordAction::ShowHost(host));
+                            for host in &group.hosts {
+                                if ui.link(host).on_hover_text("show this host").clicked() {
+                                    clicked = Some(RecordAction::ShowHost(host.clone()));
                                 }
                             }
                         });
@@ -285,6 +296,47 @@ pub fn window_records_list(ui: &mut egui::Ui, page: &HostRecordPage) -> Option<R
                 });
         });
     clicked
+}
+
+/// The records of a window with one title and the same hosts: one row of the list.
+#[derive(Debug, Clone, PartialEq)]
+struct RecordGroup<'r> {
+    title: String,
+    hosts: Vec<String>,
+    newest: &'r StampedHostRecord,
+    oldest_ts: f64,
+    count: usize,
+}
+
+impl<'r> RecordGroup<'r> {
+    /// Groups `records` (newest first), in the order of their newest record.
+    fn of(records: &'r [StampedHostRecord]) -> Vec<RecordGroup<'r>> {
+        let mut groups: Vec<RecordGroup<'r>> = Vec::new();
+        for record in records {
+            let title = host_record_title(&record.log_type, &record.record);
+            let hosts = match record.record.as_object() {
+                Some(fields) => record_hosts(fields, &record.hosts),
+                None => record.hosts.iter().map(ToString::to_string).collect(),
+            };
+            match groups
+                .iter_mut()
+                .find(|g| g.title == title && g.hosts == hosts)
+            {
+                Some(group) => {
+                    group.count += 1;
+                    group.oldest_ts = group.oldest_ts.min(record.ts);
+                }
+                None => groups.push(RecordGroup {
+                    title,
+                    hosts,
+                    newest: record,
+                    oldest_ts: record.ts,
+                    count: 1,
+                }),
+            }
+        }
+        groups
+    }
 }
 
 /// What a click in the window's notices asks for.
@@ -835,8 +887,8 @@ pub fn threshold_filter(ui: &mut egui::Ui, filters: &mut Filters, max_bytes: u64
 #[cfg(test)]
 mod tests {
     use super::{
-        EdgeDetail, TileFields, clipped, edge_ports, field_text, offset_text, record_connection,
-        record_hosts, software_type_text, tile_order, tiles_per_row,
+        EdgeDetail, RecordGroup, TileFields, clipped, edge_ports, field_text, offset_text,
+        record_connection, record_hosts, software_type_text, tile_order, tiles_per_row,
     };
     use std::net::IpAddr;
 
@@ -857,6 +909,45 @@ mod tests {
         assert_eq!(record_hosts(fields, &stored), ["10.1.0.12", "192.0.2.200"]);
         let scan = serde_json::json!({"ts": 2.0, "uid": null, "src": "198.51.100.23"});
         assert_eq!(record_connection(scan.as_object().unwrap()), None);
+    }
+
+    #[test]
+    fn repeated_records_share_a_row_with_their_count_and_span() {
+        let record = |ts: f64, indicator: &str, host: &str| crate::net::api::StampedHostRecord {
+            ts,
+            hosts: vec![host.parse().unwrap()],
+            log_type: "intel".into(),
+            record: serde_json::json!({"ts": ts, "seen.indicator": indicator}),
+        };
+        // Newest first, as the server answers.
+        let records = [
+            record(900.0, "cdn.example", "10.1.0.12"),
+            record(850.0, "other.example", "10.1.0.12"),
+            record(600.0, "cdn.example", "10.1.0.12"),
+            record(300.0, "cdn.example", "10.1.0.13"),
+            record(250.0, "cdn.example", "10.1.0.12"),
+        ];
+        let rows: Vec<(String, Vec<String>, f64, f64, usize)> = RecordGroup::of(&records)
+            .into_iter()
+            .map(|g| (g.title, g.hosts, g.newest.ts, g.oldest_ts, g.count))
+            .collect();
+        let row = |title: &str, host: &str, newest, oldest, count| {
+            (
+                title.to_string(),
+                vec![host.to_string()],
+                newest,
+                oldest,
+                count,
+            )
+        };
+        assert_eq!(
+            rows,
+            [
+                row("Intel: cdn.example", "10.1.0.12", 900.0, 250.0, 3),
+                row("Intel: other.example", "10.1.0.12", 850.0, 850.0, 1),
+                row("Intel: cdn.example", "10.1.0.13", 300.0, 300.0, 1),
+            ]
+        );
     }
     use crate::net::api::{EdgeConnection, EdgeResponse};
     use serde_json::json;
