@@ -675,6 +675,14 @@ impl ViewerApp {
                     format_utc(request.span.0),
                     format_utc(request.span.1)
                 ));
+                let notices = self.graph.shown_records().total;
+                if notices > 0 {
+                    ui.colored_label(
+                        panels::NOTICE_COLOR,
+                        format!("⚠ {notices} notice{}", if notices == 1 { "" } else { "s" }),
+                    )
+                    .on_hover_text("listed on the left, their hosts ringed in the graph");
+                }
             } else if self.server_empty {
                 ui.label("no connections on the server yet");
             } else {
