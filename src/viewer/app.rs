@@ -728,7 +728,7 @@ impl ViewerApp {
         if self.graph.shown().is_some() {
             ui.separator();
             let records = Arc::clone(self.graph.shown_records());
-            match panels::window_records_list(ui, &records) {
+            match panels::window_records_list(ui, &records, self.graph.notice_rows()) {
                 Some(RecordAction::ShowHost(host)) => self.show_host(host),
                 Some(RecordAction::ShowConnection(src, dst)) => {
                     self.select(Some(Selection::Edge(src, dst)));

@@ -110,7 +110,8 @@ pub enum Reply {
     LoginFailed(String),
     Range(RangeResponse),
     /// Data active or stamped over `[first, last]` was stored (pushed by the server): a window
-    /// meeting it, and the details of what it shows, are out of date. A resync says so for everything (infinite bounds).
+    /// meeting it, and the details of what it shows, are out of date. A resync says so for
+    /// everything (infinite bounds).
     Changed {
         first: f64,
         last: f64,
@@ -621,15 +622,10 @@ impl Task {
                     },
                     Err(e) => Err(e),
                 },
-                Request::ExportNotices { span, path } => {
-                    match client
-                        .host_records(span.0, span.1, MAX_WINDOW_RECORDS)
-                        .await
-                    {
-                        Ok(page) => Ok(save_notices(&page, &path)),
-                        Err(e) => Err(e),
-                    }
-                }
+                Request::ExportNotices { span, path } => client
+                    .host_records(span.0, span.1, MAX_WINDOW_RECORDS)
+                    .await
+                    .map(|page| save_notices(&page, &path)),
                 Request::Ports { span, port } => {
                     client.connections(between(span)).await.map(|answer| {
                         let mut edges: Vec<(String, String)> = answer

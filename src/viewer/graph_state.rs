@@ -3,7 +3,8 @@
 
 use super::backend::{GraphRequest, GraphUpdate};
 use super::graph_view::{Filters, build_scene};
-use crate::net::api::{GraphResponse, HostRecordPage, host_record_title};
+use super::panels::{NoticeRow, notice_rows};
+use crate::net::api::{GraphResponse, HostRecordPage};
 use crate::render::{GraphStyle, Legend, Scene, SceneAnimator};
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -20,6 +21,8 @@ pub struct GraphState {
     shown_records: Arc<HostRecordPage>,
     /// The hosts they name, flagged in the scene.
     flagged: HashSet<String>,
+    /// They, grouped into the rows of the viewer's list once per answer.
+    notice_rows: Vec<NoticeRow>,
     layout: LayoutWorker,
     reader: FrameReader,
     /// Layout frame the current target scene was built from.
@@ -49,6 +52,7 @@ impl GraphState {
             shown_request: None,
             shown_records: Arc::default(),
             flagged: HashSet::new(),
+            notice_rows: Vec::new(),
             layout,
             reader,
             layout_version: 0,
@@ -80,19 +84,18 @@ impl GraphState {
         &self.shown_records
     }
 
+    /// The rows of the viewer's list of those records: repeats grouped.
+    pub fn notice_rows(&self) -> &[NoticeRow] {
+        &self.notice_rows
+    }
+
     /// What the records of the window shown that name host `id` are called, newest first, each
     /// once.
-    pub fn notices_of(&self, id: &str) -> Vec<String> {
-        let mut titles: Vec<String> = Vec::new();
-        let naming = self
-            .shown_records
-            .records
-            .iter()
-            .filter(|record| record.hosts.iter().any(|host| host.to_string() == id));
-        for record in naming {
-            let title = host_record_title(&record.log_type, &record.record);
-            if !titles.contains(&title) {
-                titles.push(title);
+    pub fn notices_of(&self, id: &str) -> Vec<&str> {
+        let mut titles: Vec<&str> = Vec::new();
+        for row in &self.notice_rows {
+            if row.hosts.iter().any(|host| host == id) && !titles.contains(&row.title.as_str()) {
+                titles.push(&row.title);
             }
         }
         titles
@@ -127,6 +130,7 @@ impl GraphState {
             .flat_map(|record| &record.hosts)
             .map(ToString::to_string)
             .collect();
+        self.notice_rows = notice_rows(&update.host_records.records);
         self.shown_records = update.host_records;
         self.updates_applied += 1;
         self.dirty = true;

@@ -204,7 +204,9 @@ fn host_records_list(ui: &mut egui::Ui, records: &[HostRecordJson], total: u64) 
                     NOTICE_COLOR,
                     host_record_title(&item.log_type, &item.record),
                 )
-                .on_hover_text(record_hover(fields));
+                .on_hover_ui(|ui| {
+                    ui.label(record_hover(fields));
+                });
                 ui.end_row();
             }
         });
@@ -233,11 +235,14 @@ fn record_hover(fields: &serde_json::Map<String, serde_json::Value>) -> String {
 pub const NOTICE_COLOR: egui::Color32 = egui::Color32::from_rgb(255, 86, 64);
 
 /// The records about hosts stamped in the graph's window (Zeek's notices: a scan, password
-/// guessing, a certificate that failed validation), newest first, each with the hosts it names.
-/// Repeats (a beacon's intel hit every five minutes) share a row, with their count and the
-/// newest of them. Answers what was clicked: a host, or the title of a record seen on a
-/// connection.
-pub fn window_records_list(ui: &mut egui::Ui, page: &HostRecordPage) -> Option<RecordAction> {
+/// guessing, a certificate that failed validation), newest first, each with the hosts it names,
+/// as [`notice_rows`] grouped them. Answers what was clicked: a host, or the title of a record
+/// seen on a connection.
+pub fn window_records_list(
+    ui: &mut egui::Ui,
+    page: &HostRecordPage,
+    rows: &[NoticeRow],
+) -> Option<RecordAction> {
     let mut clicked = None;
     let title = format!("Notices in this window ({})", page.total);
     egui::CollapsingHeader::new(egui::RichText::new(title).strong())
@@ -252,37 +257,50 @@ pub fn window_records_list(ui: &mut egui::Ui, page: &HostRecordPage) -> Option<R
                 .id_salt("window records list")
                 .max_height(240.0)
                 .show(ui, |ui| {
-                    for group in RecordGroup::of(&page.records) {
-                        let item = group.newest;
+                    for row in rows {
+                        let Some(item) = page.records.get(row.newest) else {
+                            continue;
+                        };
                         let Some(fields) = item.record.as_object() else {
                             continue;
                         };
-                        let mut title = group.title.clone();
-                        let mut hover = record_hover(fields);
-                        if group.count > 1 {
-                            title = format!("{title} ×{}", group.count);
-                            hover = format!(
-                                "{} times from {} to {} UTC; the newest:\n{hover}",
-                                group.count,
-                                format_utc(group.oldest_ts),
-                                format_utc(item.ts)
-                            );
-                        }
+                        let title = match row.count {
+                            1 => row.title.clone(),
+                            count => format!("{} ×{count}", row.title),
+                        };
                         let title = egui::RichText::new(title).color(NOTICE_COLOR);
-                        match record_connection(fields) {
+                        // Built only while hovered: the list is drawn every frame.
+                        let hover = |ui: &mut egui::Ui| {
+                            let mut text = record_hover(fields);
+                            if row.count > 1 {
+                                text = format!(
+                                    "{} times from {} to {} UTC; the newest:\n{text}",
+                                    row.count,
+                                    format_utc(row.oldest_ts),
+                                    format_utc(item.ts)
+                                );
+                            }
+                            if row.connection.is_some() {
+                                text.push_str("\n\nclick: show its connection");
+                            }
+                            ui.label(text);
+                        };
+                        match &row.connection {
                             Some((src, dst)) => {
-                                let hover = format!("{hover}\n\nclick: show its connection");
-                                if ui.link(title).on_hover_text(hover).clicked() {
-                                    clicked = Some(RecordAction::ShowConnection(src, dst));
+                                if ui.link(title).on_hover_ui(hover).clicked() {
+                                    clicked = Some(RecordAction::ShowConnection(
+                                        src.clone(),
+                                        dst.clone(),
+                                    ));
                                 }
                             }
                             None => {
-                                ui.label(title).on_hover_text(hover);
+                                ui.label(title).on_hover_ui(hover);
                             }
                         }
                         ui.horizontal_wrapped(|ui| {
                             ui.weak(format_utc(item.ts));
-                            for host in &group.hosts {
+                            for host in &row.hosts {
                                 if ui.link(host).on_hover_text("show this host").clicked() {
                                     clicked = Some(RecordAction::ShowHost(host.clone()));
                                 }
@@ -300,43 +318,48 @@ pub fn window_records_list(ui: &mut egui::Ui, page: &HostRecordPage) -> Option<R
 
 /// The records of a window with one title and the same hosts: one row of the list.
 #[derive(Debug, Clone, PartialEq)]
-struct RecordGroup<'r> {
-    title: String,
-    hosts: Vec<String>,
-    newest: &'r StampedHostRecord,
-    oldest_ts: f64,
-    count: usize,
+pub struct NoticeRow {
+    pub title: String,
+    /// In the order that reads best (see [`record_hosts`]).
+    pub hosts: Vec<String>,
+    /// Index of the newest of them in the records grouped.
+    pub newest: usize,
+    pub oldest_ts: f64,
+    pub count: usize,
+    /// The connection the newest was seen on, as its edge (see [`record_connection`]).
+    pub connection: Option<(String, String)>,
 }
 
-impl<'r> RecordGroup<'r> {
-    /// Groups `records` (newest first), in the order of their newest record.
-    fn of(records: &'r [StampedHostRecord]) -> Vec<RecordGroup<'r>> {
-        let mut groups: Vec<RecordGroup<'r>> = Vec::new();
-        for record in records {
-            let title = host_record_title(&record.log_type, &record.record);
-            let hosts = match record.record.as_object() {
-                Some(fields) => record_hosts(fields, &record.hosts),
-                None => record.hosts.iter().map(ToString::to_string).collect(),
-            };
-            match groups
-                .iter_mut()
-                .find(|g| g.title == title && g.hosts == hosts)
-            {
-                Some(group) => {
-                    group.count += 1;
-                    group.oldest_ts = group.oldest_ts.min(record.ts);
-                }
-                None => groups.push(RecordGroup {
-                    title,
-                    hosts,
-                    newest: record,
-                    oldest_ts: record.ts,
-                    count: 1,
-                }),
+/// Groups `records` (newest first) into the rows of the window's list, in the order of their
+/// newest record: repeats (a beacon's intel hit every five minutes) share a row.
+pub fn notice_rows(records: &[StampedHostRecord]) -> Vec<NoticeRow> {
+    let mut rows: Vec<NoticeRow> = Vec::new();
+    for (index, record) in records.iter().enumerate() {
+        let title = host_record_title(&record.log_type, &record.record);
+        let fields = record.record.as_object();
+        let hosts = match fields {
+            Some(fields) => record_hosts(fields, &record.hosts),
+            None => record.hosts.iter().map(ToString::to_string).collect(),
+        };
+        match rows
+            .iter_mut()
+            .find(|row| row.title == title && row.hosts == hosts)
+        {
+            Some(row) => {
+                row.count += 1;
+                row.oldest_ts = row.oldest_ts.min(record.ts);
             }
+            None => rows.push(NoticeRow {
+                title,
+                hosts,
+                newest: index,
+                oldest_ts: record.ts,
+                count: 1,
+                connection: fields.and_then(record_connection),
+            }),
         }
-        groups
     }
+    rows
 }
 
 /// What a click in the window's notices asks for.
@@ -887,7 +910,7 @@ pub fn threshold_filter(ui: &mut egui::Ui, filters: &mut Filters, max_bytes: u64
 #[cfg(test)]
 mod tests {
     use super::{
-        EdgeDetail, RecordGroup, TileFields, clipped, edge_ports, field_text, offset_text,
+        EdgeDetail, TileFields, clipped, edge_ports, field_text, notice_rows, offset_text,
         record_connection, record_hosts, software_type_text, tile_order, tiles_per_row,
     };
     use std::net::IpAddr;
@@ -927,9 +950,9 @@ mod tests {
             record(300.0, "cdn.example", "10.1.0.13"),
             record(250.0, "cdn.example", "10.1.0.12"),
         ];
-        let rows: Vec<(String, Vec<String>, f64, f64, usize)> = RecordGroup::of(&records)
+        let rows: Vec<(String, Vec<String>, f64, f64, usize)> = notice_rows(&records)
             .into_iter()
-            .map(|g| (g.title, g.hosts, g.newest.ts, g.oldest_ts, g.count))
+            .map(|g| (g.title, g.hosts, records[g.newest].ts, g.oldest_ts, g.count))
             .collect();
         let row = |title: &str, host: &str, newest, oldest, count| {
             (

@@ -480,11 +480,7 @@ fn paint_histogram(
     let Some(max) = bins.iter().map(value).reduce(f64::max).filter(|&m| m > 0.0) else {
         return;
     };
-    let bin_width = if bins.is_empty() {
-        0.0
-    } else {
-        (histogram.to - histogram.from) / bins.len() as f64
-    };
+    let bin_width = histogram.bin_width();
     let color = egui::Color32::from_rgb(70, 130, 200);
     for bin in bins {
         let v = value(bin);

@@ -447,6 +447,12 @@ impl App {
                 })
                 .collect()
         };
+        let mut records = host.records;
+        if self.inner.config.hide_dns_names {
+            for r in &mut records {
+                hide_dns_fields_of(&r.log_type, &mut r.record);
+            }
+        }
         Ok(json_response(&NodeResponse {
             addr: addr.to_string(),
             from: span.start as f64,
@@ -470,16 +476,7 @@ impl App {
             ports_contacted_total: host.ports_contacted_total,
             software: host.software,
             software_total: host.software_total,
-            records: host
-                .records
-                .into_iter()
-                .map(|mut r| {
-                    if self.inner.config.hide_dns_names {
-                        hide_dns_fields_of(&r.log_type, &mut r.record);
-                    }
-                    r
-                })
-                .collect(),
+            records,
             records_total: host.records_total,
             name: label.and_then(|l| l.name.clone()),
             group: label.and_then(|l| l.group.clone()),

@@ -240,8 +240,7 @@ impl MemoryStore {
             !sightings.is_empty()
         });
         let oldest_kept = DetailKey::first_at(limit as f64);
-        let kept = inner.host_records.split_off(&oldest_kept);
-        inner.host_records = kept;
+        inner.host_records = inner.host_records.split_off(&oldest_kept);
         inner.records_of_host.retain(|_, keys| {
             let kept = keys.split_off(&oldest_kept);
             report.host_records += std::mem::replace(keys, kept).len() as u64;

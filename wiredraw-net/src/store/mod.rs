@@ -1343,12 +1343,26 @@ pub(crate) fn host_names<'s>(sightings: impl IntoIterator<Item = (&'s str, f64)>
     names
 }
 
-/// Checked histogram arguments: bin width and count.
+/// Empty histogram bins over `[from, to)` for checked arguments.
 pub(crate) fn histogram_bins(
     from: f64,
     to: f64,
     bins: usize,
 ) -> Result<Vec<HistogramBin>, StoreError> {
+    let edges = bin_edges(from, to, bins)?;
+    Ok(edges[..bins]
+        .iter()
+        .map(|&start| HistogramBin {
+            start,
+            conns: 0,
+            bytes: 0,
+        })
+        .collect())
+}
+
+/// The edges of `bins` equal bins over `[from, to)` for checked arguments: `bins + 1` times,
+/// the last `to`, so that bin `i` is `[edges[i], edges[i + 1])` in every store alike.
+pub(crate) fn bin_edges(from: f64, to: f64, bins: usize) -> Result<Vec<f64>, StoreError> {
     check_time(from, "from")?;
     check_time(to, "to")?;
     if from >= to {
@@ -1362,24 +1376,15 @@ pub(crate) fn histogram_bins(
         )));
     }
     let width = (to - from) / bins as f64;
-    Ok((0..bins)
-        .map(|i| HistogramBin {
-            start: from + i as f64 * width,
-            conns: 0,
-            bytes: 0,
+    Ok((0..=bins)
+        .map(|i| {
+            if i == bins {
+                to
+            } else {
+                from + i as f64 * width
+            }
         })
         .collect())
-}
-
-/// The edges of the bins of [`histogram_bins`]: `bins + 1` times, the last `to`, so that bin `i`
-/// is `[edges[i], edges[i + 1])` in every store alike.
-pub(crate) fn bin_edges(from: f64, to: f64, bins: usize) -> Result<Vec<f64>, StoreError> {
-    let mut edges: Vec<f64> = histogram_bins(from, to, bins)?
-        .iter()
-        .map(|bin| bin.start)
-        .collect();
-    edges.push(to);
-    Ok(edges)
 }
 
 /// Adds the totals of the connections starting in bucket `[key, key + bucket_secs)` to the bin

@@ -606,9 +606,9 @@ impl RedisStore {
         let mut pipe = Commands::new();
         let mut found = Vec::with_capacity(newest.len());
         for (hex, key) in newest.iter().zip(&keys) {
+            // Sorted set members are distinct: only the order is left to settle.
             let mut named = hosts.remove(&**hex).unwrap_or_default();
             named.sort_unstable();
-            named.dedup();
             if let Some(&first) = named.first() {
                 pipe.cmd("HGET").arg(self.keys.host_records(first)).arg(hex);
                 found.push((key.ts(), named));
@@ -621,14 +621,12 @@ impl RedisStore {
         // A record retention dropped between the reads is left out.
         for ((ts, hosts), body) in found.into_iter().zip(bodies) {
             let Some(text) = body else { continue };
-            let (log_type, json) = text
-                .split_once('\t')
-                .ok_or_else(|| corrupt("host record", &text))?;
+            let (log_type, record) = host_record_body(&text)?;
             page.records.push(StampedHostRecord {
                 ts,
                 hosts,
-                log_type: log_type.to_owned(),
-                record: serde_json::from_str(json).map_err(|_| corrupt("host record", &text))?,
+                log_type,
+                record,
             });
         }
         Ok(page)
@@ -912,13 +910,8 @@ impl RedisStore {
                 .arg(&newest);
             let (records,): (Vec<Option<String>>,) = self.query(&pipe).await?;
             for text in records.iter().flatten() {
-                let (log_type, json) = text
-                    .split_once('\t')
-                    .ok_or_else(|| corrupt("host record", text))?;
-                info.records.push(HostRecordJson {
-                    log_type: log_type.to_owned(),
-                    record: serde_json::from_str(json).map_err(|_| corrupt("host record", text))?,
-                });
+                let (log_type, record) = host_record_body(text)?;
+                info.records.push(HostRecordJson { log_type, record });
             }
         }
         let mut sightings = Vec::with_capacity(members.len());
@@ -1388,6 +1381,15 @@ fn zadd_keys(pipe: &mut Commands, set: &str, keys: &[i64]) {
         cmd.arg(*key).arg(*key);
     }
     cmd.ignore();
+}
+
+/// A stored record about a host, `log_type\tJSON`, read back.
+fn host_record_body(text: &str) -> Result<(String, serde_json::Value), StoreError> {
+    let (log_type, json) = text
+        .split_once('\t')
+        .ok_or_else(|| corrupt("host record", text))?;
+    let record = serde_json::from_str(json).map_err(|_| corrupt("host record", text))?;
+    Ok((log_type.to_owned(), record))
 }
 
 fn corrupt(what: &str, text: &str) -> StoreError {
