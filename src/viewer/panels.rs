@@ -422,18 +422,19 @@ fn software_list(ui: &mut egui::Ui, software: &[SoftwareSeen], total: u64) {
                 // A user agent can be a whole exploit (wrccdc's shellshock probes): the hover
                 // has it all, the row a readable start.
                 let name = clipped(&name, 40);
-                let mut hover = String::new();
-                hover.push_str(&format!("{}\n", s.name));
-                if let Some(unparsed) = &s.unparsed_version {
-                    hover.push_str(&format!("{unparsed}\n"));
-                }
-                hover.push_str(&format!(
-                    "{}, first seen {}, last seen {}",
-                    s.software_type,
-                    format_utc(seen.first_seen),
-                    format_utc(seen.last_seen)
-                ));
-                ui.monospace(name).on_hover_text(hover);
+                ui.monospace(name).on_hover_ui(|ui| {
+                    let mut hover = format!("{}\n", s.name);
+                    if let Some(unparsed) = &s.unparsed_version {
+                        hover.push_str(&format!("{unparsed}\n"));
+                    }
+                    hover.push_str(&format!(
+                        "{}, first seen {}, last seen {}",
+                        s.software_type,
+                        format_utc(seen.first_seen),
+                        format_utc(seen.last_seen)
+                    ));
+                    ui.label(hover);
+                });
                 ui.label(software_type_text(&s.software_type));
                 match s.host_p {
                     Some(port) => ui.monospace(format!("port {port}")),
